@@ -1,0 +1,95 @@
+/** Smart Device Management API shapes (design section 5). */
+
+export const CAMERA_LIVE_STREAM = "sdm.devices.traits.CameraLiveStream";
+export const INFO_TRAIT = "sdm.devices.traits.Info";
+export const COMMAND_PREFIX = "sdm.devices.commands.CameraLiveStream.";
+
+export type StreamProtocol = "RTSP" | "WEB_RTC";
+
+export interface CameraLiveStreamTrait {
+  maxVideoResolution?: { width: number; height: number };
+  videoCodecs?: string[];
+  audioCodecs?: string[];
+  supportedProtocols?: StreamProtocol[];
+}
+
+export interface SdmDevice {
+  /** `enterprises/{project}/devices/{id}` */
+  name: string;
+  type: string;
+  traits: Record<string, unknown> & {
+    [CAMERA_LIVE_STREAM]?: CameraLiveStreamTrait;
+    [INFO_TRAIT]?: { customName?: string };
+  };
+  parentRelations?: { parent: string; displayName?: string }[];
+}
+
+export interface GenerateRtspStreamResult {
+  streamUrls: { rtspUrl: string };
+  streamExtensionToken: string;
+  streamToken: string;
+  expiresAt: string;
+}
+export interface ExtendRtspStreamResult {
+  streamExtensionToken: string;
+  streamToken: string;
+  expiresAt: string;
+}
+export interface GenerateWebRtcStreamResult {
+  answerSdp: string;
+  expiresAt: string;
+  mediaSessionId: string;
+}
+export interface ExtendWebRtcStreamResult {
+  expiresAt: string;
+  mediaSessionId: string;
+}
+
+/** The command name → params → results map, so `execute` is typed per command. */
+export interface SdmCommands {
+  GenerateRtspStream: { params: Record<string, never>; results: GenerateRtspStreamResult };
+  ExtendRtspStream: { params: { streamExtensionToken: string }; results: ExtendRtspStreamResult };
+  StopRtspStream: { params: { streamExtensionToken: string }; results: Record<string, never> };
+  GenerateWebRtcStream: { params: { offerSdp: string }; results: GenerateWebRtcStreamResult };
+  ExtendWebRtcStream: { params: { mediaSessionId: string }; results: ExtendWebRtcStreamResult };
+  StopWebRtcStream: { params: { mediaSessionId: string }; results: Record<string, never> };
+}
+export type SdmCommandName = keyof SdmCommands;
+
+/** What the editor's camera picker and the nest-stream node need to know about a camera. */
+export interface CameraInfo {
+  /** Short device id (last path segment of `name`). */
+  id: string;
+  name: string;
+  displayName: string;
+  room?: string;
+  type: string;
+  isCamera: boolean;
+  protocols: StreamProtocol[];
+  resolution?: { width: number; height: number };
+  videoCodecs: string[];
+  audioCodecs: string[];
+}
+
+export function deviceId(name: string): string {
+  return name.split("/").pop() ?? name;
+}
+
+export function describeDevice(device: SdmDevice): CameraInfo {
+  const live = device.traits[CAMERA_LIVE_STREAM];
+  const room = device.parentRelations?.[0]?.displayName;
+  const custom = device.traits[INFO_TRAIT]?.customName;
+  const id = deviceId(device.name);
+  return {
+    id,
+    name: device.name,
+    displayName: custom || room || id,
+    room,
+    type: device.type,
+    isCamera: !!live,
+    protocols: live?.supportedProtocols ?? [],
+    resolution: live?.maxVideoResolution,
+    videoCodecs: live?.videoCodecs ?? [],
+    audioCodecs: live?.audioCodecs ?? [],
+  };
+}
