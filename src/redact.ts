@@ -24,7 +24,10 @@ export const secrets = new SecretRegistry();
 
 const PATTERNS: [RegExp, string][] = [
   // RTSP(S) stream tokens and any URL query credential.
-  [/([?&](?:auth|access_token|token|key|cid|client_secret|refresh_token|code)=)[^&\s"'#]+/gi, `$1${MASK}`],
+  [
+    /([?&](?:auth|access_token|token|key|cid|client_secret|refresh_token|code)=)[^&\s"'#),;\]>]+/gi,
+    `$1${MASK}`,
+  ],
   // Bearer headers.
   [/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, `$1${MASK}`],
   // Google access tokens and refresh tokens and client secrets by shape.

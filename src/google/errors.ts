@@ -1,4 +1,5 @@
 /** Typed errors for Google's OAuth and SDM answers; messages say what the user should do. */
+import { redact } from "../redact";
 
 export class GoogleError extends Error {
   constructor(
@@ -10,7 +11,8 @@ export class GoogleError extends Error {
     /** Worth retrying after a delay (network, timeout, 5xx, 429). */
     readonly transient: boolean,
   ) {
-    super(message);
+    // Every message is redacted at birth: these errors reach status text, logs and the editor.
+    super(redact(message));
     this.name = new.target.name;
   }
 }
@@ -82,7 +84,7 @@ export class FailedPreconditionError extends GoogleError {
   }
   /** Google's wording for an offline camera. */
   get offline(): boolean {
-    return /offline|unavailable|not (?:online|reachable)/i.test(this.message);
+    return /offline|unavailable|not (?:online|reachable|available)/i.test(this.message);
   }
 }
 
@@ -107,5 +109,19 @@ export class RateLimitedError extends GoogleError {
     readonly retryAfterMs?: number,
   ) {
     super(message, 429, "RESOURCE_EXHAUSTED", true);
+  }
+}
+
+/** A device id or name that cannot be used with this account: caught before any request. */
+export class InvalidDeviceIdError extends GoogleError {
+  constructor(message: string) {
+    super(message, 0, "INVALID_DEVICE_ID", false);
+  }
+}
+
+/** The account (token keeper, client or budget) was closed while a call was waiting. */
+export class ClosedError extends GoogleError {
+  constructor(what = "The nest-account") {
+    super(`${what} was closed (redeployed or removed); the call was abandoned.`, 0, "CLOSED", false);
   }
 }

@@ -1,0 +1,90 @@
+/** What a nest-restream input message asks for (design section 3, nest-restream). */
+import { describeValue } from "../stream/stream-command";
+
+export type RestreamAction =
+  | { action: "play"; url: string }
+  | { action: "update-url"; url: string }
+  | { action: "start" }
+  | { action: "stop" }
+  | { action: "none" };
+
+export interface TargetOverride {
+  url?: string;
+  streamKey?: string;
+}
+
+export interface RestreamInput {
+  command: RestreamAction;
+  target?: TargetOverride;
+}
+
+export const ACCEPTED_RESTREAM_INPUTS =
+  "msg.payload as an rtsp(s)://, rtmp(s)://, srt:// or http(s):// URL or a file path (with msg.stream from " +
+  'nest-stream), "start", "stop", null or false, and msg.target = { url, streamKey }';
+
+export class RestreamInputError extends Error {
+  constructor(got: string) {
+    super(
+      `nest-restream accepts ${ACCEPTED_RESTREAM_INPUTS}; got ${got}. The running restream was left as it is.`,
+    );
+    this.name = "RestreamInputError";
+  }
+}
+
+const URL_LIKE = /^(rtsps?|rtmps?|srt|https?|udp|tcp):\/\/\S+$/i;
+const FILE_LIKE = /^(\/|\.\.?\/|[A-Za-z]:\\)\S*$/;
+const STREAM_EVENTS = ["started", "extended", "restarted", "stopped"];
+
+export function isInputUrl(value: string): boolean {
+  return URL_LIKE.test(value) || FILE_LIKE.test(value);
+}
+
+export function parseRestreamInput(msg: {
+  payload?: unknown;
+  stream?: unknown;
+  target?: unknown;
+}): RestreamInput {
+  const target = parseTarget(msg.target);
+  const event = parseStreamEvent(msg.stream);
+  const p = msg.payload;
+
+  let command: RestreamAction;
+  if (event === "stopped" || p === null || p === false) command = { action: "stop" };
+  else if (typeof p === "string" && /^\s*stop\s*$/i.test(p)) command = { action: "stop" };
+  else if (typeof p === "string" && /^\s*start\s*$/i.test(p)) command = { action: "start" };
+  else if (typeof p === "string" && isInputUrl(p.trim())) {
+    command =
+      event === "extended" ? { action: "update-url", url: p.trim() } : { action: "play", url: p.trim() };
+  } else if (target && (p === undefined || p === "")) command = { action: "none" };
+  else throw new RestreamInputError(describeValue(p));
+  return target ? { command, target } : { command };
+}
+
+function parseStreamEvent(stream: unknown): string | undefined {
+  if (stream === undefined || stream === null) return undefined;
+  const event = typeof stream === "object" ? (stream as { event?: unknown }).event : undefined;
+  if (typeof event !== "string" || !STREAM_EVENTS.includes(event)) {
+    throw new RestreamInputError(`msg.stream without an event of ${STREAM_EVENTS.join(", ")}`);
+  }
+  return event;
+}
+
+function parseTarget(target: unknown): TargetOverride | undefined {
+  if (target === undefined || target === null) return undefined;
+  if (typeof target !== "object" || Array.isArray(target))
+    throw new RestreamInputError("msg.target that is not an object");
+  const { url, streamKey } = target as Record<string, unknown>;
+  const out: TargetOverride = {};
+  if (url !== undefined) {
+    if (typeof url !== "string" || !isInputUrl(url.trim()))
+      throw new RestreamInputError("msg.target.url that is not a URL");
+    out.url = url.trim();
+  }
+  if (streamKey !== undefined) {
+    if (typeof streamKey !== "string" || /\s/.test(streamKey.trim()) || !streamKey.trim()) {
+      throw new RestreamInputError("msg.target.streamKey that is not a stream key");
+    }
+    out.streamKey = streamKey.trim();
+  }
+  return out;
+}

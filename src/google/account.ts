@@ -1,0 +1,109 @@
+/**
+ * One Google Device Access account as the nest-account node holds it: the token keeper, the SDM
+ * client and the project-wide command budget they share, opened and closed together.
+ */
+import { EventEmitter } from "node:events";
+import { systemClock, type Clock } from "../clock";
+import { endpointsFromEnv, type Endpoints } from "../endpoints";
+import { CommandBudget, type CommandBudgetOptions } from "./command-budget";
+import type { HttpTransport } from "./http";
+import type { CameraInfo } from "./sdm-types";
+import { SdmClient, validateProjectId } from "./sdm-client";
+import { TokenKeeper, validateCredentials, type OAuthCredentials } from "./token-keeper";
+
+/** The nest-account node's credentials (design section 3). */
+export type NestCredentials = OAuthCredentials;
+
+export interface OpenNestAccountOptions extends Partial<NestCredentials> {
+  projectId: string;
+  /** Default: from the environment (design section 4). */
+  endpoints?: Pick<Endpoints, "oauthTokenUrl" | "sdmApiUrl">;
+  clock?: Clock;
+  http?: HttpTransport;
+  random?: () => number;
+  budget?: Omit<CommandBudgetOptions, "clock">;
+}
+
+/**
+ * Events: 'warning' (text, already redacted), 'token' ({ expiresAt }), 'refresh-token' (the new
+ * refresh token, when Google rotates it: store it in place of the configured one).
+ */
+export class NestAccount extends EventEmitter {
+  readonly projectId: string;
+  readonly tokens: TokenKeeper;
+  readonly budget: CommandBudget;
+  readonly sdm: SdmClient;
+  private readonly clock: Clock;
+  private cameraList?: { at: number; cameras: Promise<CameraInfo[]> };
+
+  constructor(options: OpenNestAccountOptions) {
+    super();
+    this.clock = options.clock ?? systemClock;
+    // Both checks run before anything is built, so bad input never reaches Google.
+    this.projectId = validateProjectId(options.projectId);
+    const credentials = validateCredentials(options);
+    const endpoints = options.endpoints ?? endpointsFromEnv();
+    this.tokens = new TokenKeeper({
+      credentials,
+      tokenUrl: endpoints.oauthTokenUrl,
+      clock: options.clock,
+      http: options.http,
+      random: options.random,
+    });
+    this.budget = new CommandBudget({ ...options.budget, clock: options.clock });
+    this.sdm = new SdmClient({
+      projectId: this.projectId,
+      tokens: this.tokens,
+      baseUrl: endpoints.sdmApiUrl,
+      clock: options.clock,
+      budget: this.budget,
+      http: options.http,
+      random: options.random,
+    });
+    this.tokens.on("warning", (text: string) => this.emit("warning", text));
+    this.tokens.on("token", (event: unknown) => this.emit("token", event));
+    this.tokens.on("refresh-token", (token: string) => this.emit("refresh-token", token));
+  }
+
+  /**
+   * The cameras for the editor's picker. Google allows about 5 device lists a minute, so a list is
+   * reused for `maxAgeMs`; a picker never waits longer than `timeoutMs` for a slow or rate-limited one.
+   */
+  cameras(maxAgeMs = 30_000, timeoutMs = 20_000): Promise<CameraInfo[]> {
+    const now = this.clock.now();
+    if (!this.cameraList || now - this.cameraList.at > maxAgeMs) {
+      const cameras = this.sdm.cameras({ signal: AbortSignal.timeout(timeoutMs) });
+      const entry = { at: now, cameras };
+      this.cameraList = entry;
+      // A failed list is not kept: the next call asks again.
+      cameras.catch(() => {
+        if (this.cameraList === entry) this.cameraList = undefined;
+      });
+    }
+    return this.cameraList.cameras;
+  }
+
+  /** Cancels timers and rejects queued commands. */
+  close(): void {
+    this.tokens.close();
+    this.budget.close();
+  }
+}
+
+/** Opens an account; throws CredentialsError, without any request, when something is missing or malformed. */
+export function openNestAccount(options: OpenNestAccountOptions): NestAccount {
+  return new NestAccount(options);
+}
+
+/** The same, with the credentials as one object. */
+export function createAccount(options: {
+  projectId: string;
+  credentials: Partial<NestCredentials>;
+  endpoints?: Pick<Endpoints, "oauthTokenUrl" | "sdmApiUrl">;
+  clock?: Clock;
+  http?: HttpTransport;
+  random?: () => number;
+}): NestAccount {
+  const { credentials, ...rest } = options;
+  return new NestAccount({ ...rest, ...credentials });
+}

@@ -1,0 +1,711 @@
+/**
+ * The stream keeper: the GenerateRtspStream / ExtendRtspStream / StopRtspStream lifecycle of one
+ * camera's live stream (design sections 3, 5 and 6). Framework-free; time comes from the injected
+ * clock, so the tests run a simulated day in a second.
+ *
+ * One `start()` begins a run: look the device up once, generate a stream, then extend it when about
+ * a minute is left (re-armed from each new `expiresAt`, always with the newest extension token).
+ * A failed extend is retried while the stream has time left; a rejected token or running out of time
+ * generates a new stream ("restarted"). Failures to generate are retried with backoff for as long as
+ * the keeper is meant to run; only configuration problems the user must fix end in state "error".
+ */
+import { EventEmitter } from "node:events";
+import { Backoff } from "../backoff";
+import { sleep, systemClock, type Clock } from "../clock";
+import { RateLimitedError, TransientGoogleError } from "../google/errors";
+import {
+  describeDevice,
+  deviceId as shortDeviceId,
+  type CameraInfo,
+  type ExtendRtspStreamResult,
+  type GenerateRtspStreamResult,
+  type SdmCommandName,
+  type SdmCommands,
+  type SdmDevice,
+} from "../google/sdm-types";
+import { redact, secrets } from "../redact";
+import {
+  classifyError,
+  errorText,
+  notACameraMessage,
+  seconds,
+  StreamConfigError,
+  webRtcOnlyMessage,
+  type ErrorVerdict,
+} from "./stream-messages";
+
+export { StreamConfigError } from "./stream-messages";
+
+/**
+ * What the keeper needs from the SDM client. The client applies the project-wide command budget
+ * and its own bounded retries (429/5xx, 401 → token refresh) inside `execute`, and throws the typed
+ * errors of src/google/errors.ts.
+ */
+export interface SdmCommandRunner {
+  execute<C extends SdmCommandName>(
+    deviceId: string,
+    command: C,
+    params: SdmCommands[C]["params"],
+  ): Promise<SdmCommands[C]["results"]>;
+  device(deviceId: string): Promise<SdmDevice>;
+}
+
+/** Why a `url` event was sent (design section 3, `msg.stream.event`). */
+export type StreamUrlEventName = "started" | "extended" | "restarted" | "stopped";
+
+/** Payload of the `url` event: one each time the usable URL changes. */
+export interface StreamUrlEvent {
+  /**
+   * "started": a new session; "extended": same session, new token in the URL (a running reader need
+   * not reconnect); "restarted": a new session replaced a failed one (readers must reconnect);
+   * "stopped": no usable URL any more.
+   */
+  event: StreamUrlEventName;
+  /** The `rtsps://` URL for new connections (carries the newest streamToken), or null when stopped. */
+  url: string | null;
+  /** ISO time the stream expires (as Google says), or null when stopped. */
+  expiresAt: string | null;
+  /** Short device id. */
+  deviceId: string;
+  /** The camera's display name (the device id until it is known). */
+  camera: string;
+  protocol: "RTSP";
+}
+
+export type StreamStateName = "starting" | "live" | "extending" | "retrying" | "stopped" | "error";
+
+/** Payload of the `state` event, for the node's status line. Never holds a secret. */
+export interface StreamState {
+  state: StreamStateName;
+  /** Why (retrying, error): short, redacted, names the camera and what to do where it helps. */
+  reason?: string;
+  /** ISO expiry of the current stream (live, extending, retrying while the stream still runs). */
+  expiresAt?: string;
+  /** The camera's display name, once known. */
+  camera?: string;
+}
+
+export interface StreamKeeperEvents {
+  url: [StreamUrlEvent];
+  state: [StreamState];
+  /** Something went wrong that did not change the state (a failed best-effort StopRtspStream). Redacted. */
+  warning: [string];
+}
+
+export interface StreamRetryOptions {
+  /** First retry delay. Default 2 s. */
+  initialMs?: number;
+  /** Longest retry delay (an offline camera is retried this often). Default 120 s. */
+  maxMs?: number;
+  /** Default 2. */
+  factor?: number;
+  /** 0..1, see Backoff. Default 0.5. */
+  jitter?: number;
+}
+
+export interface StreamKeeperOptions {
+  sdm: SdmCommandRunner;
+  /** Short device id or the full `enterprises/{project}/devices/{id}` name. */
+  deviceId: string;
+  clock?: Clock;
+  /** For backoff jitter; injected so tests are deterministic. */
+  random?: () => number;
+  /**
+   * Extend when this much time is left. Default 60 s. Never more than a quarter of the stream's
+   * lifetime, so short-lived streams (test fakes) are extended proportionally.
+   */
+  extendLeadMs?: number;
+  /**
+   * Safety margin: no extend is attempted with less than this left (a new stream is generated
+   * instead). Default 10 s; never more than a third of the extend lead.
+   */
+  minExtendLeadMs?: number;
+  /**
+   * The longest a stream is assumed to live after the command that made or extended it (SDM: 5 min).
+   * Guards against a local clock that runs behind Google's. Default 5 min.
+   */
+  maxLifetimeMs?: number;
+  retry?: StreamRetryOptions;
+  /** Bound on `stop()`: waiting for a command in flight plus StopRtspStream. Default 5 s. */
+  stopTimeoutMs?: number;
+}
+
+/** Tokens of one live stream session. */
+interface Session {
+  /** The URL as GenerateRtspStream returned it. */
+  readonly rtspUrl: string;
+  /** The URL for new connections: `rtspUrl` with `auth=` the newest streamToken. */
+  url: string;
+  streamToken: string;
+  extensionToken: string;
+  /** ISO, as Google said. */
+  expiresAt: string;
+  /** Local time (ms) the stream is taken to end. */
+  deadline: number;
+  /** deadline minus the time the answer came. */
+  lifetimeMs: number;
+  /** Abandoned (token rejected or out of time): not extended or stopped any more. */
+  lost: boolean;
+  /** The extension token a StopRtspStream was sent with. */
+  stopSentFor?: string;
+}
+
+/** One start() … stop() (or error). */
+class Run {
+  cancelled = false;
+  /** stop() has finished its own attempt: a stream that still comes back is stopped in the background. */
+  stopSettled = false;
+  readonly abort = new AbortController();
+  session?: Session;
+  /** Settles when the command in flight has settled and its result has been applied to the session. */
+  inflight?: Promise<void>;
+  inflightCommand?: string;
+  /** The most recent tokens, registered for exact-match redaction while the run lasts. */
+  readonly tokens: string[] = [];
+}
+
+/** Thrown inside a cancelled run to unwind it quietly. */
+class Cancelled extends Error {}
+
+const TIMED_OUT = Symbol("timed out");
+/** How many recent tokens each keeper keeps registered for exact-match redaction. */
+const REMEMBERED_TOKENS = 8;
+/** Never extend more often than this, whatever the stream's lifetime. */
+const MIN_EXTEND_INTERVAL_MS = 1000;
+/** An expiresAt this much beyond the longest lifetime (or already past) means the clocks disagree. */
+const CLOCK_SKEW_WARN_MS = 60_000;
+
+/** The RTSP URL for new connections: `rtspUrl` with its `auth=` query parameter set to `streamToken`. */
+export function withStreamToken(rtspUrl: string, streamToken: string): string {
+  const match = /([?&]auth=)([^&#]*)/.exec(rtspUrl);
+  if (!match) {
+    const hash = rtspUrl.indexOf("#");
+    const base = hash >= 0 ? rtspUrl.slice(0, hash) : rtspUrl;
+    const tail = hash >= 0 ? rtspUrl.slice(hash) : "";
+    return `${base}${base.includes("?") ? "&" : "?"}auth=${encodeURIComponent(streamToken)}${tail}`;
+  }
+  // Keep whatever form Google used: raw unless the original token was percent-encoded.
+  const value =
+    /[&#\s%]/.test(streamToken) || match[2].includes("%") ? encodeURIComponent(streamToken) : streamToken;
+  return rtspUrl.slice(0, match.index) + match[1] + value + rtspUrl.slice(match.index + match[0].length);
+}
+
+export class StreamKeeper extends EventEmitter<StreamKeeperEvents> {
+  /** The device id as given (short id or full name). */
+  readonly deviceId: string;
+  /** The short device id, sent to the SDM client and carried in `url` events. */
+  readonly shortDeviceId: string;
+
+  private readonly sdm: SdmCommandRunner;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly extendLeadMs: number;
+  private readonly minExtendLeadMs: number;
+  private readonly maxLifetimeMs: number;
+  private readonly retry: Required<StreamRetryOptions>;
+  private readonly stopTimeoutMs: number;
+
+  private run?: Run;
+  private stopping?: Promise<void>;
+  private info?: CameraInfo;
+  private currentUrl: string | null = null;
+  private currentState: StreamState = { state: "stopped" };
+  /** No command before this time (set by a 429 with Retry-After). */
+  private notBefore = 0;
+  private skewWarned = false;
+
+  constructor(options: StreamKeeperOptions) {
+    super();
+    const id = typeof options.deviceId === "string" ? options.deviceId.trim() : "";
+    if (!id) throw new TypeError("StreamKeeper needs a device id (the camera's id or its full device name).");
+    this.deviceId = id;
+    this.shortDeviceId = shortDeviceId(id);
+    this.sdm = options.sdm;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.extendLeadMs = options.extendLeadMs ?? 60_000;
+    this.minExtendLeadMs = options.minExtendLeadMs ?? 10_000;
+    this.maxLifetimeMs = options.maxLifetimeMs ?? 300_000;
+    this.retry = {
+      initialMs: options.retry?.initialMs ?? 2_000,
+      maxMs: options.retry?.maxMs ?? 120_000,
+      factor: options.retry?.factor ?? 2,
+      jitter: options.retry?.jitter ?? 0.5,
+    };
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
+  }
+
+  /** The URL last advertised (newest token), or null when there is none. */
+  get url(): string | null {
+    return this.currentUrl;
+  }
+
+  /** The last state emitted. */
+  get state(): StreamState {
+    return { ...this.currentState };
+  }
+
+  /** The camera's display name once the device has been looked up. */
+  get camera(): string | undefined {
+    return this.info?.displayName;
+  }
+
+  /** True from start() until stop() or an error. */
+  get running(): boolean {
+    return !!this.run;
+  }
+
+  /** Starts keeping a stream. Harmless while already running. Never throws; problems surface as states. */
+  start(): void {
+    if (this.run) return;
+    const run = new Run();
+    this.run = run;
+    this.setState({ state: "starting", camera: this.camera });
+    void this.loop(run).catch(() => undefined);
+  }
+
+  /**
+   * Stops: cancels timers, reports "stopped" at once, then (best effort, bounded by stopTimeoutMs)
+   * waits for a command in flight and sends StopRtspStream with the newest extension token.
+   * Never rejects; a failed stop is reported as a `warning`.
+   */
+  stop(): Promise<void> {
+    const run = this.run;
+    if (!run) {
+      if (this.currentState.state !== "stopped") {
+        this.unadvertise();
+        this.setState({ state: "stopped", camera: this.camera });
+      }
+      return this.stopping ?? Promise.resolve();
+    }
+    this.run = undefined;
+    run.cancelled = true;
+    run.abort.abort();
+    this.unadvertise();
+    this.setState({ state: "stopped", camera: this.camera });
+    const stopping: Promise<void> = this.finishStop(run)
+      .catch((err) => this.warn(`stopping the stream failed: ${errorText(err)}`))
+      .finally(() => {
+        if (this.stopping === stopping) this.stopping = undefined;
+      });
+    this.stopping = stopping;
+    return stopping;
+  }
+
+  /** stop() then start(): a new session (readers get "stopped" then "started"). */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.start();
+  }
+
+  // ---- the run ---------------------------------------------------------------------------------
+
+  private async loop(run: Run): Promise<void> {
+    try {
+      await this.lookup(run);
+      let event: "started" | "restarted" = "started";
+      for (;;) {
+        await this.generate(run, event);
+        event = "restarted";
+        await this.keepAlive(run);
+      }
+    } catch (err) {
+      if (run.cancelled) return;
+      const message =
+        err instanceof StreamConfigError
+          ? err.message
+          : `Camera "${this.label}": the stream keeper stopped on an unexpected error: ${errorText(err)}`;
+      this.fail(run, message);
+    }
+  }
+
+  /** Looks the device up once per run: display name, and whether it can stream via RTSP. */
+  private async lookup(run: Run): Promise<void> {
+    const backoff = this.backoff();
+    for (;;) {
+      let device: SdmDevice | undefined;
+      try {
+        await this.track(run, "device lookup", async () => {
+          device = await this.sdm.device(this.shortDeviceId);
+        });
+      } catch (err) {
+        this.checkRun(run);
+        await this.afterFailure(run, backoff, err, classifyError(err, "lookup", this.label));
+        continue;
+      }
+      this.checkRun(run);
+      if (!device || typeof device !== "object")
+        throw new StreamConfigError(`Camera "${this.label}": no device data.`);
+      const info = describeDevice(device);
+      this.info = info;
+      if (!info.isCamera) throw new StreamConfigError(notACameraMessage(info.displayName, info.type));
+      if (!info.protocols.includes("RTSP") && info.protocols.includes("WEB_RTC")) {
+        throw new StreamConfigError(webRtcOnlyMessage(info.displayName));
+      }
+      return;
+    }
+  }
+
+  /** GenerateRtspStream until it works (or a configuration error), then advertise the URL. */
+  private async generate(run: Run, event: "started" | "restarted"): Promise<void> {
+    const backoff = this.backoff();
+    for (;;) {
+      await this.waitForRateLimit(run);
+      const sentAt = this.clock.now();
+      try {
+        await this.exec(run, "GenerateRtspStream", {}, (result) => {
+          run.session = this.newSession(run, result, sentAt);
+        });
+      } catch (err) {
+        this.checkRun(run);
+        await this.afterFailure(run, backoff, err, classifyError(err, "generate", this.label));
+        continue;
+      }
+      this.checkRun(run);
+      this.advertise(event, run.session!);
+      return;
+    }
+  }
+
+  /** Extends the session about a minute before each expiry; returns when it is lost. */
+  private async keepAlive(run: Run): Promise<void> {
+    for (;;) {
+      const session = run.session!;
+      const wait = session.deadline - this.leadFor(session) - this.clock.now();
+      await this.sleep(run, Math.max(MIN_EXTEND_INTERVAL_MS, wait));
+      if (!(await this.extend(run, session))) return;
+    }
+  }
+
+  /** One extend, retried while time remains. True when extended, false when a new stream is needed. */
+  private async extend(run: Run, session: Session): Promise<boolean> {
+    const backoff = this.backoff();
+    for (;;) {
+      if (session.deadline - this.clock.now() < this.marginFor(session)) {
+        // Woke too late (a suspended host, a blocked event loop): an extend would only be refused.
+        session.lost = true;
+        this.setState({
+          state: "retrying",
+          reason: "the stream expired before it could be extended: starting a new stream",
+          camera: this.camera,
+        });
+        return false;
+      }
+      this.setState({ state: "extending", expiresAt: session.expiresAt, camera: this.camera });
+      const sentAt = this.clock.now();
+      try {
+        await this.exec(run, "ExtendRtspStream", { streamExtensionToken: session.extensionToken }, (result) =>
+          this.rotate(run, session, result, sentAt),
+        );
+      } catch (err) {
+        this.checkRun(run);
+        const verdict = classifyError(err, "extend", this.label);
+        if (verdict.kind === "fatal") throw new StreamConfigError(verdict.message);
+        if (verdict.kind === "rejected") {
+          session.lost = true;
+          this.setState({
+            state: "retrying",
+            reason: `${verdict.reason}: starting a new stream`,
+            camera: this.camera,
+          });
+          return false;
+        }
+        const delay = this.retryDelay(backoff, err);
+        const left = session.deadline - this.clock.now();
+        if (delay > left - this.marginFor(session)) {
+          session.lost = true;
+          this.setState({
+            state: "retrying",
+            reason: `could not extend the stream in time (${verdict.reason}): starting a new stream`,
+            camera: this.camera,
+          });
+          return false;
+        }
+        this.setState({
+          state: "retrying",
+          reason: `extend failed (${verdict.reason}); next try in ${seconds(delay)}, stream still live`,
+          expiresAt: session.expiresAt,
+          camera: this.camera,
+        });
+        await this.sleep(run, delay);
+        continue;
+      }
+      this.checkRun(run);
+      this.advertise("extended", session);
+      return true;
+    }
+  }
+
+  /** Retry verdict: report "retrying" and wait; fatal verdict: throw. */
+  private async afterFailure(run: Run, backoff: Backoff, err: unknown, verdict: ErrorVerdict): Promise<void> {
+    if (verdict.kind === "fatal") throw new StreamConfigError(verdict.message);
+    const delay = this.retryDelay(backoff, err);
+    this.setState({
+      state: "retrying",
+      reason: `${verdict.reason}; next try in ${seconds(delay)}`,
+      camera: this.camera,
+    });
+    await this.sleep(run, delay);
+  }
+
+  private fail(run: Run, message: string): void {
+    run.cancelled = true;
+    run.stopSettled = true;
+    run.abort.abort();
+    if (this.run === run) this.run = undefined;
+    this.unadvertise();
+    this.setState({ state: "error", reason: message, camera: this.camera });
+    this.forgetTokens(run);
+  }
+
+  // ---- stopping --------------------------------------------------------------------------------
+
+  private async finishStop(run: Run): Promise<void> {
+    const deadline = this.clock.now() + this.stopTimeoutMs;
+    try {
+      if (run.inflight) {
+        const command = run.inflightCommand ?? "a command";
+        const settled = await this.within(run.inflight, deadline - this.clock.now());
+        if (settled === TIMED_OUT) {
+          this.warn(
+            `${command} had not answered when the stream was stopped; if it still brings a stream, ` +
+              `that stream is stopped when the answer comes (it expires within minutes in any case).`,
+          );
+          return;
+        }
+      }
+      await this.stopSession(run, deadline);
+    } finally {
+      run.stopSettled = true;
+      this.forgetTokens(run);
+    }
+  }
+
+  /** StopRtspStream with the newest extension token, once per token, bounded by `deadline`. */
+  private async stopSession(run: Run, deadline: number): Promise<void> {
+    const session = run.session;
+    const now = this.clock.now();
+    if (!session || session.lost || session.deadline <= now) return;
+    if (session.stopSentFor === session.extensionToken) return;
+    session.stopSentFor = session.extensionToken;
+    const remaining = deadline - now;
+    const ends = `the stream ends on its own by ${session.expiresAt}`;
+    try {
+      const answer = await this.within(
+        this.sdm.execute(this.shortDeviceId, "StopRtspStream", {
+          streamExtensionToken: session.extensionToken,
+        }),
+        remaining,
+      );
+      if (answer === TIMED_OUT)
+        this.warn(`StopRtspStream did not answer within ${seconds(remaining)}; ${ends}.`);
+    } catch (err) {
+      this.warn(`StopRtspStream failed (${errorText(err)}); ${ends}.`);
+    }
+  }
+
+  /** After a command of a cancelled run settles: stop what it brought if stop() is already done. */
+  private checkRun(run: Run): void {
+    if (!run.cancelled) return;
+    if (run.stopSettled) {
+      void this.stopSession(run, this.clock.now() + this.stopTimeoutMs).finally(() => this.forgetTokens(run));
+    }
+    throw new Cancelled("stopped");
+  }
+
+  // ---- sessions and tokens -----------------------------------------------------------------------
+
+  private newSession(run: Run, result: GenerateRtspStreamResult, sentAt: number): Session {
+    const rtspUrl = result?.streamUrls?.rtspUrl;
+    if (typeof rtspUrl !== "string" || !rtspUrl || !result.streamToken || !result.streamExtensionToken) {
+      throw new TransientGoogleError("GenerateRtspStream answered without a stream URL and tokens.");
+    }
+    const session: Session = {
+      rtspUrl,
+      url: rtspUrl,
+      streamToken: "",
+      extensionToken: "",
+      expiresAt: "",
+      deadline: 0,
+      lifetimeMs: 0,
+      lost: false,
+    };
+    this.rotate(run, session, result, sentAt);
+    return session;
+  }
+
+  /** Takes the newest tokens and expiry (from a generate or an extend). */
+  private rotate(run: Run, session: Session, result: ExtendRtspStreamResult, sentAt: number): void {
+    if (!result || !result.streamToken || !result.streamExtensionToken) {
+      throw new TransientGoogleError("ExtendRtspStream answered without new tokens.");
+    }
+    this.remember(run, result.streamToken, result.streamExtensionToken);
+    const now = this.clock.now();
+    const parsed = Date.parse(result.expiresAt);
+    const latest = sentAt + this.maxLifetimeMs;
+    // A stream lives at most maxLifetimeMs after the command; an expiry already past means the
+    // local clock runs ahead of Google's, so go by the command time then.
+    const deadline = Number.isFinite(parsed) && parsed > now ? Math.min(parsed, latest) : latest;
+    if (
+      Number.isFinite(parsed) &&
+      (parsed <= now || parsed > latest + CLOCK_SKEW_WARN_MS) &&
+      !this.skewWarned
+    ) {
+      this.skewWarned = true;
+      this.warn(
+        `the stream expires at ${new Date(parsed).toISOString()} by Google's clock, which is off by minutes ` +
+          `from this system's clock: check the system time (NTP). Extends are timed from the commands.`,
+      );
+    }
+    session.streamToken = result.streamToken;
+    session.extensionToken = result.streamExtensionToken;
+    session.url = withStreamToken(session.rtspUrl, result.streamToken);
+    session.expiresAt = new Date(Number.isFinite(parsed) ? parsed : deadline).toISOString();
+    session.deadline = deadline;
+    session.lifetimeMs = Math.max(0, deadline - now);
+  }
+
+  /** The run is over: its tokens are dead, drop them from the process-wide registry. */
+  private forgetTokens(run: Run): void {
+    for (const token of run.tokens.splice(0)) secrets.delete(token);
+  }
+
+  private remember(run: Run, ...tokens: string[]): void {
+    for (const token of tokens) {
+      secrets.add(token);
+      run.tokens.push(token);
+    }
+    while (run.tokens.length > REMEMBERED_TOKENS) secrets.delete(run.tokens.shift());
+  }
+
+  private leadFor(session: Session): number {
+    return Math.min(this.extendLeadMs, session.lifetimeMs / 4);
+  }
+
+  private marginFor(session: Session): number {
+    return Math.min(this.minExtendLeadMs, this.leadFor(session) / 3);
+  }
+
+  // ---- events ------------------------------------------------------------------------------------
+
+  private get label(): string {
+    return this.info?.displayName ?? this.shortDeviceId;
+  }
+
+  private advertise(event: StreamUrlEventName, session: Session): void {
+    this.currentUrl = session.url;
+    this.emit("url", {
+      event,
+      url: session.url,
+      expiresAt: session.expiresAt,
+      deviceId: this.shortDeviceId,
+      camera: this.label,
+      protocol: "RTSP",
+    });
+    this.setState({ state: "live", expiresAt: session.expiresAt, camera: this.camera });
+  }
+
+  /** Tells readers the URL is no longer usable (only if one was advertised). */
+  private unadvertise(): void {
+    if (this.currentUrl === null) return;
+    this.currentUrl = null;
+    this.emit("url", {
+      event: "stopped",
+      url: null,
+      expiresAt: null,
+      deviceId: this.shortDeviceId,
+      camera: this.label,
+      protocol: "RTSP",
+    });
+  }
+
+  private setState(state: StreamState): void {
+    const clean: StreamState = { state: state.state };
+    if (state.reason !== undefined) clean.reason = redact(state.reason);
+    if (state.expiresAt !== undefined) clean.expiresAt = state.expiresAt;
+    if (state.camera !== undefined) clean.camera = state.camera;
+    this.currentState = clean;
+    this.emit("state", { ...clean });
+  }
+
+  private warn(text: string): void {
+    this.emit("warning", redact(`Camera "${this.label}": ${text}`));
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------------
+
+  /** Runs an SDM command, applying its result before anyone waiting on the run's in-flight work resumes. */
+  private async exec<C extends SdmCommandName>(
+    run: Run,
+    command: C,
+    params: SdmCommands[C]["params"],
+    apply: (result: SdmCommands[C]["results"]) => void,
+  ): Promise<void> {
+    await this.track(run, command, async () => {
+      apply(await this.sdm.execute(this.shortDeviceId, command, params));
+    });
+  }
+
+  private async track(run: Run, what: string, work: () => Promise<void>): Promise<void> {
+    const done = work();
+    const settled = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    run.inflight = settled;
+    run.inflightCommand = what;
+    try {
+      await done;
+    } finally {
+      if (run.inflight === settled) {
+        run.inflight = undefined;
+        run.inflightCommand = undefined;
+      }
+    }
+  }
+
+  private backoff(): Backoff {
+    return new Backoff({ ...this.retry, random: this.random });
+  }
+
+  /** The next retry delay; a 429's Retry-After is honoured (and holds back every command until then). */
+  private retryDelay(backoff: Backoff, err: unknown): number {
+    let delay = backoff.next();
+    if (err instanceof RateLimitedError && err.retryAfterMs !== undefined && err.retryAfterMs > 0) {
+      delay = Math.max(delay, err.retryAfterMs);
+      this.notBefore = Math.max(this.notBefore, this.clock.now() + err.retryAfterMs);
+    }
+    return delay;
+  }
+
+  private async waitForRateLimit(run: Run): Promise<void> {
+    const wait = this.notBefore - this.clock.now();
+    if (wait > 0) await this.sleep(run, wait);
+  }
+
+  private sleep(run: Run, ms: number): Promise<void> {
+    return sleep(this.clock, Math.max(0, ms), run.abort.signal).catch((err) => {
+      if (run.cancelled) throw new Cancelled("stopped");
+      throw err;
+    });
+  }
+
+  /** Resolves with the promise's value, or TIMED_OUT after `ms` (the timer is always cleared). */
+  private within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+    return new Promise<T | typeof TIMED_OUT>((resolve, reject) => {
+      let finished = false;
+      const timer = ms > 0 ? this.clock.setTimeout(() => finish(() => resolve(TIMED_OUT)), ms) : undefined;
+      const finish = (fn: () => void) => {
+        if (finished) return;
+        finished = true;
+        this.clock.clearTimeout(timer);
+        fn();
+      };
+      promise.then(
+        (value) => finish(() => resolve(value)),
+        (err) => finish(() => reject(err)),
+      );
+      if (ms <= 0) queueMicrotask(() => finish(() => resolve(TIMED_OUT)));
+    });
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * Makes a WebRTC-only Nest camera look like an RTSP camera: a WebRtcSession receives the camera's
+ * H.264 and Opus over WebRTC, and a LocalRtspServer serves them at one local URL that does not
+ * change while the bridge runs, across extends and session renewals alike.
+ *
+ * Events mirror the RTSP stream keeper's, so the nest-stream node can use either:
+ * - 'url' `{ event: "started" | "restarted" | "stopped", url, expiresAt, protocol: "WEB_RTC" }`
+ * - 'state' `{ state: "starting" | "live" | "extending" | "retrying" | "stopped" | "error", reason?, expiresAt? }`
+ *
+ * When a new WebRTC session replaces the old one (refused extend, dropped peer), readers keep
+ * their connection by default: packets of the new session are rewritten onto the same SSRC,
+ * sequence numbers and timeline (see RtpContinuity), and video resumes at a keyframe, so a running
+ * ffmpeg sees a short gap, not a new stream. With `dropReadersOnRenew` the readers are
+ * disconnected instead and 'url' says "restarted".
+ */
+import { EventEmitter } from "node:events";
+import { systemClock, type Clock, type Timer } from "../clock";
+import { deviceId as shortDeviceId } from "../google/sdm-types";
+import { RtpContinuity } from "./rtp-continuity";
+import { LocalRtspServer, type RtspStreamDescription } from "./rtsp-server";
+import type { NegotiatedMedia } from "./sdp";
+import {
+  WebRtcSession,
+  type SdmCommandRunner,
+  type WebRtcLogLevel,
+  type WebRtcRtpEvent,
+  type WebRtcSessionEvent,
+  type WebRtcSessionOptions,
+  type WebRtcState,
+  type WebRtcStateEvent,
+} from "./webrtc-session";
+
+export interface WebRtcUrlEvent {
+  event: "started" | "restarted" | "stopped";
+  /** The local rtsp:// URL, or null when stopped. */
+  url: string | null;
+  /** ISO expiry of the current WebRTC media session (renewed automatically), or null when stopped. */
+  expiresAt: string | null;
+  protocol: "WEB_RTC";
+}
+
+export type WebRtcBridgeStateEvent = WebRtcStateEvent;
+
+export interface WebRtcBridgeOptions {
+  sdm: SdmCommandRunner;
+  /** Device id: short, or the full `enterprises/{project}/devices/{id}` name. */
+  deviceId: string;
+  /** Path of the stream on the local RTSP server (default: the short device id). */
+  camera?: string;
+  clock?: Clock;
+  /** A server shared by several bridges; without it the bridge runs its own on `host`:`port`. */
+  server?: LocalRtspServer;
+  /** Bind address of the bridge's own server (default 127.0.0.1). */
+  host?: string;
+  /** Port of the bridge's own server (default 0: ephemeral). */
+  port?: number;
+  /** Options passed to the WebRtcSession (timeouts, werift peer config…). */
+  session?: Omit<WebRtcSessionOptions, "sdm" | "deviceId" | "clock" | "log">;
+  /** Disconnect local readers when a new WebRTC session replaces the old one (default false). */
+  dropReadersOnRenew?: boolean;
+  /** After a renewal, drop video until the next keyframe, at most this long (default 5 s; 0 = off). */
+  keyframeGateMs?: number;
+  log?: (level: WebRtcLogLevel, message: string) => void;
+  /** Creates the session (tests); default `new WebRtcSession(options)`. */
+  createSession?: (options: WebRtcSessionOptions) => WebRtcSession;
+}
+
+export class WebRtcBridge extends EventEmitter {
+  readonly camera: string;
+  private readonly clock: Clock;
+  private readonly server: LocalRtspServer;
+  private readonly ownServer: boolean;
+  private readonly log: (level: WebRtcLogLevel, message: string) => void;
+  private session?: WebRtcSession;
+  private running = false;
+  private startedUrl = false;
+  private advertised?: NegotiatedMedia;
+  private video?: RtpContinuity;
+  private audio?: RtpContinuity;
+  private gateUntil = 0;
+  private gateTimer?: Timer;
+  private stateNow: WebRtcState = "stopped";
+  private expires?: string;
+  private run?: Promise<void>;
+
+  constructor(private readonly options: WebRtcBridgeOptions) {
+    super();
+    this.camera = options.camera ?? shortDeviceId(options.deviceId);
+    this.clock = options.clock ?? systemClock;
+    this.ownServer = !options.server;
+    this.server = options.server ?? new LocalRtspServer({ host: options.host, port: options.port, log: options.log });
+    this.log = options.log ?? (() => undefined);
+  }
+
+  /** The local URL (known once the server listens). */
+  get url(): string | undefined {
+    return this.server.isListening ? this.server.url(this.camera) : undefined;
+  }
+
+  get state(): WebRtcState {
+    return this.stateNow;
+  }
+
+  get expiresAt(): string | undefined {
+    return this.expires;
+  }
+
+  /** The current WebRTC session (status, tests). */
+  get webrtc(): WebRtcSession | undefined {
+    return this.session;
+  }
+
+  /** The local RTSP server this bridge serves on. */
+  get rtspServer(): LocalRtspServer {
+    return this.server;
+  }
+
+  /** Starts the local server and the WebRTC session; 'url' `started` follows once media flows. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.startedUrl = false;
+    this.advertised = undefined;
+    this.video = undefined;
+    this.audio = undefined;
+    this.setState({ state: "starting" });
+    this.run = this.begin().catch((err: unknown) => {
+      const reason = `the local RTSP server could not start: ${err instanceof Error ? err.message : String(err)}`;
+      this.log("warn", reason);
+      this.running = false;
+      this.setState({ state: "error", reason });
+    });
+  }
+
+  /** Stops the WebRTC session (StopWebRtcStream), disconnects readers, and stops its own server. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.run?.catch(() => undefined);
+    this.clock.clearTimeout(this.gateTimer);
+    const session = this.session;
+    this.session = undefined;
+    if (session) {
+      session.removeAllListeners();
+      await session.stop();
+    }
+    this.server.removeStream(this.camera);
+    if (this.ownServer) await this.server.close();
+    this.expires = undefined;
+    if (this.startedUrl) {
+      this.startedUrl = false;
+      this.emit("url", { event: "stopped", url: null, expiresAt: null, protocol: "WEB_RTC" } satisfies WebRtcUrlEvent);
+    }
+    this.setState({ state: "stopped" });
+  }
+
+  private async begin(): Promise<void> {
+    if (this.ownServer) await this.server.listen();
+    if (!this.running) return;
+    this.server.addStream(this.camera, {
+      describe: () => this.describe(),
+      onPlay: () => {
+        this.session?.requestKeyframe();
+      },
+    });
+    const session = (this.options.createSession ?? ((o) => new WebRtcSession(o)))({
+      ...this.options.session,
+      sdm: this.options.sdm,
+      deviceId: this.options.deviceId,
+      clock: this.clock,
+      log: this.options.log,
+    });
+    this.session = session;
+    session.on("state", (ev: WebRtcStateEvent) => this.onSessionState(ev));
+    session.on("session", (ev: WebRtcSessionEvent) => this.onSession(ev));
+    session.on("rtp", (ev: WebRtcRtpEvent) => this.onRtp(ev));
+    session.start();
+  }
+
+  private describe(): RtspStreamDescription | undefined {
+    const media = this.advertised;
+    if (!media) return undefined;
+    const params = this.session?.parameterSets;
+    const desc: RtspStreamDescription = {};
+    if (media.video) {
+      desc.video = {
+        payloadType: media.video.payloadType,
+        fmtp: media.video.fmtp,
+        spropParameterSets: params?.spropParameterSets,
+        profileLevelId: params?.profileLevelId,
+      };
+    }
+    if (media.audio) {
+      desc.audio = {
+        payloadType: media.audio.payloadType,
+        clockRate: media.audio.clockRate,
+        channels: media.audio.channels,
+        fmtp: media.audio.fmtp,
+      };
+    }
+    return desc;
+  }
+
+  private onSessionState(ev: WebRtcStateEvent): void {
+    if (!this.running) return;
+    if (ev.expiresAt) this.expires = ev.expiresAt;
+    if (ev.state === "stopped") return; // stop() reports its own
+    this.setState(ev);
+    if (ev.state === "error") {
+      // Fatal (camera not found, permission, wrong protocol…): the URL is of no use any more.
+      this.server.dropReaders(this.camera);
+      if (this.startedUrl) {
+        this.startedUrl = false;
+        this.emit("url", { event: "stopped", url: null, expiresAt: null, protocol: "WEB_RTC" } satisfies WebRtcUrlEvent);
+      }
+    }
+  }
+
+  private onSession(ev: WebRtcSessionEvent): void {
+    if (!this.running) return;
+    this.expires = ev.expiresAt;
+    if (ev.event === "extended") return;
+    if (!this.advertised) {
+      // The first session's payload types are what DESCRIBE advertises from now on.
+      this.advertised = ev.media;
+      if (ev.media.video) this.video = new RtpContinuity(ev.media.video.clockRate, ev.media.video.payloadType);
+      if (ev.media.audio) this.audio = new RtpContinuity(ev.media.audio.clockRate, ev.media.audio.payloadType);
+      this.server.ready(this.camera);
+    } else if (ev.event === "renewed") {
+      if (this.options.dropReadersOnRenew) this.server.dropReaders(this.camera);
+      else this.openGate();
+    }
+    const url = this.server.url(this.camera);
+    if (!this.startedUrl) {
+      this.startedUrl = true;
+      this.emit("url", { event: "started", url, expiresAt: ev.expiresAt, protocol: "WEB_RTC" } satisfies WebRtcUrlEvent);
+    } else if (ev.event === "renewed" && this.options.dropReadersOnRenew) {
+      this.emit("url", { event: "restarted", url, expiresAt: ev.expiresAt, protocol: "WEB_RTC" } satisfies WebRtcUrlEvent);
+    }
+  }
+
+  /** After a renewal, video waits for a keyframe of the new session (bounded). */
+  private openGate(): void {
+    const ms = this.options.keyframeGateMs ?? 5_000;
+    if (ms <= 0) return;
+    this.gateUntil = this.clock.now() + ms;
+    this.clock.clearTimeout(this.gateTimer);
+    this.gateTimer = this.clock.setTimeout(() => (this.gateUntil = 0), ms);
+  }
+
+  private onRtp(ev: WebRtcRtpEvent): void {
+    if (!this.running) return;
+    if (ev.kind === "video") {
+      if (!this.video) return;
+      if (this.gateUntil) {
+        if (!ev.keyframe && this.clock.now() < this.gateUntil) return;
+        this.gateUntil = 0;
+        this.clock.clearTimeout(this.gateTimer);
+      }
+      this.server.send(this.camera, "video", this.video.rewrite(ev.packet));
+    } else {
+      if (!this.audio) return;
+      this.server.send(this.camera, "audio", this.audio.rewrite(ev.packet));
+    }
+  }
+
+  private setState(ev: WebRtcStateEvent): void {
+    this.stateNow = ev.state;
+    const out: WebRtcStateEvent = { ...ev };
+    if (!out.expiresAt && this.expires && ev.state !== "stopped" && ev.state !== "error") out.expiresAt = this.expires;
+    this.emit("state", out);
+  }
+}

@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { redact, redactError, SecretRegistry } from "../../src/redact";
+
+describe("redact", () => {
+  it("masks RTSP auth tokens and keeps the punctuation after them", () => {
+    const url = "rtsps://stream-ue1-delta.dropcam.com:443/sdm_live_stream/CiUA?auth=g.0.abcDEF-123";
+    assert.equal(redact(url), "rtsps://stream-ue1-delta.dropcam.com:443/sdm_live_stream/CiUA?auth=***");
+    assert.equal(
+      redact(`failed (${url}); retrying`),
+      "failed (rtsps://stream-ue1-delta.dropcam.com:443/sdm_live_stream/CiUA?auth=***); retrying",
+    );
+  });
+
+  it("masks YouTube stream keys in ingest URLs, HLS cid and user:password", () => {
+    assert.equal(
+      redact("rtmps://a.rtmps.youtube.com:443/live2/abcd-efgh-ijkl-mnop"),
+      "rtmps://a.rtmps.youtube.com:443/live2/***",
+    );
+    assert.equal(
+      redact("https://a.upload.youtube.com/http_upload_hls?cid=abcd-1234&copy=0&file=x.ts"),
+      "https://a.upload.youtube.com/http_upload_hls?cid=***&copy=0&file=x.ts",
+    );
+    assert.equal(redact("rtmp://user:s3cret@host/app"), "rtmp://user:***@host/app");
+  });
+
+  it("masks Google tokens by shape and in JSON", () => {
+    assert.equal(redact("Bearer ya29.a0AfB_byC-xyz"), "Bearer ***");
+    assert.equal(redact("token ya29.a0AfB_byC-xyz end"), "token *** end");
+    assert.equal(redact('{"refresh_token":"1//0abcdefghijklmnop","x":1}'), '{"refresh_token":"***","x":1}');
+    assert.equal(redact("secret GOCSPX-abcdefgh12"), "secret ***");
+  });
+
+  it("masks registered secrets wherever they appear", () => {
+    const registry = new SecretRegistry();
+    registry.add("plain-stream-key-42", "x"); // too short values are ignored
+    assert.equal(redact("key=plain-stream-key-42 and x", registry), "key=*** and x");
+    registry.delete("plain-stream-key-42");
+    assert.equal(redact("plain-stream-key-42", registry), "plain-stream-key-42");
+  });
+
+  it("redacts an error's message and stack in place", () => {
+    const err = redactError(new Error("open rtsps://h/p?auth=tok-123 failed"));
+    assert.equal(err.message, "open rtsps://h/p?auth=*** failed");
+    assert.ok(!err.stack?.includes("tok-123"));
+  });
+});

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { parseRestreamInput, RestreamInputError } from "../../src/ffmpeg/restream-input";
+
+const URL1 = "rtsps://edge.example:443/sdm_live_stream/abc?auth=tok1";
+
+describe("parseRestreamInput", () => {
+  it("plays a URL, or a URL from started/restarted", () => {
+    assert.deepEqual(parseRestreamInput({ payload: URL1 }), { command: { action: "play", url: URL1 } });
+    for (const event of ["started", "restarted"]) {
+      assert.deepEqual(parseRestreamInput({ payload: URL1, stream: { event } }).command, {
+        action: "play",
+        url: URL1,
+      });
+    }
+    assert.deepEqual(parseRestreamInput({ payload: "/media/in.mkv" }).command, {
+      action: "play",
+      url: "/media/in.mkv",
+    });
+  });
+
+  it("only updates the kept URL on extended", () => {
+    assert.deepEqual(parseRestreamInput({ payload: URL1, stream: { event: "extended" } }).command, {
+      action: "update-url",
+      url: URL1,
+    });
+  });
+
+  it("stops on null, false, 'stop' and the stopped event; starts on 'start'", () => {
+    for (const payload of [null, false, "stop", " STOP "]) {
+      assert.deepEqual(parseRestreamInput({ payload }).command, { action: "stop" });
+    }
+    assert.deepEqual(parseRestreamInput({ payload: null, stream: { event: "stopped" } }).command, {
+      action: "stop",
+    });
+    assert.deepEqual(parseRestreamInput({ payload: "start" }).command, { action: "start" });
+  });
+
+  it("takes msg.target alone or with a URL", () => {
+    assert.deepEqual(parseRestreamInput({ target: { url: "rtmp://h/live2", streamKey: "k-1" } }), {
+      command: { action: "none" },
+      target: { url: "rtmp://h/live2", streamKey: "k-1" },
+    });
+    assert.deepEqual(parseRestreamInput({ payload: URL1, target: { streamKey: "k" } }).target, {
+      streamKey: "k",
+    });
+  });
+
+  it("rejects everything else with what is accepted, without echoing secrets", () => {
+    const bad: unknown[] = [
+      { payload: 42 },
+      { payload: "go" },
+      { payload: {} },
+      { payload: URL1, stream: { event: "bogus" } },
+      { payload: URL1, stream: "started" },
+      { target: "rtmp://x" },
+      { target: { url: "nope" } },
+      { target: { streamKey: "has space" } },
+      {},
+    ];
+    for (const msg of bad) {
+      assert.throws(
+        () => parseRestreamInput(msg as Record<string, unknown>),
+        (e: unknown) =>
+          e instanceof RestreamInputError &&
+          e.message.includes('"start", "stop", null or false') &&
+          !e.message.includes("tok1"),
+        JSON.stringify(msg),
+      );
+    }
+  });
+});
