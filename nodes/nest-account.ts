@@ -36,9 +36,10 @@ module.exports = function register(RED: RED) {
       return account;
     };
     this.on("close", (_removed, done) => {
-      account?.close();
+      const closing = account;
       account = undefined;
-      done();
+      // The nest-stream nodes closing alongside still send their StopRtspStream through it.
+      (closing ? closing.shutdown() : Promise.resolve()).then(() => done());
     });
   }
 

@@ -26,6 +26,7 @@ module.exports = function register(RED: RED) {
     let keeper: StreamKeeper | undefined;
     let lastState: StreamState = { state: "stopped" };
     let tick: NodeJS.Timeout | undefined;
+    let releaseAccount: (() => void) | undefined;
 
     const showStatus = () => {
       this.status(statusFor(lastState));
@@ -46,6 +47,7 @@ module.exports = function register(RED: RED) {
       if (!accountNode)
         throw new Error("nest-stream has no nest-account: open the node and choose or add an account.");
       const account = accountNode.account();
+      releaseAccount ??= account.retain();
       const k = new StreamKeeper({ sdm: account.sdm, deviceId, clock: systemClock });
       k.on("url", (ev: StreamUrlEvent) => {
         if (k !== keeper) return;
@@ -109,7 +111,12 @@ module.exports = function register(RED: RED) {
       const k = keeper;
       keeper = undefined;
       // StreamKeeper.stop() is bounded in time (best effort StopRtspStream).
-      (k ? k.stop() : Promise.resolve()).catch(() => undefined).then(() => done());
+      (k ? k.stop() : Promise.resolve())
+        .catch(() => undefined)
+        .then(() => {
+          releaseAccount?.();
+          done();
+        });
     });
 
     if (!accountNode) {

@@ -35,6 +35,8 @@ export class NestAccount extends EventEmitter {
   readonly sdm: SdmClient;
   private readonly clock: Clock;
   private cameraList?: { at: number; cameras: Promise<CameraInfo[]> };
+  private users = 0;
+  private onIdle?: () => void;
 
   constructor(options: OpenNestAccountOptions) {
     super();
@@ -81,6 +83,37 @@ export class NestAccount extends EventEmitter {
       });
     }
     return this.cameraList.cameras;
+  }
+
+  /**
+   * Marks a user (a nest-stream node) that may still send commands, such as its StopRtspStream on
+   * close; returns the release function. `shutdown` waits for every user to release.
+   */
+  retain(): () => void {
+    this.users++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.users === 0) this.onIdle?.();
+    };
+  }
+
+  /**
+   * Closes once no user holds the account (or after `maxWaitMs`). Node-RED closes config nodes in
+   * parallel with the nodes that use them, whose last commands must still get through.
+   */
+  async shutdown(maxWaitMs = 10_000): Promise<void> {
+    if (this.users > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = this.clock.setTimeout(resolve, maxWaitMs);
+        this.onIdle = () => {
+          this.clock.clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.close();
   }
 
   /** Cancels timers and rejects queued commands. */

@@ -60,6 +60,11 @@ export interface WebRtcBridgeOptions {
   dropReadersOnRenew?: boolean;
   /** After a renewal, drop video until the next keyframe, at most this long (default 5 s; 0 = off). */
   keyframeGateMs?: number;
+  /**
+   * Before announcing the URL, wait this long at most for the camera's SPS/PPS, so DESCRIBE can
+   * carry `sprop-parameter-sets` and ffmpeg starts without probing for them (default 5 s).
+   */
+  parameterSetsWaitMs?: number;
   log?: (level: WebRtcLogLevel, message: string) => void;
   /** Creates the session (tests); default `new WebRtcSession(options)`. */
   createSession?: (options: WebRtcSessionOptions) => WebRtcSession;
@@ -79,6 +84,8 @@ export class WebRtcBridge extends EventEmitter {
   private audio?: RtpContinuity;
   private gateUntil = 0;
   private gateTimer?: Timer;
+  private announceTimer?: Timer;
+  private announced = false;
   private stateNow: WebRtcState = "stopped";
   private expires?: string;
   private run?: Promise<void>;
@@ -120,6 +127,7 @@ export class WebRtcBridge extends EventEmitter {
     if (this.running) return;
     this.running = true;
     this.startedUrl = false;
+    this.announced = false;
     this.advertised = undefined;
     this.video = undefined;
     this.audio = undefined;
@@ -138,6 +146,7 @@ export class WebRtcBridge extends EventEmitter {
     this.running = false;
     await this.run?.catch(() => undefined);
     this.clock.clearTimeout(this.gateTimer);
+    this.clock.clearTimeout(this.announceTimer);
     const session = this.session;
     this.session = undefined;
     if (session) {
@@ -179,7 +188,7 @@ export class WebRtcBridge extends EventEmitter {
 
   private describe(): RtspStreamDescription | undefined {
     const media = this.advertised;
-    if (!media) return undefined;
+    if (!media || !this.announced) return undefined;
     const params = this.session?.parameterSets;
     const desc: RtspStreamDescription = {};
     if (media.video) {
@@ -205,6 +214,7 @@ export class WebRtcBridge extends EventEmitter {
     if (!this.running) return;
     if (ev.expiresAt) this.expires = ev.expiresAt;
     if (ev.state === "stopped") return; // stop() reports its own
+    if (ev.state === "starting" && this.stateNow === "starting") return;
     this.setState(ev);
     if (ev.state === "error") {
       // Fatal (camera not found, permission, wrong protocol…): the URL is of no use any more.
@@ -225,18 +235,38 @@ export class WebRtcBridge extends EventEmitter {
       this.advertised = ev.media;
       if (ev.media.video) this.video = new RtpContinuity(ev.media.video.clockRate, ev.media.video.payloadType);
       if (ev.media.audio) this.audio = new RtpContinuity(ev.media.audio.clockRate, ev.media.audio.payloadType);
-      this.server.ready(this.camera);
-    } else if (ev.event === "renewed") {
-      if (this.options.dropReadersOnRenew) this.server.dropReaders(this.camera);
-      else this.openGate();
+      const wait = this.options.parameterSetsWaitMs ?? 5_000;
+      if (wait > 0 && ev.media.video && !this.session?.parameterSets.spropParameterSets) {
+        this.announceTimer = this.clock.setTimeout(() => this.announce(), wait);
+      } else this.announce();
+      return;
     }
+    if (ev.event === "renewed") {
+      if (this.options.dropReadersOnRenew) {
+        this.server.dropReaders(this.camera);
+        if (this.startedUrl) {
+          const url = this.server.url(this.camera);
+          this.emit("url", { event: "restarted", url, expiresAt: ev.expiresAt, protocol: "WEB_RTC" } satisfies WebRtcUrlEvent);
+        }
+      } else this.openGate();
+    }
+  }
+
+  /** The stream can be described: wake waiting DESCRIBEs and hand out the URL. */
+  private announce(): void {
+    if (!this.running || this.announced) return;
+    this.announced = true;
+    this.clock.clearTimeout(this.announceTimer);
+    this.server.ready(this.camera);
+    if (this.stateNow === "error") return;
+    this.startedUrl = true;
     const url = this.server.url(this.camera);
-    if (!this.startedUrl) {
-      this.startedUrl = true;
-      this.emit("url", { event: "started", url, expiresAt: ev.expiresAt, protocol: "WEB_RTC" } satisfies WebRtcUrlEvent);
-    } else if (ev.event === "renewed" && this.options.dropReadersOnRenew) {
-      this.emit("url", { event: "restarted", url, expiresAt: ev.expiresAt, protocol: "WEB_RTC" } satisfies WebRtcUrlEvent);
-    }
+    this.emit("url", {
+      event: "started",
+      url,
+      expiresAt: this.expires ?? null,
+      protocol: "WEB_RTC",
+    } satisfies WebRtcUrlEvent);
   }
 
   /** After a renewal, video waits for a keyframe of the new session (bounded). */
@@ -252,6 +282,7 @@ export class WebRtcBridge extends EventEmitter {
     if (!this.running) return;
     if (ev.kind === "video") {
       if (!this.video) return;
+      if (!this.announced && this.session?.parameterSets.spropParameterSets) this.announce();
       if (this.gateUntil) {
         if (!ev.keyframe && this.clock.now() < this.gateUntil) return;
         this.gateUntil = 0;

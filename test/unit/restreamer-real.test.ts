@@ -150,10 +150,6 @@ describe("Restreamer with the real ffmpeg", function () {
     assert.match(fs.readdirSync(a).join(), /^cam-\d{8}-\d{6}\.mkv$/);
     assert.match(fs.readdirSync(b).join(), /^clip-\d{8}-\d{6}\.mp4$/);
     for (const f of [path.join(a, fs.readdirSync(a)[0] as string), path.join(b, fs.readdirSync(b)[0] as string)]) {
-      const probe = spawnSync(FFMPEG, ["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", f], {
-        encoding: "utf8",
-      });
-      void probe;
       const streams = spawnSync("ffprobe", ["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", f], {
         encoding: "utf8",
       });

@@ -1,0 +1,222 @@
+import assert from "node:assert/strict";
+import { FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { builtNode, helper, nodeRedMajor } from "../support/node-red";
+import { assertNoSecrets } from "../support/secrets";
+import { waitFor } from "../support/wait";
+
+const nodes = [builtNode("nest-account"), builtNode("nest-stream")];
+
+interface StreamMsg {
+  payload: string | null;
+  topic: string;
+  stream: {
+    event: string;
+    url: string | null;
+    expiresAt: string | null;
+    deviceId: string;
+    camera: string;
+    protocol: string;
+  };
+}
+interface TestNode {
+  receive(msg: object): void;
+  on(event: string, fn: (arg: never) => void): void;
+  status: { args: { text?: string; fill?: string }[][] } & ((...a: unknown[]) => void);
+  error: { args: unknown[][] };
+}
+
+describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
+  this.timeout(30_000);
+  let fake: FakeGoogle;
+  const savedEnv = { ...process.env };
+
+  before(async () => {
+    // Streams live 3 s here, so extends come every couple of seconds.
+    fake = await FakeGoogle.start({ streamLifetimeS: 3 });
+    Object.assign(process.env, fake.env());
+    await new Promise<void>((resolve) => helper.startServer(resolve));
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await fake.stop();
+    process.env = savedEnv;
+  });
+  afterEach(async () => {
+    await helper.unload();
+    fake.clearCalls();
+    fake.clearFaults();
+    // Each test opens a fresh account (and budget); Google's window would otherwise carry over.
+    fake.resetRateLimits();
+    fake.setOffline("cam-front", false);
+  });
+
+  const credentials = {
+    acc: {
+      clientId: FAKE_DEFAULTS.clientId,
+      clientSecret: FAKE_DEFAULTS.clientSecret,
+      refreshToken: FAKE_DEFAULTS.refreshToken,
+    },
+  };
+  function flow(extra: object = {}, deviceId = "cam-front") {
+    return [
+      { id: "acc", type: "nest-account", projectId: FAKE_DEFAULTS.projectId },
+      { id: "s", type: "nest-stream", account: "acc", deviceId, wires: [["out"]], ...extra },
+      { id: "out", type: "helper" },
+    ];
+  }
+  function collect(): StreamMsg[] {
+    const msgs: StreamMsg[] = [];
+    (helper.getNode("out") as TestNode).on("input", ((m: StreamMsg) => msgs.push(m)) as (arg: never) => void);
+    return msgs;
+  }
+  const node = () => helper.getNode("s") as TestNode;
+  const statusTexts = () => node().status.args.map((a) => a[0]?.text ?? "");
+  const errors = () => node().error.args.map((a) => String((a[0] as Error)?.message ?? a[0]));
+
+  it("starts on a message, emits the URL, extends it, and stops at Google", async () => {
+    await helper.load(nodes, flow(), credentials);
+    const msgs = collect();
+    node().receive({ payload: "start" });
+    const started = await waitFor(() => msgs.find((m) => m.stream.event === "started"), 5000, "started");
+    if (!started) throw new Error("unreachable");
+    assert.match(started.payload ?? "", /^rtsps:\/\/.+\/sdm_live_stream\/.+\?auth=/);
+    assert.equal(started.topic, "cam-front");
+    assert.equal(started.stream.camera, "Front Door");
+    assert.equal(started.stream.protocol, "RTSP");
+    assert.ok(Date.parse(started.stream.expiresAt ?? "") > Date.now());
+
+    await waitFor(() => msgs.filter((m) => m.stream.event === "extended").length >= 2, 10_000, "two extends");
+    const extended = msgs.filter((m) => m.stream.event === "extended");
+    assert.notEqual(extended[0].payload, started.payload, "an extend carries the new token");
+    assert.ok(
+      statusTexts().some((t) => /live, \d+:\d\d left/.test(t)),
+      statusTexts().join(" | "),
+    );
+
+    node().receive({ payload: "stop" });
+    const stopped = await waitFor(() => msgs.find((m) => m.stream.event === "stopped"), 5000, "stopped");
+    assert.equal(stopped?.payload, null);
+    await waitFor(() => fake.commands("StopRtspStream").length === 1, 5000, "StopRtspStream");
+    assert.equal(fake.commands("GenerateRtspStream").length, 1);
+  });
+
+  it("accepts Home Assistant's true/false and on/off", async () => {
+    await helper.load(nodes, flow(), credentials);
+    const msgs = collect();
+    node().receive({ payload: true });
+    await waitFor(() => msgs.find((m) => m.stream.event === "started"), 5000, "started");
+    node().receive({ payload: "off" });
+    await waitFor(() => msgs.find((m) => m.stream.event === "stopped"), 5000, "stopped");
+    node().receive({ payload: "on" });
+    await waitFor(() => msgs.filter((m) => m.stream.event === "started").length === 2, 5000, "second start");
+    node().receive({ payload: false });
+    await waitFor(() => msgs.filter((m) => m.stream.event === "stopped").length === 2, 5000, "second stop");
+  });
+
+  it("rejects bad input with what is accepted and leaves the stream running", async () => {
+    await helper.load(nodes, flow({ startOnDeploy: true }), credentials);
+    const msgs = collect();
+    await waitFor(() => msgs.find((m) => m.stream.event === "started"), 5000, "started on deploy");
+    const generates = fake.commands("GenerateRtspStream").length;
+    for (const payload of ["go", 42, { a: 1 }]) node().receive({ payload });
+    node().receive({ payload: "start", deviceId: "../../etc" });
+    await waitFor(() => errors().length >= 4, 5000, "four errors");
+    for (const e of errors()) assert.match(e, /"start", "stop", "restart", true, false, "on" or "off"/);
+    assert.equal(fake.commands("StopRtspStream").length, 0);
+    assert.equal(fake.commands("GenerateRtspStream").length, generates);
+    assert.ok(!msgs.some((m) => m.stream.event === "stopped"));
+  });
+
+  it("names a WebRTC-only camera and keeps accepting commands", async () => {
+    await helper.load(nodes, flow({}, "cam-webrtc"), credentials);
+    const msgs = collect();
+    node().receive({ payload: "start" });
+    await waitFor(() => errors().some((e) => /Driveway/.test(e) && /WebRTC/.test(e)), 5000, "WebRTC error");
+    assert.equal(fake.commands("GenerateRtspStream").length, 0);
+    assert.ok(node().status.args.some((a) => a[0]?.fill === "red"));
+    // Still takes commands: switch to an RTSP camera.
+    node().receive({ payload: "start", deviceId: "cam-front" });
+    await waitFor(() => msgs.find((m) => m.stream.event === "started"), 5000, "started on the other camera");
+  });
+
+  it("explains an unknown device and a device that is not a camera", async () => {
+    await helper.load(nodes, flow({}, "no-such-cam"), credentials);
+    node().receive({ payload: "start" });
+    await waitFor(() => errors().some((e) => /no-such-cam/.test(e)), 5000, "not found error");
+    node().receive({ payload: "start", deviceId: "thermostat-hall" });
+    await waitFor(() => errors().some((e) => /not a camera|thermostat/i.test(e)), 5000, "not a camera error");
+  });
+
+  it("retries an offline camera and goes live when it is back", async () => {
+    fake.setOffline("cam-front", true);
+    await helper.load(nodes, flow(), credentials);
+    const msgs = collect();
+    node().receive({ payload: "start" });
+    await waitFor(
+      () => statusTexts().some((t) => /retrying/.test(t) && /offline/i.test(t)),
+      8000,
+      "retrying: offline",
+    );
+    fake.setOffline("cam-front", false);
+    await waitFor(
+      () => msgs.find((m) => m.stream.event === "started"),
+      15_000,
+      "started after coming online",
+    );
+  });
+
+  it("stops the stream at Google on redeploy", async () => {
+    await helper.load(nodes, flow({ startOnDeploy: true }), credentials);
+    const msgs = collect();
+    await waitFor(() => msgs.find((m) => m.stream.event === "started"), 5000, "started");
+    await helper.unload();
+    assert.equal(fake.commands("StopRtspStream").length, 1);
+  });
+
+  it("keeps several cameras of one account within the shared budget", async () => {
+    // Five cameras with 3 s streams need far more than 10 commands a minute: they must queue, not fail.
+    for (let i = 0; i < 3; i++) fake.addDevice({ id: `cam-extra-${i}`, customName: `Extra ${i}` });
+    const streams = ["cam-front", "cam-garden", "cam-extra-0", "cam-extra-1", "cam-extra-2"];
+    await helper.load(
+      nodes,
+      [
+        { id: "acc", type: "nest-account", projectId: FAKE_DEFAULTS.projectId },
+        ...streams.map((d, i) => ({
+          id: `s${i}`,
+          type: "nest-stream",
+          account: "acc",
+          deviceId: d,
+          startOnDeploy: true,
+          wires: [],
+        })),
+      ],
+      credentials,
+    );
+    await new Promise((r) => setTimeout(r, 6000));
+    assert.ok(fake.commands().length >= 10, `commands sent: ${fake.commands().length}`);
+    assert.ok(
+      fake.maxCommandsInAnyWindow(60_000) <= 10,
+      `max in a minute: ${fake.maxCommandsInAnyWindow(60_000)}`,
+    );
+    assert.equal(fake.calls.filter((c) => c.status === 429).length, 0);
+    await helper.unload();
+    for (let i = 0; i < 3; i++) fake.removeDevice(`cam-extra-${i}`);
+  });
+
+  it("never shows a token or secret in status, messages or logs", async () => {
+    await helper.load(nodes, flow(), credentials);
+    const msgs = collect();
+    node().receive({ payload: "start" });
+    await waitFor(() => msgs.some((m) => m.stream.event === "extended"), 8000, "an extend");
+    node().receive({ payload: "stop" });
+    await waitFor(() => msgs.some((m) => m.stream.event === "stopped"), 5000, "stopped");
+    const logs = (helper.log().args as unknown[][]).map((a) => a[0]);
+    const streamTokens = fake
+      .rtspStreams("cam-front")
+      .flatMap((s) => [s.streamToken, s.streamExtensionToken]);
+    assertNoSecrets(
+      [...statusTexts(), ...logs, ...errors()],
+      [FAKE_DEFAULTS.clientSecret, FAKE_DEFAULTS.refreshToken, ...streamTokens],
+    );
+  });
+});

@@ -1,0 +1,364 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as dgram from "node:dgram";
+import * as net from "node:net";
+import { LocalRtspServer, type RtspStreamDescription } from "../../src/webrtc/rtsp-server";
+import { buildRtspSdp, fixNestAnswer, parseNegotiatedMedia } from "../../src/webrtc/sdp";
+
+interface Response {
+  status: number;
+  headers: Map<string, string>;
+  body: string;
+}
+
+/** A raw RTSP client: sends requests, collects responses and interleaved `$` frames. */
+class RawRtspClient {
+  private buffer = Buffer.alloc(0);
+  private cseq = 0;
+  private pending: ((r: Response) => void)[] = [];
+  readonly frames: { channel: number; packet: Buffer }[] = [];
+  closed = false;
+  private constructor(private readonly socket: net.Socket) {
+    socket.on("data", (d: Buffer) => this.onData(d));
+    socket.on("close", () => (this.closed = true));
+    socket.on("error", () => undefined);
+  }
+
+  static connect(port: number): Promise<RawRtspClient> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect(port, "127.0.0.1", () => resolve(new RawRtspClient(s)));
+      s.once("error", reject);
+    });
+  }
+
+  request(method: string, uri: string, headers: Record<string, string> = {}): Promise<Response> {
+    const lines = [`${method} ${uri} RTSP/1.0`, `CSeq: ${++this.cseq}`, "User-Agent: raw-test"];
+    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+    this.socket.write(lines.join("\r\n") + "\r\n\r\n");
+    return new Promise((resolve) => this.pending.push(resolve));
+  }
+
+  /** Writes an interleaved frame to the server (as a reader's RTCP would be). */
+  sendFrame(channel: number, payload: Buffer): void {
+    const head = Buffer.from([0x24, channel, 0, 0]);
+    head.writeUInt16BE(payload.length, 2);
+    this.socket.write(Buffer.concat([head, payload]));
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onData(d: Buffer): void {
+    this.buffer = Buffer.concat([this.buffer, d]);
+    for (;;) {
+      const b = this.buffer;
+      if (b.length === 0) return;
+      if (b[0] === 0x24) {
+        if (b.length < 4) return;
+        const len = b.readUInt16BE(2);
+        if (b.length < 4 + len) return;
+        this.frames.push({ channel: b[1], packet: Buffer.from(b.subarray(4, 4 + len)) });
+        this.buffer = b.subarray(4 + len);
+        continue;
+      }
+      const end = b.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const lines = b.subarray(0, end).toString("latin1").split("\r\n");
+      const headers = new Map<string, string>();
+      for (const l of lines.slice(1)) {
+        const i = l.indexOf(":");
+        headers.set(l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim());
+      }
+      const len = Number(headers.get("content-length") ?? 0);
+      if (b.length < end + 4 + len) return;
+      const body = b.subarray(end + 4, end + 4 + len).toString("utf8");
+      this.buffer = b.subarray(end + 4 + len);
+      const status = Number(lines[0].split(" ")[1]);
+      this.pending.shift()?.({ status, headers, body });
+    }
+  }
+}
+
+function rtp(pt: number, seq: number, payload: number[]): Buffer {
+  const b = Buffer.alloc(12 + payload.length);
+  b[0] = 0x80;
+  b[1] = pt;
+  b.writeUInt16BE(seq, 2);
+  b.writeUInt32BE(seq * 3000, 4);
+  b.writeUInt32BE(0x12345678, 8);
+  Buffer.from(payload).copy(b, 12);
+  return b;
+}
+
+const until = async (cond: () => boolean, ms = 3000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+const DESC: RtspStreamDescription = {
+  video: {
+    payloadType: 102,
+    fmtp: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+    spropParameterSets: "Z0LgH9oCgL/lhA==,aM48gA==",
+  },
+  audio: { payloadType: 111, clockRate: 48000, channels: 2, fmtp: "minptime=10;useinbandfec=1" },
+};
+
+describe("LocalRtspServer", () => {
+  let server: LocalRtspServer;
+  let plays = 0;
+  let desc: RtspStreamDescription | undefined;
+  const clients: RawRtspClient[] = [];
+  const connect = async () => {
+    const c = await RawRtspClient.connect(server.port);
+    clients.push(c);
+    return c;
+  };
+
+  beforeEach(async () => {
+    plays = 0;
+    desc = DESC;
+    server = new LocalRtspServer({ describeWaitMs: 300 });
+    await server.listen();
+    server.addStream("front door", { describe: () => desc, onPlay: () => plays++ });
+  });
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await server.close();
+  });
+
+  it("binds to loopback on an ephemeral port and names one path per camera", () => {
+    assert.ok(server.port > 0);
+    assert.equal(server.url("front door"), `rtsp://127.0.0.1:${server.port}/front%20door`);
+  });
+
+  it("answers OPTIONS, DESCRIBE with the negotiated payload types, and 404 for unknown paths", async () => {
+    const c = await connect();
+    const url = server.url("front door");
+    const opt = await c.request("OPTIONS", url);
+    assert.equal(opt.status, 200);
+    assert.match(opt.headers.get("public") ?? "", /DESCRIBE.*SETUP.*PLAY.*TEARDOWN.*GET_PARAMETER/);
+    const d = await c.request("DESCRIBE", url, { Accept: "application/sdp" });
+    assert.equal(d.status, 200);
+    assert.equal(d.headers.get("content-type"), "application/sdp");
+    assert.equal(d.headers.get("content-base"), url + "/");
+    const sdp = d.body;
+    assert.match(sdp, /^m=video 0 RTP\/AVP 102$/m);
+    assert.match(sdp, /^a=rtpmap:102 H264\/90000$/m);
+    assert.match(sdp, /^a=fmtp:102 .*packetization-mode=1/m);
+    assert.match(sdp, /sprop-parameter-sets=Z0LgH9oCgL\/lhA==,aM48gA==/);
+    assert.doesNotMatch(sdp, /level-asymmetry-allowed/);
+    assert.match(sdp, /^m=audio 0 RTP\/AVP 111$/m);
+    assert.match(sdp, /^a=rtpmap:111 opus\/48000\/2$/m);
+    assert.ok(sdp.indexOf("a=control:trackID=0") < sdp.indexOf("a=control:trackID=1"));
+    assert.equal((await c.request("DESCRIBE", server.url("back door"))).status, 404);
+  });
+
+  it("waits a little for a stream whose media is not known yet, then 503", async () => {
+    desc = undefined;
+    const c = await connect();
+    const started = Date.now();
+    const slow = c.request("DESCRIBE", server.url("front door"));
+    setTimeout(() => {
+      desc = DESC;
+      server.ready("front door");
+    }, 100);
+    assert.equal((await slow).status, 200);
+    assert.ok(Date.now() - started >= 90);
+    desc = undefined;
+    assert.equal((await c.request("DESCRIBE", server.url("front door"))).status, 503);
+  });
+
+  it("refuses UDP transport with 461 and sets up TCP interleaved channels 0-1 and 2-3", async () => {
+    const c = await connect();
+    const url = server.url("front door");
+    const udp = await c.request("SETUP", url + "/trackID=0", { Transport: "RTP/AVP;unicast;client_port=5000-5001" });
+    assert.equal(udp.status, 461);
+    const v = await c.request("SETUP", url + "/trackID=0", { Transport: "RTP/AVP/TCP;unicast;interleaved=0-1" });
+    assert.equal(v.status, 200);
+    assert.equal(v.headers.get("transport"), "RTP/AVP/TCP;unicast;interleaved=0-1");
+    const session = (v.headers.get("session") ?? "").split(";")[0];
+    assert.ok(session.length > 0);
+    const a = await c.request("SETUP", url + "/trackID=1", {
+      Transport: "RTP/AVP/TCP;unicast;interleaved=2-3",
+      Session: session,
+    });
+    assert.equal(a.status, 200);
+    assert.equal(a.headers.get("transport"), "RTP/AVP/TCP;unicast;interleaved=2-3");
+    assert.equal((await c.request("SETUP", url + "/trackID=7", { Transport: "RTP/AVP/TCP" })).status, 404);
+    assert.equal((await c.request("PLAY", url + "/", { Session: "other" })).status, 454);
+  });
+
+  it("forwards RTP framed as $ channel length packet to two playing readers, with a keyframe callback per PLAY", async () => {
+    const url = server.url("front door");
+    const setupAndPlay = async (c: RawRtspClient) => {
+      const v = await c.request("SETUP", url + "/trackID=0", { Transport: "RTP/AVP/TCP;unicast;interleaved=0-1" });
+      const session = (v.headers.get("session") ?? "").split(";")[0];
+      await c.request("SETUP", url + "/trackID=1", { Transport: "RTP/AVP/TCP;unicast;interleaved=2-3", Session: session });
+      const play = await c.request("PLAY", url + "/", { Session: session, Range: "npt=0.000-" });
+      assert.equal(play.status, 200);
+      return session;
+    };
+    const a = await connect();
+    const b = await connect();
+    // Not yet playing: nothing is sent.
+    server.send("front door", "video", rtp(102, 1, [0x65, 1]));
+    const sa = await setupAndPlay(a);
+    await setupAndPlay(b);
+    assert.equal(plays, 2);
+    assert.equal(server.readerCount("front door"), 2);
+    const v = rtp(102, 2, [0x65, 1, 2, 3]);
+    const au = rtp(111, 3, [0xfc, 9, 9]);
+    server.send("front door", "video", v);
+    server.send("front door", "audio", au);
+    server.send("other camera", "video", v);
+    await until(() => a.frames.length === 2 && b.frames.length === 2);
+    for (const c of [a, b]) {
+      assert.deepEqual(c.frames[0], { channel: 0, packet: v });
+      assert.deepEqual(c.frames[1], { channel: 2, packet: au });
+    }
+    // Reader RTCP in the connection is skipped, keep-alives are answered.
+    a.sendFrame(1, Buffer.from([0x81, 0xc9, 0, 1, 0, 0, 0, 1]));
+    assert.equal((await a.request("GET_PARAMETER", url + "/", { Session: sa })).status, 200);
+    assert.equal((await a.request("SET_PARAMETER", url + "/", { Session: sa })).status, 200);
+    // TEARDOWN stops one reader; the other keeps receiving.
+    assert.equal((await a.request("TEARDOWN", url + "/", { Session: sa })).status, 200);
+    server.send("front door", "video", rtp(102, 4, [0x41]));
+    await until(() => b.frames.length === 3);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(a.frames.length, 2);
+    assert.equal(server.readerCount("front door"), 1);
+    server.dropReaders("front door");
+    await until(() => b.closed);
+    assert.equal(server.readerCount("front door"), 0);
+  });
+
+  it("serves real ffmpeg over TCP after refusing its UDP setup (461 fallback), with RTP from a real encoder", async function () {
+    this.timeout(30000);
+    // A real H.264 + Opus RTP source: ffmpeg encodes to UDP, the test feeds the packets in.
+    const vsock = dgram.createSocket("udp4");
+    const asock = dgram.createSocket("udp4");
+    await new Promise<void>((r) => vsock.bind(0, "127.0.0.1", r));
+    await new Promise<void>((r) => asock.bind(0, "127.0.0.1", r));
+    const vport = vsock.address().port;
+    const aport = asock.address().port;
+    desc = { video: { payloadType: 96 }, audio: { payloadType: 97, clockRate: 48000, channels: 2 } };
+    const isRtcp = (p: Buffer) => p[1] >= 200 && p[1] <= 207;
+    vsock.on("message", (p: Buffer) => {
+      if (!isRtcp(p)) server.send("front door", "video", p);
+    });
+    asock.on("message", (p: Buffer) => {
+      if (!isRtcp(p)) server.send("front door", "audio", p);
+    });
+    // (rtcpport sends ffmpeg's RTCP to the same socket, where it is filtered out.)
+    const source = spawn(
+      "ffmpeg",
+      [
+        ...["-hide_banner", "-nostdin", "-loglevel", "error"],
+        ...["-re", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=15"],
+        ...["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"],
+        ...["-map", "0:v", "-c:v", "libx264", "-profile:v", "baseline", "-preset", "ultrafast"],
+        ...["-tune", "zerolatency", "-g", "15", "-pix_fmt", "yuv420p", "-threads", "1"],
+        ...["-payload_type", "96", "-f", "rtp", `rtp://127.0.0.1:${vport}?pkt_size=1200&rtcpport=${vport}`],
+        ...["-map", "1:a", "-c:a", "libopus", "-b:a", "32k", "-ac", "2"],
+        ...["-payload_type", "97", "-f", "rtp", `rtp://127.0.0.1:${aport}?pkt_size=1200&rtcpport=${aport}`],
+      ],
+      { stdio: "ignore" },
+    );
+    try {
+      // Default transports: ffmpeg tries UDP first, gets 461 and falls back to TCP.
+      const reader = spawn(
+        "ffmpeg",
+        ["-hide_banner", "-nostdin", "-i", server.url("front door"), "-t", "2", "-c", "copy", "-f", "null", "-"],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
+      let stderr = "";
+      reader.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((r) => reader.on("exit", r));
+      assert.equal(code, 0, stderr);
+      assert.match(stderr, /Stream #0:0: Video: h264/);
+      assert.match(stderr, /Stream #0:1: Audio: opus, 48000 Hz/);
+      const frames = [...stderr.matchAll(/frame=\s*(\d+)/g)].map((m) => Number(m[1]));
+      assert.ok((frames.pop() ?? 0) >= 15, stderr);
+      assert.ok(plays >= 1);
+    } finally {
+      source.kill("SIGKILL");
+      vsock.close();
+      asock.close();
+    }
+  });
+});
+
+describe("WebRTC bridge SDP helpers", () => {
+  it("describes H.264 and Opus for RTSP readers, without sprop when the parameter sets are unknown", () => {
+    const sdp = buildRtspSdp({
+      host: "127.0.0.1",
+      name: "cam",
+      sessionId: 1,
+      video: { payloadType: 97, fmtp: "profile-level-id=42e01f;level-asymmetry-allowed=1;packetization-mode=1" },
+      audio: { payloadType: 96, clockRate: 48000, channels: 2 },
+    });
+    assert.match(sdp, /^a=fmtp:97 profile-level-id=42e01f;packetization-mode=1\r$/m);
+    assert.doesNotMatch(sdp, /sprop/);
+    assert.match(sdp, /^a=rtpmap:96 opus\/48000\/2\r$/m);
+    assert.ok(sdp.endsWith("\r\n"));
+  });
+
+  it("reads negotiated payload types and feedback from an answer, skipping rejected sections", () => {
+    const answer = [
+      "v=0",
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+      "a=rtpmap:111 opus/48000/2",
+      "a=fmtp:111 minptime=10;useinbandfec=1",
+      "m=video 9 UDP/TLS/RTP/SAVPF 102 103",
+      "a=rtpmap:102 H264/90000",
+      "a=rtcp-fb:102 nack pli",
+      "a=rtcp-fb:102 ccm fir",
+      "a=fmtp:102 packetization-mode=1;profile-level-id=4d001f",
+      "a=rtpmap:103 rtx/90000",
+      "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
+    ].join("\r\n");
+    assert.deepEqual(parseNegotiatedMedia(answer), {
+      audio: { payloadType: 111, codec: "opus", clockRate: 48000, channels: 2, fmtp: "minptime=10;useinbandfec=1" },
+      video: {
+        payloadType: 102,
+        codec: "H264",
+        clockRate: 90000,
+        fmtp: "packetization-mode=1;profile-level-id=4d001f",
+        fir: true,
+        pli: true,
+      },
+    });
+    assert.deepEqual(parseNegotiatedMedia(answer.replace("m=audio 9", "m=audio 0")).audio, undefined);
+  });
+
+  it("repairs Nest answers: sendrecv for receive-only media, candidates without foundation", () => {
+    const fixed = fixNestAnswer(
+      [
+        "v=0",
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+        "a=sendrecv",
+        "a=candidate: 1 udp 2113939711 74.125.247.232 19305 typ host generation 0",
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
+        "a=sendrecv",
+      ].join("\n"),
+    );
+    assert.equal(
+      fixed,
+      [
+        "v=0",
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+        "a=sendonly",
+        "a=candidate:nest1 1 udp 2113939711 74.125.247.232 19305 typ host generation 0",
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
+        "a=sendrecv",
+        "",
+      ].join("\r\n"),
+    );
+  });
+});
