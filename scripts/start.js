@@ -6,6 +6,11 @@ const fs = require("node:fs");
 const path = require("node:path");
 
 const root = path.resolve(__dirname, "..");
+// The package to install (default: this repository). Browser tests point it at a copy whose dist/ is
+// their own build output, so they never touch the dist/ of the working tree.
+const packageDir = process.env.NEST_RESTREAM_PACKAGE_DIR
+  ? path.resolve(process.env.NEST_RESTREAM_PACKAGE_DIR)
+  : root;
 const userDir = process.env.NODE_RED_USER_DIR || path.join(root, ".node-red");
 const port = process.env.PORT || "1880";
 fs.mkdirSync(path.join(userDir, "node_modules"), { recursive: true });
@@ -13,7 +18,7 @@ fs.mkdirSync(path.join(userDir, "node_modules"), { recursive: true });
 // Link the package so Node-RED finds it as an installed module (and its examples under Import).
 const link = path.join(userDir, "node_modules", "node-red-contrib-nest-restream");
 fs.rmSync(link, { recursive: true, force: true });
-fs.symlinkSync(root, link, "dir");
+fs.symlinkSync(packageDir, link, "dir");
 const userPkg = path.join(userDir, "package.json");
 if (!fs.existsSync(userPkg)) {
   fs.writeFileSync(
@@ -22,7 +27,7 @@ if (!fs.existsSync(userPkg)) {
       {
         name: "node-red-project",
         private: true,
-        dependencies: { "node-red-contrib-nest-restream": "file:" + root },
+        dependencies: { "node-red-contrib-nest-restream": "file:" + packageDir },
       },
       null,
       2,

@@ -84,7 +84,8 @@ export function buildArgs(options: BuildArgsOptions): string[] {
   if (!VIDEO_MODES.includes(video)) {
     throw new ArgsError(`video must be one of ${VIDEO_MODES.join(", ")}; got ${JSON.stringify(video)}`);
   }
-  if (!Number.isInteger(timeoutUs) || timeoutUs <= 0) throw new ArgsError("timeoutUs must be a positive integer");
+  if (!Number.isInteger(timeoutUs) || timeoutUs <= 0)
+    throw new ArgsError("timeoutUs must be a positive integer");
   const plan = audioPlan(options.audio ?? "auto", options.inputAudio);
 
   const args = [
@@ -111,7 +112,10 @@ export function buildArgs(options: BuildArgsOptions): string[] {
 
   if (video === "h264") {
     // Keyframes every 2 s whatever the frame rate (YouTube wants ≤ 4 s, recommends 2 s).
-    const gop = Math.max(1, Math.round(2 * (options.inputFps && options.inputFps > 0 ? options.inputFps : 15)));
+    const gop = Math.max(
+      1,
+      Math.round(2 * (options.inputFps && options.inputFps > 0 ? options.inputFps : 15)),
+    );
     args.push(
       "-c:v",
       "libx264",

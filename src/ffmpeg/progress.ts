@@ -156,7 +156,14 @@ const STREAM_LINE =
 export function parseStreamLine(line: string): StreamInfo | null {
   const m = STREAM_LINE.exec(line);
   if (!m) return null;
-  const [, input, index, type, codec, rest] = m as unknown as [string, string, string, string, string, string];
+  const [, input, index, type, codec, rest] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const info: StreamInfo = {
     input: Number(input),
     index: Number(index),

@@ -18,8 +18,22 @@ import type { Readable, Writable } from "node:stream";
 import { Backoff } from "../backoff";
 import { systemClock, type Clock, type Timer } from "../clock";
 import { redact, secrets } from "../redact";
-import { audioPlan, buildArgs, isAac, type AudioMode, type AudioPlan, type InputAudio, type VideoMode } from "./args";
-import { ProgressParser, StderrParser, type InputLayout, type ProgressSample, type StreamInfo } from "./progress";
+import {
+  audioPlan,
+  buildArgs,
+  isAac,
+  type AudioMode,
+  type AudioPlan,
+  type InputAudio,
+  type VideoMode,
+} from "./args";
+import {
+  ProgressParser,
+  StderrParser,
+  type InputLayout,
+  type ProgressSample,
+  type StreamInfo,
+} from "./progress";
 import { describeDestination, resolveOutputs, type Destination, type TargetConfig } from "./targets";
 
 export type RestreamState = "starting" | "live" | "retrying" | "stopped" | "failed";
@@ -195,7 +209,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
   constructor(private readonly options: RestreamerOptions) {
     super();
     this.clock = options.clock ?? systemClock;
-    this.spawnFn = options.spawn ?? (nodeSpawn as unknown as SpawnFn);
+    this.spawnFn = options.spawn ?? ((command, args, opts) => nodeSpawn(command, args, opts));
     this.backoff = new Backoff({
       initialMs: options.backoff?.initialMs ?? 1000,
       maxMs: options.backoff?.maxMs ?? 60_000,
@@ -313,7 +327,9 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     const layout = this.url && this.layout?.key === sessionKey(this.url) ? this.layout.layout : null;
     let target: string | null = null;
     try {
-      target = describeDestination((this.destinations ?? resolveOutputs(this.targetConfig, []))[0] as Destination);
+      target = describeDestination(
+        (this.destinations ?? resolveOutputs(this.targetConfig, []))[0] as Destination,
+      );
     } catch {
       target = null;
     }
@@ -382,7 +398,8 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     try {
       this.destinations ??= resolveOutputs(this.targetConfig, this.outputConfigs);
       const known = this.layout?.key === key ? this.layout.layout : undefined;
-      const inputAudio: InputAudio = known === undefined ? undefined : known.audio ? { codec: known.audio.codec } : null;
+      const inputAudio: InputAudio =
+        known === undefined ? undefined : known.audio ? { codec: known.audio.codec } : null;
       plan = audioPlan(this.options.audio ?? "auto", inputAudio);
       args = buildArgs({
         inputUrl: url,
@@ -453,7 +470,8 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
 
   private spawnFailed(err: NodeJS.ErrnoException): void {
     if (err.code === "ENOENT") this.fail(ffmpegMissingMessage(this.ffmpegPath));
-    else if (err.code === "EACCES") this.fail(`ffmpeg at "${this.ffmpegPath}" cannot be run (permission denied)`);
+    else if (err.code === "EACCES")
+      this.fail(`ffmpeg at "${this.ffmpegPath}" cannot be run (permission denied)`);
     else this.failure(`ffmpeg could not be started: ${err.message}`, []);
   }
 
@@ -524,21 +542,24 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
   private armWatchdog(run: Run): void {
     this.clock.clearTimeout(this.watchdogTimer);
     const due = run.lastAdvanceAt + this.stallTimeoutMs - this.clock.now();
-    this.watchdogTimer = this.clock.setTimeout(() => {
-      if (run !== this.run || run.stopReason !== undefined) return;
-      const idle = this.clock.now() - run.lastAdvanceAt;
-      if (idle < this.stallTimeoutMs) {
-        this.armWatchdog(run);
-        return;
-      }
-      const s = Math.round(idle / 1000);
-      run.stallMessage =
-        run.liveSince === null
-          ? `ffmpeg made no progress for ${s} s after starting (the input did not deliver frames)`
-          : `ffmpeg's progress stalled for ${s} s`;
-      this.log(`${run.stallMessage}: restarting it`);
-      this.requestStop(run, "stall");
-    }, Math.max(0, due));
+    this.watchdogTimer = this.clock.setTimeout(
+      () => {
+        if (run !== this.run || run.stopReason !== undefined) return;
+        const idle = this.clock.now() - run.lastAdvanceAt;
+        if (idle < this.stallTimeoutMs) {
+          this.armWatchdog(run);
+          return;
+        }
+        const s = Math.round(idle / 1000);
+        run.stallMessage =
+          run.liveSince === null
+            ? `ffmpeg made no progress for ${s} s after starting (the input did not deliver frames)`
+            : `ffmpeg's progress stalled for ${s} s`;
+        this.log(`${run.stallMessage}: restarting it`);
+        this.requestStop(run, "stall");
+      },
+      Math.max(0, due),
+    );
   }
 
   /** Asks a run to end: `q` (SIGTERM at once for a stall), then SIGTERM, then SIGKILL. */
@@ -580,7 +601,12 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     });
   }
 
-  private onExit(run: Run, code: number | null, signal: NodeJS.Signals | null, err?: NodeJS.ErrnoException): void {
+  private onExit(
+    run: Run,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    err?: NodeJS.ErrnoException,
+  ): void {
     if (run.gone) return;
     run.gone = true;
     for (const t of run.timers) this.clock.clearTimeout(t);
@@ -614,7 +640,8 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     if (run.stallMessage) message = run.stallMessage;
     else if (err) message = `ffmpeg failed: ${err.message}`;
     else if (signal) message = `ffmpeg was killed by ${signal}`;
-    else if (code === 0) message = "ffmpeg exited (status 0) although no stop was asked: the input or output ended";
+    else if (code === 0)
+      message = "ffmpeg exited (status 0) although no stop was asked: the input or output ended";
     else message = `ffmpeg exited with status ${code}`;
     this.failure(message, run.stderr);
   }

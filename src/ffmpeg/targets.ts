@@ -82,7 +82,9 @@ export function resolveTarget(config: TargetConfig, role: "main" | "additional" 
   const key = config.streamKey?.trim() || undefined;
   if (key !== undefined) {
     if (/[\s/?#&|[\]]/.test(key)) {
-      throw new TargetError("the stream key contains spaces or URL characters (/ ? # & | [ ]); paste the key only");
+      throw new TargetError(
+        "the stream key contains spaces or URL characters (/ ? # & | [ ]); paste the key only",
+      );
     }
     secrets.add(key);
   }
@@ -139,7 +141,9 @@ function customTarget(
   onFail: "abort" | "ignore",
 ): Destination {
   if (segmentSeconds !== undefined && !(Number.isFinite(segmentSeconds) && segmentSeconds >= 1)) {
-    throw new TargetError(`segmentSeconds must be a number of seconds ≥ 1; got ${describe(String(segmentSeconds))}`);
+    throw new TargetError(
+      `segmentSeconds must be a number of seconds ≥ 1; got ${describe(String(segmentSeconds))}`,
+    );
   }
   const scheme = URL_SCHEME.exec(url)?.[1]?.toLowerCase();
   if (/\s/.test(url) && scheme) throw new TargetError(`the url contains spaces: ${describe(url)}`);
@@ -198,7 +202,11 @@ const EXTENSIONS: Record<string, { format: string; options: [string, string][] }
  * ffmpeg leaves playable files (Matroska as is; MP4 fragmented). A name without a `%` conversion
  * gets `-%Y%m%d-%H%M%S` before its extension.
  */
-function fileTarget(path: string, segmentSeconds: number | undefined, onFail: "abort" | "ignore"): Destination {
+function fileTarget(
+  path: string,
+  segmentSeconds: number | undefined,
+  onFail: "abort" | "ignore",
+): Destination {
   if (!path || path.includes("\0")) throw new TargetError(`not a file path: ${describe(path)}`);
   let pattern = path;
   if (/[\\/]$/.test(pattern)) pattern += DEFAULT_RECORDING_PATTERN;
@@ -266,7 +274,8 @@ export function outputArgs(dest: Destination): string[] {
  */
 export function escapeToken(text: string, specials: string): string {
   let out = "";
-  for (const ch of text) out += specials.includes(ch) || ch === "\\" || ch === "'" || /\s/.test(ch) ? `\\${ch}` : ch;
+  for (const ch of text)
+    out += specials.includes(ch) || ch === "\\" || ch === "'" || /\s/.test(ch) ? `\\${ch}` : ch;
   return out;
 }
 

@@ -32,6 +32,16 @@ export type AuthorizationErrorCode =
   | "invalid_request"
   | "AUTHORIZATION_FAILED";
 
+const LOCAL_REASONS = new Set<AuthorizationErrorCode>([
+  "STATE_MISSING",
+  "STATE_UNKNOWN",
+  "STATE_EXPIRED",
+  "STATE_USED",
+  "BAD_REDIRECT_URL",
+  "BAD_REDIRECT_URI",
+  "MISSING_FIELDS",
+]);
+
 /** An authorization that cannot go on; `code` says why, the message what to do. */
 export class AuthorizationError extends GoogleError {
   constructor(
@@ -43,10 +53,15 @@ export class AuthorizationError extends GoogleError {
     super(message, httpStatus, reason, transient);
   }
 
-  /** The problem is in what the user pasted or the state of this authorization, not at Google. */
+  /** The problem is in what was typed or pasted, or in the state of this authorization: not at Google. */
   get local(): boolean {
-    return /^[A-Z_]+$/.test(this.reason) && this.reason !== "NO_REFRESH_TOKEN";
+    return isLocalReason(this.reason);
   }
+}
+
+/** Whether an error code (of an AuthorizationError or a CredentialsError) names a local problem. */
+export function isLocalReason(code: string): boolean {
+  return LOCAL_REASONS.has(code as AuthorizationErrorCode) || code === "CREDENTIALS";
 }
 
 // ---------------------------------------------------------------- the authorization URL
@@ -101,6 +116,53 @@ export function validateRedirectUri(uri: unknown): string {
   return text;
 }
 
+/**
+ * Checks what the editor sent to start an authorization: project ID, client ID and secret present
+ * and free of inner spaces, a usable redirect URI. Never echoes a value.
+ */
+export function validateAuthorizationInput(input: {
+  projectId?: unknown;
+  clientId?: unknown;
+  clientSecret?: unknown;
+  redirectUri?: unknown;
+  nodeId?: unknown;
+}): PendingAuthorization {
+  const text = (v: unknown) => (typeof v === "string" ? v.trim() : "");
+  const fields: [string, string][] = [
+    ["Project ID", text(input.projectId)],
+    ["Client ID", text(input.clientId)],
+    ["Client secret", text(input.clientSecret)],
+  ];
+  const missing = fields.filter(([, v]) => !v).map(([label]) => label);
+  if (missing.length) {
+    throw new AuthorizationError(
+      "MISSING_FIELDS",
+      `To authorize, fill in the ${joinLabels(missing)} first: the project ID comes from the Device Access ` +
+        "Console, the client ID and secret from Google Cloud Console > APIs & Services > Credentials.",
+    );
+  }
+  // Project and client IDs never hold spaces or slashes, a secret never spaces: a paste gone wrong.
+  const spaced = fields.filter(([, v], i) => (i < 2 ? /[\s/]/ : /\s/).test(v)).map(([label]) => label);
+  if (spaced.length) {
+    throw new AuthorizationError(
+      "MISSING_FIELDS",
+      `The ${joinLabels(spaced)} ${spaced.length > 1 ? "have" : "has"} spaces, line breaks or slashes inside: ` +
+        "copy the value again.",
+    );
+  }
+  return {
+    projectId: text(input.projectId),
+    clientId: text(input.clientId),
+    clientSecret: text(input.clientSecret),
+    redirectUri: validateRedirectUri(input.redirectUri),
+    nodeId: text(input.nodeId) || undefined,
+  };
+}
+
+function joinLabels(labels: string[]): string {
+  return labels.length <= 1 ? labels.join("") : `${labels.slice(0, -1).join(", ")} and ${labels.at(-1)}`;
+}
+
 // ---------------------------------------------------------------- state
 
 /** What an authorization needs from its start to its exchange. Kept in memory only. */
@@ -115,37 +177,40 @@ export interface PendingAuthorization {
 
 /** The outcome the editor collects: a refresh token or an error in words. */
 export type AuthorizationOutcome =
-  | { ok: true; refreshToken: string; scope?: string }
-  | { ok: false; error: string; code: string };
+  { ok: true; refreshToken: string; scope?: string } | { ok: false; error: string; code: string };
 
 export type AuthorizationPoll = { status: "pending" } | ({ status: "done" } & AuthorizationOutcome);
 
 interface StateEntry {
+  /** Dropped once claimed or expired: the client secret is kept no longer than needed. */
   pending?: PendingAuthorization;
   expiresAt: number;
   /** Claimed for its one exchange. */
   used: boolean;
-  /** Set when an exchange finished and the editor has not collected it yet. */
+  /** Set when the exchange finished, until the editor collects it. */
   outcome?: AuthorizationOutcome;
   collected: boolean;
-  /** Kept until then to tell "already used" from "unknown". */
+  /** Kept until then, to tell "already used" and "expired" from "unknown". */
   forgetAt: number;
 }
 
 export interface AuthorizationStatesOptions {
   clock?: Clock;
   ttlMs?: number;
-  /** The most authorizations kept at once; the oldest is dropped beyond. Default 50. */
+  /** The most authorizations under way at once; the oldest is dropped beyond. Default 50. */
   max?: number;
   random?: (bytes: number) => Buffer;
 }
 
 const STATE_SHAPE = /^[A-Za-z0-9_-]{16,128}$/;
+/** How long an exchange may run past the state's expiry before a poll gives up on it. */
+const EXCHANGE_GRACE_MS = 60_000;
 
 /**
  * The single-use `state` values of authorizations under way. A state is created with the
- * credentials the exchange will use, claimed once (`take`), and answered once (`settle` then `poll`).
- * Unknown, expired and used states are refused with an AuthorizationError that says what to do.
+ * credentials the exchange will use, claimed once (`take`), answered once (`settle`) and collected
+ * once (`poll`). Missing, unknown, expired and used states are refused with an AuthorizationError
+ * that says what to do.
  */
 export class AuthorizationStates {
   private readonly clock: Clock;
@@ -174,9 +239,10 @@ export class AuthorizationStates {
       expiresAt,
       used: false,
       collected: false,
-      forgetAt: now + 2 * this.ttlMs,
+      forgetAt: expiresAt + this.ttlMs,
     });
-    while (this.live() > this.max) this.dropOldest();
+    const open = [...this.entries].filter(([, e]) => !e.used);
+    for (const [old] of open.slice(0, Math.max(0, open.length - this.max))) this.entries.delete(old);
     return { state, expiresAt };
   }
 
@@ -187,9 +253,9 @@ export class AuthorizationStates {
   take(state: unknown): PendingAuthorization {
     const entry = this.lookup(state);
     if (entry.used) throw stateUsed();
-    const pending = entry.pending as PendingAuthorization;
+    if (!entry.pending || this.clock.now() >= entry.expiresAt) throw stateExpired(this.ttlMs);
+    const pending = entry.pending;
     entry.used = true;
-    // The secret is not needed past the exchange: do not keep it around.
     entry.pending = undefined;
     return pending;
   }
@@ -197,49 +263,50 @@ export class AuthorizationStates {
   /** Records how the exchange of a claimed state ended, for the editor to collect with `poll`. */
   settle(state: string, outcome: AuthorizationOutcome): void {
     const entry = this.entries.get(state);
-    if (!entry || !entry.used) return;
+    if (!entry || !entry.used || entry.collected) return;
     entry.outcome = outcome;
-    // The editor has the rest of the state's life to collect it, and at least a minute.
-    entry.expiresAt = Math.max(entry.expiresAt, this.clock.now() + 60_000);
-    entry.forgetAt = Math.max(entry.forgetAt, entry.expiresAt + this.ttlMs);
+    // The editor gets a full state lifetime to collect it.
+    entry.forgetAt = Math.max(entry.forgetAt, this.clock.now() + this.ttlMs);
   }
 
   /**
-   * What became of an authorization: pending while Google has not redirected back (or the exchange
-   * runs), then its outcome, once. Throws for a state that is unknown, expired or already collected.
+   * What became of an authorization: pending until Google redirected back and the exchange ended,
+   * then its outcome, once. Throws for a state that is unknown, expired or already collected.
    */
   poll(state: unknown): AuthorizationPoll {
-    const entry = this.lookup(state, true);
+    const entry = this.lookup(state);
     if (entry.collected) throw stateUsed();
-    if (!entry.outcome) {
-      if (this.clock.now() >= entry.expiresAt) throw stateExpired(this.ttlMs);
-      return { status: "pending" };
-    }
-    entry.collected = true;
     const outcome = entry.outcome;
-    entry.outcome = undefined;
-    return { status: "done", ...outcome };
+    if (outcome) {
+      entry.collected = true;
+      entry.outcome = undefined;
+      return { status: "done", ...outcome };
+    }
+    const now = this.clock.now();
+    if (now >= entry.expiresAt + (entry.used ? EXCHANGE_GRACE_MS : 0)) throw stateExpired(this.ttlMs);
+    return { status: "pending" };
   }
 
-  /** Whether a state is known and could still be exchanged (for tests and diagnostics). */
+  /** Whether a state is known and could still be exchanged. */
   isOpen(state: string): boolean {
     const entry = this.entries.get(state);
     return !!entry && !entry.used && this.clock.now() < entry.expiresAt;
   }
 
-  /** Authorizations that can still be exchanged or collected. */
-  get size(): number {
+  /** Authorizations that can still be exchanged. */
+  get open(): number {
     this.sweep();
-    return this.live();
+    return [...this.entries.keys()].filter((s) => this.isOpen(s)).length;
   }
 
-  /** Forgets everything (the node runtime is closing). */
+  /** Forgets everything (the runtime is closing). */
   clear(): void {
     this.entries.clear();
   }
 
-  private lookup(state: unknown, forPoll = false): StateEntry {
-    if (typeof state !== "string" || !state.trim()) {
+  private lookup(state: unknown): StateEntry {
+    const text = typeof state === "string" ? state.trim() : "";
+    if (!text) {
       throw new AuthorizationError(
         "STATE_MISSING",
         "The address has no state parameter, so it cannot be matched to an authorization started here. " +
@@ -247,36 +314,15 @@ export class AuthorizationStates {
       );
     }
     this.sweep();
-    const entry = STATE_SHAPE.test(state.trim()) ? this.entries.get(state.trim()) : undefined;
+    const entry = STATE_SHAPE.test(text) ? this.entries.get(text) : undefined;
     if (!entry) {
       throw new AuthorizationError(
         "STATE_UNKNOWN",
-        "This authorization is unknown here: it was started in another browser window's session, by " +
-          "another Node-RED, or before Node-RED restarted, or it finished long ago. Press Authorize again " +
-          "and use the address from that new authorization.",
+        "This authorization is unknown here: it was started by another Node-RED, before Node-RED " +
+          "restarted, or long ago. Press Authorize again and use the address of that new authorization.",
       );
     }
-    const now = this.clock.now();
-    if (now >= entry.expiresAt && (!forPoll || !entry.outcome)) {
-      if (entry.used && !entry.outcome && !forPoll) throw stateUsed();
-      throw stateExpired(this.ttlMs);
-    }
     return entry;
-  }
-
-  private live(): number {
-    let n = 0;
-    for (const e of this.entries.values()) if (!e.collected && (!e.used || e.outcome)) n++;
-    return n;
-  }
-
-  private dropOldest(): void {
-    for (const [state, e] of this.entries) {
-      if (!e.collected && (!e.used || e.outcome)) {
-        this.entries.delete(state);
-        return;
-      }
-    }
   }
 
   private sweep(): void {

@@ -275,7 +275,13 @@ export class LocalRtspServer {
     }
   }
 
-  private reply(reader: Reader, req: Request, status: number, headers: Record<string, string> = {}, body = ""): void {
+  private reply(
+    reader: Reader,
+    req: Request,
+    status: number,
+    headers: Record<string, string> = {},
+    body = "",
+  ): void {
     if (reader.closed) return;
     const lines = [`RTSP/1.0 ${status} ${REASONS[status] ?? "Error"}`];
     const cseq = req.headers.get("cseq");
@@ -321,7 +327,12 @@ export class LocalRtspServer {
         if (!stream) return this.reply(reader, req, 404);
         const desc = await this.waitDescribe(stream);
         if (!desc || (!desc.video && !desc.audio)) return this.reply(reader, req, 503);
-        const sdp = buildRtspSdp({ host: this.host, name: stream.camera, sessionId: this.sdpSessionId, ...desc });
+        const sdp = buildRtspSdp({
+          host: this.host,
+          name: stream.camera,
+          sessionId: this.sdpSessionId,
+          ...desc,
+        });
         const base = this.url(stream.camera) + "/";
         return this.reply(
           reader,
@@ -334,7 +345,8 @@ export class LocalRtspServer {
       case "SETUP":
         return this.setup(reader, req, stream, control);
       case "PLAY": {
-        if (!reader.session || !reader.stream || !this.sessionMatches(reader, req)) return this.reply(reader, req, 454);
+        if (!reader.session || !reader.stream || !this.sessionMatches(reader, req))
+          return this.reply(reader, req, 454);
         if (stream && stream !== reader.stream) return this.reply(reader, req, 455);
         this.reply(reader, req, 200, { Range: "npt=now-" });
         const first = !reader.playing;

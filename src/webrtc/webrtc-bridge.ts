@@ -4,8 +4,8 @@
  * change while the bridge runs, across extends and session renewals alike.
  *
  * Events mirror the RTSP stream keeper's, so the nest-stream node can use either:
- * - 'url' `{ event: "started" | "restarted" | "stopped", url, expiresAt, protocol: "WEB_RTC" }`
- * - 'state' `{ state: "starting" | "live" | "extending" | "retrying" | "stopped" | "error", reason?, expiresAt? }`
+ * - 'url' `{ event: "started" | "restarted" | "stopped", url, expiresAt, deviceId, camera, protocol: "WEB_RTC" }`
+ * - 'state' `{ state: "starting" | "live" | "extending" | "retrying" | "stopped" | "error", reason?, expiresAt?, camera }`
  *
  * When a new WebRTC session replaces the old one (refused extend, dropped peer), readers keep
  * their connection by default: packets of the new session are rewritten onto the same SSRC,
@@ -30,23 +30,34 @@ import {
   type WebRtcStateEvent,
 } from "./webrtc-session";
 
+/** Shaped like the RTSP stream keeper's `url` event (StreamUrlEvent), with protocol "WEB_RTC". */
 export interface WebRtcUrlEvent {
+  /** "started", "restarted" (only with `dropReadersOnRenew`: readers must reconnect) or "stopped". */
   event: "started" | "restarted" | "stopped";
   /** The local rtsp:// URL, or null when stopped. */
   url: string | null;
   /** ISO expiry of the current WebRTC media session (renewed automatically), or null when stopped. */
   expiresAt: string | null;
+  /** Short device id. */
+  deviceId: string;
+  /** The camera's display name. */
+  camera: string;
   protocol: "WEB_RTC";
 }
 
-export type WebRtcBridgeStateEvent = WebRtcStateEvent;
+/** Shaped like the RTSP stream keeper's `state` event (StreamState). */
+export interface WebRtcBridgeStateEvent extends WebRtcStateEvent {
+  camera?: string;
+}
 
 export interface WebRtcBridgeOptions {
   sdm: SdmCommandRunner;
   /** Device id: short, or the full `enterprises/{project}/devices/{id}` name. */
   deviceId: string;
   /** Path of the stream on the local RTSP server (default: the short device id). */
-  camera?: string;
+  path?: string;
+  /** The camera's display name for events (default: the short device id); see `displayName`. */
+  displayName?: string;
   clock?: Clock;
   /** A server shared by several bridges; without it the bridge runs its own on `host`:`port`. */
   server?: LocalRtspServer;
@@ -71,7 +82,12 @@ export interface WebRtcBridgeOptions {
 }
 
 export class WebRtcBridge extends EventEmitter {
-  readonly camera: string;
+  /** Path of the stream on the local RTSP server. */
+  readonly path: string;
+  /** Short device id, as in the events. */
+  readonly deviceId: string;
+  /** The camera's display name, as in the events (may be set once known). */
+  displayName: string;
   private readonly clock: Clock;
   private readonly server: LocalRtspServer;
   private readonly ownServer: boolean;
@@ -92,16 +108,19 @@ export class WebRtcBridge extends EventEmitter {
 
   constructor(private readonly options: WebRtcBridgeOptions) {
     super();
-    this.camera = options.camera ?? shortDeviceId(options.deviceId);
+    this.deviceId = shortDeviceId(options.deviceId);
+    this.path = options.path ?? this.deviceId;
+    this.displayName = options.displayName ?? this.deviceId;
     this.clock = options.clock ?? systemClock;
     this.ownServer = !options.server;
-    this.server = options.server ?? new LocalRtspServer({ host: options.host, port: options.port, log: options.log });
+    this.server =
+      options.server ?? new LocalRtspServer({ host: options.host, port: options.port, log: options.log });
     this.log = options.log ?? (() => undefined);
   }
 
   /** The local URL (known once the server listens). */
   get url(): string | undefined {
-    return this.server.isListening ? this.server.url(this.camera) : undefined;
+    return this.server.isListening ? this.server.url(this.path) : undefined;
   }
 
   get state(): WebRtcState {
@@ -153,12 +172,12 @@ export class WebRtcBridge extends EventEmitter {
       session.removeAllListeners();
       await session.stop();
     }
-    this.server.removeStream(this.camera);
+    this.server.removeStream(this.path);
     if (this.ownServer) await this.server.close();
     this.expires = undefined;
     if (this.startedUrl) {
       this.startedUrl = false;
-      this.emit("url", { event: "stopped", url: null, expiresAt: null, protocol: "WEB_RTC" } satisfies WebRtcUrlEvent);
+      this.emitUrl("stopped", null, null);
     }
     this.setState({ state: "stopped" });
   }
@@ -166,7 +185,7 @@ export class WebRtcBridge extends EventEmitter {
   private async begin(): Promise<void> {
     if (this.ownServer) await this.server.listen();
     if (!this.running) return;
-    this.server.addStream(this.camera, {
+    this.server.addStream(this.path, {
       describe: () => this.describe(),
       onPlay: () => {
         this.session?.requestKeyframe();
@@ -218,10 +237,10 @@ export class WebRtcBridge extends EventEmitter {
     this.setState(ev);
     if (ev.state === "error") {
       // Fatal (camera not found, permission, wrong protocol…): the URL is of no use any more.
-      this.server.dropReaders(this.camera);
+      this.server.dropReaders(this.path);
       if (this.startedUrl) {
         this.startedUrl = false;
-        this.emit("url", { event: "stopped", url: null, expiresAt: null, protocol: "WEB_RTC" } satisfies WebRtcUrlEvent);
+        this.emitUrl("stopped", null, null);
       }
     }
   }
@@ -233,8 +252,10 @@ export class WebRtcBridge extends EventEmitter {
     if (!this.advertised) {
       // The first session's payload types are what DESCRIBE advertises from now on.
       this.advertised = ev.media;
-      if (ev.media.video) this.video = new RtpContinuity(ev.media.video.clockRate, ev.media.video.payloadType);
-      if (ev.media.audio) this.audio = new RtpContinuity(ev.media.audio.clockRate, ev.media.audio.payloadType);
+      if (ev.media.video)
+        this.video = new RtpContinuity(ev.media.video.clockRate, ev.media.video.payloadType);
+      if (ev.media.audio)
+        this.audio = new RtpContinuity(ev.media.audio.clockRate, ev.media.audio.payloadType);
       const wait = this.options.parameterSetsWaitMs ?? 5_000;
       if (wait > 0 && ev.media.video && !this.session?.parameterSets.spropParameterSets) {
         this.announceTimer = this.clock.setTimeout(() => this.announce(), wait);
@@ -243,10 +264,10 @@ export class WebRtcBridge extends EventEmitter {
     }
     if (ev.event === "renewed") {
       if (this.options.dropReadersOnRenew) {
-        this.server.dropReaders(this.camera);
+        this.server.dropReaders(this.path);
         if (this.startedUrl) {
-          const url = this.server.url(this.camera);
-          this.emit("url", { event: "restarted", url, expiresAt: ev.expiresAt, protocol: "WEB_RTC" } satisfies WebRtcUrlEvent);
+          const url = this.server.url(this.path);
+          this.emitUrl("restarted", url, ev.expiresAt);
         }
       } else this.openGate();
     }
@@ -257,16 +278,11 @@ export class WebRtcBridge extends EventEmitter {
     if (!this.running || this.announced) return;
     this.announced = true;
     this.clock.clearTimeout(this.announceTimer);
-    this.server.ready(this.camera);
+    this.server.ready(this.path);
     if (this.stateNow === "error") return;
     this.startedUrl = true;
-    const url = this.server.url(this.camera);
-    this.emit("url", {
-      event: "started",
-      url,
-      expiresAt: this.expires ?? null,
-      protocol: "WEB_RTC",
-    } satisfies WebRtcUrlEvent);
+    const url = this.server.url(this.path);
+    this.emitUrl("started", url, this.expires ?? null);
   }
 
   /** After a renewal, video waits for a keyframe of the new session (bounded). */
@@ -288,17 +304,31 @@ export class WebRtcBridge extends EventEmitter {
         this.gateUntil = 0;
         this.clock.clearTimeout(this.gateTimer);
       }
-      this.server.send(this.camera, "video", this.video.rewrite(ev.packet));
+      this.server.send(this.path, "video", this.video.rewrite(ev.packet));
     } else {
       if (!this.audio) return;
-      this.server.send(this.camera, "audio", this.audio.rewrite(ev.packet));
+      this.server.send(this.path, "audio", this.audio.rewrite(ev.packet));
     }
+  }
+
+  private emitUrl(event: WebRtcUrlEvent["event"], url: string | null, expiresAt: string | null): void {
+    this.emit("url", {
+      event,
+      url,
+      expiresAt,
+      deviceId: this.deviceId,
+      camera: this.displayName,
+      protocol: "WEB_RTC",
+    } satisfies WebRtcUrlEvent);
   }
 
   private setState(ev: WebRtcStateEvent): void {
     this.stateNow = ev.state;
-    const out: WebRtcStateEvent = { ...ev };
-    if (!out.expiresAt && this.expires && ev.state !== "stopped" && ev.state !== "error") out.expiresAt = this.expires;
+    const out: WebRtcBridgeStateEvent = { ...ev };
+    if (!out.expiresAt && this.expires && ev.state !== "stopped" && ev.state !== "error") {
+      out.expiresAt = this.expires;
+    }
+    out.camera = this.displayName;
     this.emit("state", out);
   }
 }

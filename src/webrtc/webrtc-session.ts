@@ -321,7 +321,9 @@ export class WebRtcSession extends EventEmitter {
     peer.lastKeyframeRequestAt = now;
     const senderSsrc = peer.video.receiver.rtcpSsrc;
     const packets = [
-      new RtcpPayloadSpecificFeedback({ feedback: new PictureLossIndication({ senderSsrc, mediaSsrc: ssrc }) }),
+      new RtcpPayloadSpecificFeedback({
+        feedback: new PictureLossIndication({ senderSsrc, mediaSsrc: ssrc }),
+      }),
     ];
     if (peer.media?.video?.fir) {
       packets.push(
@@ -439,6 +441,11 @@ export class WebRtcSession extends EventEmitter {
       const offerSdp = pc.localDescription?.sdp;
       if (!offerSdp) throw new Error("werift produced no local offer");
       const res = await this.sdm.execute(this.deviceId, "GenerateWebRtcStream", { offerSdp });
+      if (peer.closed) {
+        // stop() ran while Google was answering: stop the session it just made.
+        if (res.mediaSessionId) void this.stopMediaSession(res.mediaSessionId, "stopped while starting");
+        throw new StoppedError();
+      }
       peer.mediaSessionId = res.mediaSessionId;
       peer.expiresAt = this.parseExpiry(res.expiresAt);
       this.checkStopped();
@@ -471,7 +478,10 @@ export class WebRtcSession extends EventEmitter {
     return this.waitFor((settle) => {
       const timer = this.clock.setTimeout(() => {
         // Send what was gathered so far rather than nothing.
-        this.log("debug", "ICE gathering did not complete in time; sending the offer with the candidates so far");
+        this.log(
+          "debug",
+          "ICE gathering did not complete in time; sending the offer with the candidates so far",
+        );
         settle();
       }, this.opts.gatherTimeoutMs);
       const sub = pc.iceGatheringStateChange.subscribe((s) => {
@@ -493,7 +503,9 @@ export class WebRtcSession extends EventEmitter {
       const timer = this.clock.setTimeout(
         () =>
           settle(
-            new Error(`the WebRTC connection to the camera did not come up in ${this.opts.connectTimeoutMs / 1000} s`),
+            new Error(
+              `the WebRTC connection to the camera did not come up in ${this.opts.connectTimeoutMs / 1000} s`,
+            ),
           ),
         this.opts.connectTimeoutMs,
       );
@@ -501,7 +513,8 @@ export class WebRtcSession extends EventEmitter {
         if (s === "connected") {
           peer.connected = true;
           settle();
-        } else if (s === "failed" || s === "closed") settle(new Error(`the WebRTC connection to the camera ${s}`));
+        } else if (s === "failed" || s === "closed")
+          settle(new Error(`the WebRTC connection to the camera ${s}`));
       });
       peer.failOpening = (err) => settle(err);
       return () => {
@@ -592,7 +605,11 @@ export class WebRtcSession extends EventEmitter {
       this.setState("live");
     } catch (err) {
       if (peer !== this.current || this.stopped) return;
-      if (err instanceof FailedPreconditionError || err instanceof InvalidArgumentError || err instanceof NotFoundError) {
+      if (
+        err instanceof FailedPreconditionError ||
+        err instanceof InvalidArgumentError ||
+        err instanceof NotFoundError
+      ) {
         // Battery cameras refuse to extend (FAILED_PRECONDITION); an unknown session id is no better.
         // Open a new session while this one still plays; it is closed once the new one is live.
         const why = `the camera refused to extend the WebRTC session (${message(err)}); opening a new one`;
@@ -633,7 +650,8 @@ export class WebRtcSession extends EventEmitter {
       return;
     }
     if (!peer.sawKeyframe) this.requestKeyframe();
-    else if (keyframeIntervalMs > 0 && now - peer.lastKeyframeAt >= keyframeIntervalMs) this.requestKeyframe();
+    else if (keyframeIntervalMs > 0 && now - peer.lastKeyframeAt >= keyframeIntervalMs)
+      this.requestKeyframe();
     this.tickTimer = this.clock.setTimeout(() => this.tick(), keyframeProbeMs);
   }
 
@@ -643,7 +661,10 @@ export class WebRtcSession extends EventEmitter {
     peer.lastRtpAt = now;
     let keyframe: boolean | undefined;
     if (kind === "video") {
+      const first = peer.videoSsrc === undefined;
       peer.videoSsrc = rtp.header.ssrc;
+      // The answer may not name the camera's SSRC: the first packet does, so ask now.
+      if (first && peer.lastKeyframeRequestAt === 0) this.requestKeyframe();
       keyframe = startsKeyframe(rtp.payload);
       this.params.observe(rtp.payload);
       if (keyframe) {
@@ -660,7 +681,8 @@ export class WebRtcSession extends EventEmitter {
     if (peer.closed) return;
     if (state === "connected") peer.disconnectedAt = undefined;
     else if (state === "disconnected") peer.disconnectedAt ??= this.clock.now();
-    else if (state === "failed" || state === "closed") this.peerFailed(peer, `the WebRTC connection to the camera ${state}`);
+    else if (state === "failed" || state === "closed")
+      this.peerFailed(peer, `the WebRTC connection to the camera ${state}`);
   }
 
   /** A peer died: if it was the live one, replace it. */
@@ -689,15 +711,7 @@ export class WebRtcSession extends EventEmitter {
     peer.closed = true;
     this.peers.delete(peer);
     const tasks: Promise<unknown>[] = [peer.pc.close().catch(() => undefined)];
-    const id = peer.mediaSessionId;
-    if (id) {
-      this.log("debug", `stopping media session ${id} (${reason})`);
-      tasks.push(
-        this.sdm
-          .execute(this.deviceId, "StopWebRtcStream", { mediaSessionId: id })
-          .catch((e: unknown) => this.log("debug", `StopWebRtcStream failed: ${message(e)}`)),
-      );
-    }
+    if (peer.mediaSessionId) tasks.push(this.stopMediaSession(peer.mediaSessionId, reason));
     let timer: Timer | undefined;
     await Promise.race([
       Promise.all(tasks),
@@ -706,5 +720,13 @@ export class WebRtcSession extends EventEmitter {
       }),
     ]);
     this.clock.clearTimeout(timer);
+  }
+
+  private stopMediaSession(mediaSessionId: string, reason: string): Promise<void> {
+    this.log("debug", `stopping media session ${mediaSessionId} (${reason})`);
+    return this.sdm
+      .execute(this.deviceId, "StopWebRtcStream", { mediaSessionId })
+      .then(() => undefined)
+      .catch((e: unknown) => this.log("debug", `StopWebRtcStream failed: ${message(e)}`));
   }
 }

@@ -76,8 +76,17 @@ describe("e2e: media fixtures (RTSP source, RTSPS edge, nginx-rtmp)", function (
   const authority = new TestAuthority();
 
   before(async function () {
-    [src, rtmp] = await Promise.all([RtspSource.start(), RtmpServer.start()]);
-    edge = await RtspEdge.start({ authority, tls: true, checkIntervalMs: 200 });
+    // Start all three; if one fails, stop the others and fail with its message (which says to
+    // run `npm run test:setup` when a dependency is missing).
+    const [a, b, c] = await Promise.allSettled([
+      RtspSource.start(),
+      RtmpServer.start(),
+      RtspEdge.start({ authority, tls: true, checkIntervalMs: 200 }),
+    ]);
+    if (a.status === "fulfilled") src = a.value;
+    if (b.status === "fulfilled") rtmp = b.value;
+    if (c.status === "fulfilled") edge = c.value;
+    for (const r of [a, b, c]) if (r.status === "rejected") throw r.reason;
   });
 
   after(async function () {
@@ -257,6 +266,26 @@ describe("e2e: media fixtures (RTSP source, RTSPS edge, nginx-rtmp)", function (
     assert.notEqual(code, 0);
     assert.equal(rtmp.isPublishing(key), false);
     assert.ok(rtmp.rejected.some((r) => r.key === key));
+  });
+
+  it("plain rtsp:// edge with cutOnNewToken cuts a session whose token was replaced", async function () {
+    const plain = await RtspEdge.start({ authority, tls: false, checkIntervalMs: 200, cutOnNewToken: true });
+    try {
+      assert.match(plain.baseUrl, /^rtsp:\/\/127\.0\.0\.1:\d+$/);
+      authority.add("cam-e", "token-e1", src.url("/cam-noaudio"));
+      const ff = ffmpeg(["-rtsp_transport", "tcp", "-i", plain.url("cam-e", "token-e1"), "-c", "copy", "-f", "null", "-"]);
+      for (let i = 0; i < 100 && plain.stats.bytesToClients < 20000; i++) await delay(100);
+      assert.ok(plain.stats.bytesToClients >= 20000, `no media through the plain edge:\n${ff.log()}`);
+      assert.equal(plain.sessions, 1);
+      const s = authority.streams.get("cam-e");
+      assert.ok(s);
+      s.token = "token-e2"; // an extend rotated the token; the stream stays alive
+      await within(ff.exited, 8000, "ffmpeg to stop after the token changed");
+      assert.equal(plain.stats.cut, 1);
+      assert.equal(edge.stats.cut, 1, "the TLS edge (no cutOnNewToken) is not affected");
+    } finally {
+      await plain.stop();
+    }
   });
 
   it("leaves no ffmpeg of its own behind", async function () {

@@ -89,18 +89,24 @@ describe("ffmpeg targets", () => {
       `rtmp://a.rtmp.youtube.com/live2/${KEY}`,
     );
     assert.equal(
-      resolveTarget({ target: "youtube-rtmps", url: "rtmps://b.rtmps.youtube.com:443/live2?backup=1", streamKey: KEY })
-        .url,
+      resolveTarget({
+        target: "youtube-rtmps",
+        url: "rtmps://b.rtmps.youtube.com:443/live2?backup=1",
+        streamKey: KEY,
+      }).url,
       `rtmps://b.rtmps.youtube.com:443/live2?backup=1/${KEY}`,
     );
   });
 
   it("requires a stream key for YouTube targets and says where to find it", () => {
-    assert.throws(() => resolveTarget({ target: "youtube-rtmps" }), (e: Error) => {
-      assert.ok(e instanceof TargetError);
-      assert.match(e.message, /stream key/);
-      return true;
-    });
+    assert.throws(
+      () => resolveTarget({ target: "youtube-rtmps" }),
+      (e: Error) => {
+        assert.ok(e instanceof TargetError);
+        assert.match(e.message, /stream key/);
+        return true;
+      },
+    );
     assert.throws(() => resolveTarget({ streamKey: "has/slash-key" }), /stream key/);
     assert.throws(() => resolveTarget({ target: "youtube-rtmp", url: "http://x/y", streamKey: KEY }), /rtmp/);
   });
@@ -130,10 +136,16 @@ describe("ffmpeg targets", () => {
     const rtmp = resolveTarget({ target: "custom", url: "rtmp://127.0.0.1:1935/live/cam" });
     assert.equal(rtmp.format, "flv");
     assert.equal(rtmp.url, "rtmp://127.0.0.1:1935/live/cam");
-    assert.equal(resolveTarget({ target: "custom", url: "rtmps://x.example/app", streamKey: KEY }).url, `rtmps://x.example/app/${KEY}`);
+    assert.equal(
+      resolveTarget({ target: "custom", url: "rtmps://x.example/app", streamKey: KEY }).url,
+      `rtmps://x.example/app/${KEY}`,
+    );
     const rtsp = resolveTarget({ target: "custom", url: "rtsp://127.0.0.1:8554/cam" });
     assert.deepEqual(outputArgs(rtsp), ["-f", "rtsp", "-rtsp_transport", "tcp", "rtsp://127.0.0.1:8554/cam"]);
-    assert.equal(resolveTarget({ target: "custom", url: "srt://127.0.0.1:9000?mode=caller" }).format, "mpegts");
+    assert.equal(
+      resolveTarget({ target: "custom", url: "srt://127.0.0.1:9000?mode=caller" }).format,
+      "mpegts",
+    );
     const http = resolveTarget({ target: "custom", url: "https://hls.example/live/cam.m3u8" });
     assert.equal(http.format, "hls");
     assert.equal(after(outputArgs(http), "-method"), "PUT");
@@ -155,7 +167,11 @@ describe("ffmpeg targets", () => {
       "/rec/cam-%Y%m%d-%H%M%S.mkv",
     ]);
     const mp4 = resolveTarget({ target: "custom", url: "/rec/front.mp4", segmentSeconds: 60 });
-    assert.equal(mp4.url, "/rec/front-%Y%m%d-%H%M%S.mp4", "a plain name gets a time stamp so restarts never overwrite");
+    assert.equal(
+      mp4.url,
+      "/rec/front-%Y%m%d-%H%M%S.mp4",
+      "a plain name gets a time stamp so restarts never overwrite",
+    );
     assert.equal(after(outputArgs(mp4), "-segment_format"), "mp4");
     assert.equal(
       after(outputArgs(mp4), "-segment_format_options"),
@@ -171,8 +187,14 @@ describe("ffmpeg targets", () => {
     assert.throws(() => resolveTarget({ target: "custom" }), /needs a url/);
     assert.throws(() => resolveTarget({ target: "custom", url: "/rec/cam.avi" }), /\.mkv, \.mp4/);
     assert.throws(() => resolveTarget({ target: "custom", url: "ftp://x/y" }), /rtmp:\/\//);
-    assert.throws(() => resolveTarget({ target: "twitch" }), /"youtube-rtmps", "youtube-rtmp", "youtube-hls", "custom"/);
-    assert.throws(() => resolveTarget({ target: "custom", url: "/rec/", segmentSeconds: 0 }), /segmentSeconds/);
+    assert.throws(
+      () => resolveTarget({ target: "twitch" }),
+      /"youtube-rtmps", "youtube-rtmp", "youtube-hls", "custom"/,
+    );
+    assert.throws(
+      () => resolveTarget({ target: "custom", url: "/rec/", segmentSeconds: 0 }),
+      /segmentSeconds/,
+    );
   });
 
   it("escapes tee slaves so ffmpeg reads back the same options and names", () => {
@@ -191,12 +213,17 @@ describe("ffmpeg targets", () => {
     assert.equal(parsed[1]?.options.onfail, "ignore", "additional outputs do not stop the others");
     assert.equal(parsed[1]?.options.segment_time, "300");
     assert.equal(parsed[2]?.filename, "/rec/o'clock-%Y%m%d-%H%M%S.mp4");
-    assert.equal(parsed[2]?.options.segment_format_options, "movflags=+frag_keyframe+empty_moov+default_base_moof");
+    assert.equal(
+      parsed[2]?.options.segment_format_options,
+      "movflags=+frag_keyframe+empty_moov+default_base_moof",
+    );
     assert.equal(escapeToken("a:b", ":"), "a\\:b");
   });
 
   it("lets an additional output abort too when asked", () => {
-    const [, extra] = resolveOutputs({ streamKey: KEY }, [{ target: "custom", url: "/rec/", onFail: "abort" }]);
+    const [, extra] = resolveOutputs({ streamKey: KEY }, [
+      { target: "custom", url: "/rec/", onFail: "abort" },
+    ]);
     assert.equal(extra?.onFail, "abort");
   });
 });
@@ -263,17 +290,30 @@ describe("ffmpeg args", () => {
   });
 
   it("audio silent / none / copy / aac", () => {
-    const silent = buildArgs({ inputUrl: RTSP, outputs: youtube, audio: "silent", inputAudio: { codec: "aac" } });
+    const silent = buildArgs({
+      inputUrl: RTSP,
+      outputs: youtube,
+      audio: "silent",
+      inputAudio: { codec: "aac" },
+    });
     assert.deepEqual(maps(silent), ["0:v:0", "1:a:0"]);
     const none = buildArgs({ inputUrl: RTSP, outputs: youtube, audio: "none" });
     assert.deepEqual(maps(none), ["0:v:0"]);
     assert.ok(none.includes("-an"));
     assert.ok(!none.includes("-c:a"));
-    const copy = buildArgs({ inputUrl: RTSP, outputs: youtube, audio: "copy", inputAudio: { codec: "opus" } });
+    const copy = buildArgs({
+      inputUrl: RTSP,
+      outputs: youtube,
+      audio: "copy",
+      inputAudio: { codec: "opus" },
+    });
     assert.equal(after(copy, "-c:a"), "copy");
     const aac = buildArgs({ inputUrl: RTSP, outputs: youtube, audio: "aac", inputAudio: { codec: "aac" } });
     assert.equal(after(aac, "-c:a"), "aac");
-    assert.throws(() => buildArgs({ inputUrl: RTSP, outputs: youtube, audio: "mp3" as never }), /audio must be/);
+    assert.throws(
+      () => buildArgs({ inputUrl: RTSP, outputs: youtube, audio: "mp3" as never }),
+      /audio must be/,
+    );
   });
 
   it("video h264 re-encodes with a 2 s keyframe interval", () => {
@@ -285,19 +325,30 @@ describe("ffmpeg args", () => {
     assert.equal(after(args, "-keyint_min"), "30");
     assert.equal(after(args, "-force_key_frames"), "expr:gte(t,n_forced*2)");
     assert.equal(after(args, "-pix_fmt"), "yuv420p");
-    assert.equal(after(buildArgs({ inputUrl: RTSP, outputs: youtube, video: "h264", inputFps: 30 }), "-g"), "60");
-    assert.throws(() => buildArgs({ inputUrl: RTSP, outputs: youtube, video: "vp9" as never }), /video must be/);
+    assert.equal(
+      after(buildArgs({ inputUrl: RTSP, outputs: youtube, video: "h264", inputFps: 30 }), "-g"),
+      "60",
+    );
+    assert.throws(
+      () => buildArgs({ inputUrl: RTSP, outputs: youtube, video: "vp9" as never }),
+      /video must be/,
+    );
   });
 
   it("fans several outputs out through the tee muxer from one input", () => {
-    const outputs = resolveOutputs({ streamKey: KEY }, [{ target: "custom", url: "/rec/", segmentSeconds: 600 }]);
+    const outputs = resolveOutputs({ streamKey: KEY }, [
+      { target: "custom", url: "/rec/", segmentSeconds: 600 },
+    ]);
     const args = buildArgs({ inputUrl: RTSP, outputs, inputAudio: { codec: "aac" } });
     assert.equal(args.filter((a) => a === "-i").length, 1, "one input: one RTSP session");
     assert.equal(after(args, "-f"), "tee");
     assert.deepEqual(maps(args), ["0:v:0", "0:a:0?"]);
     const spec = args[args.length - 1] as string;
     assert.match(spec, /^\[f=flv:onfail=abort:flvflags=no_duration_filesize\]rtmps:\/\//);
-    assert.match(spec, /\|\[f=segment:onfail=ignore:segment_time=600:strftime=1:reset_timestamps=1:segment_format=matroska\]\/rec\/cam-%Y%m%d-%H%M%S\.mkv$/);
+    assert.match(
+      spec,
+      /\|\[f=segment:onfail=ignore:segment_time=600:strftime=1:reset_timestamps=1:segment_format=matroska\]\/rec\/cam-%Y%m%d-%H%M%S\.mkv$/,
+    );
     const encoded = buildArgs({ inputUrl: RTSP, outputs, inputAudio: null });
     assert.equal(after(encoded, "-flags"), "+global_header");
   });

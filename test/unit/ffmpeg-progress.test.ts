@@ -88,7 +88,9 @@ describe("ffmpeg progress parser", () => {
   });
 
   it("takes N/A as null and out_time_ms (really µs) when out_time_us is missing", () => {
-    const [s] = collectSamples(["frame=5\nfps=N/A\nbitrate=N/A\nout_time_ms=400000\nspeed=N/A\nprogress=continue\n"]);
+    const [s] = collectSamples([
+      "frame=5\nfps=N/A\nbitrate=N/A\nout_time_ms=400000\nspeed=N/A\nprogress=continue\n",
+    ]);
     assert.equal(s?.fps, null);
     assert.equal(s?.speed, null);
     assert.equal(s?.bitrateKbps, null);

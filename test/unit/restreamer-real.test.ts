@@ -18,7 +18,16 @@ function haveFfmpeg(): boolean {
 }
 
 function makeClip(file: string, withAudio: boolean): void {
-  const args = ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15"];
+  const args = [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc=size=320x240:rate=15",
+  ];
   if (withAudio) args.push("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000");
   args.push("-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "15", "-pix_fmt", "yuv420p");
   if (withAudio) args.push("-c:a", "aac");
@@ -36,7 +45,11 @@ function alive(pid: number): boolean {
   }
 }
 
-function waitFor(r: Restreamer, pred: (s: RestreamSnapshot) => boolean, ms: number): Promise<RestreamSnapshot> {
+function waitFor(
+  r: Restreamer,
+  pred: (s: RestreamSnapshot) => boolean,
+  ms: number,
+): Promise<RestreamSnapshot> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       r.off("state", check);
@@ -108,7 +121,15 @@ describe("Restreamer with the real ffmpeg", function () {
     const files = fs.readdirSync(out);
     assert.equal(files.length, 1, files.join());
     assert.match(files[0] as string, /^cam-\d{8}-\d{6}\.mkv$/);
-    const probe = spawnSync(FFMPEG, ["-v", "error", "-i", path.join(out, files[0] as string), "-f", "null", "-"]);
+    const probe = spawnSync(FFMPEG, [
+      "-v",
+      "error",
+      "-i",
+      path.join(out, files[0] as string),
+      "-f",
+      "null",
+      "-",
+    ]);
     assert.equal(probe.status, 0, "the recording plays");
   });
 
@@ -138,7 +159,9 @@ describe("Restreamer with the real ffmpeg", function () {
     const b = path.join(dir, "tee b");
     fs.mkdirSync(a);
     fs.mkdirSync(b);
-    const outputs = resolveOutputs({ target: "custom", url: `${a}/` }, [{ target: "custom", url: `${b}/clip.mp4` }]);
+    const outputs = resolveOutputs({ target: "custom", url: `${a}/` }, [
+      { target: "custom", url: `${b}/clip.mp4` },
+    ]);
     const args = buildArgs({
       inputUrl: path.join(dir, "no-audio.mp4"),
       outputs,
@@ -149,10 +172,17 @@ describe("Restreamer with the real ffmpeg", function () {
     assert.equal(r.status, 0, r.stderr);
     assert.match(fs.readdirSync(a).join(), /^cam-\d{8}-\d{6}\.mkv$/);
     assert.match(fs.readdirSync(b).join(), /^clip-\d{8}-\d{6}\.mp4$/);
-    for (const f of [path.join(a, fs.readdirSync(a)[0] as string), path.join(b, fs.readdirSync(b)[0] as string)]) {
-      const streams = spawnSync("ffprobe", ["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", f], {
-        encoding: "utf8",
-      });
+    for (const f of [
+      path.join(a, fs.readdirSync(a)[0] as string),
+      path.join(b, fs.readdirSync(b)[0] as string),
+    ]) {
+      const streams = spawnSync(
+        "ffprobe",
+        ["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", f],
+        {
+          encoding: "utf8",
+        },
+      );
       if (streams.status === 0) assert.deepEqual(streams.stdout.trim().split("\n"), ["h264", "aac"]);
     }
   });

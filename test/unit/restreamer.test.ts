@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { Restreamer, resolveFfmpegPath, type RestreamerOptions, type RestreamSnapshot } from "../../src/ffmpeg/restreamer";
+import {
+  Restreamer,
+  resolveFfmpegPath,
+  type RestreamerOptions,
+  type RestreamSnapshot,
+} from "../../src/ffmpeg/restreamer";
 import { SILENCE_SOURCE } from "../../src/ffmpeg/args";
 import { FakeClock, flush } from "../support/fake-clock";
 import { FakeSpawner, type FakeFfmpeg } from "../support/fake-ffmpeg";
@@ -330,7 +335,10 @@ describe("Restreamer", () => {
     r.setTarget({ target: "youtube-rtmp", streamKey: "second-key-9876" });
     await flush();
     assert.equal(spawner.processes.length, 2);
-    assert.match(spawner.last.args[spawner.last.args.length - 1] as string, /^rtmp:\/\/a\.rtmp\.youtube\.com\/live2\//);
+    assert.match(
+      spawner.last.args[spawner.last.args.length - 1] as string,
+      /^rtmp:\/\/a\.rtmp\.youtube\.com\/live2\//,
+    );
     assert.ok(!JSON.stringify(r.snapshot()).includes("second-key-9876"));
     assert.throws(() => r.setTarget({ target: "custom" }), /needs a url/);
     assert.equal(spawner.processes.length, 2);

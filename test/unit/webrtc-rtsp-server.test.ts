@@ -177,9 +177,13 @@ describe("LocalRtspServer", () => {
   it("refuses UDP transport with 461 and sets up TCP interleaved channels 0-1 and 2-3", async () => {
     const c = await connect();
     const url = server.url("front door");
-    const udp = await c.request("SETUP", url + "/trackID=0", { Transport: "RTP/AVP;unicast;client_port=5000-5001" });
+    const udp = await c.request("SETUP", url + "/trackID=0", {
+      Transport: "RTP/AVP;unicast;client_port=5000-5001",
+    });
     assert.equal(udp.status, 461);
-    const v = await c.request("SETUP", url + "/trackID=0", { Transport: "RTP/AVP/TCP;unicast;interleaved=0-1" });
+    const v = await c.request("SETUP", url + "/trackID=0", {
+      Transport: "RTP/AVP/TCP;unicast;interleaved=0-1",
+    });
     assert.equal(v.status, 200);
     assert.equal(v.headers.get("transport"), "RTP/AVP/TCP;unicast;interleaved=0-1");
     const session = (v.headers.get("session") ?? "").split(";")[0];
@@ -197,9 +201,14 @@ describe("LocalRtspServer", () => {
   it("forwards RTP framed as $ channel length packet to two playing readers, with a keyframe callback per PLAY", async () => {
     const url = server.url("front door");
     const setupAndPlay = async (c: RawRtspClient) => {
-      const v = await c.request("SETUP", url + "/trackID=0", { Transport: "RTP/AVP/TCP;unicast;interleaved=0-1" });
+      const v = await c.request("SETUP", url + "/trackID=0", {
+        Transport: "RTP/AVP/TCP;unicast;interleaved=0-1",
+      });
       const session = (v.headers.get("session") ?? "").split(";")[0];
-      await c.request("SETUP", url + "/trackID=1", { Transport: "RTP/AVP/TCP;unicast;interleaved=2-3", Session: session });
+      await c.request("SETUP", url + "/trackID=1", {
+        Transport: "RTP/AVP/TCP;unicast;interleaved=2-3",
+        Session: session,
+      });
       const play = await c.request("PLAY", url + "/", { Session: session, Range: "npt=0.000-" });
       assert.equal(play.status, 200);
       return session;
@@ -274,7 +283,19 @@ describe("LocalRtspServer", () => {
       // Default transports: ffmpeg tries UDP first, gets 461 and falls back to TCP.
       const reader = spawn(
         "ffmpeg",
-        ["-hide_banner", "-nostdin", "-i", server.url("front door"), "-t", "2", "-c", "copy", "-f", "null", "-"],
+        [
+          "-hide_banner",
+          "-nostdin",
+          "-i",
+          server.url("front door"),
+          "-t",
+          "2",
+          "-c",
+          "copy",
+          "-f",
+          "null",
+          "-",
+        ],
         { stdio: ["ignore", "ignore", "pipe"] },
       );
       let stderr = "";
@@ -300,7 +321,10 @@ describe("WebRTC bridge SDP helpers", () => {
       host: "127.0.0.1",
       name: "cam",
       sessionId: 1,
-      video: { payloadType: 97, fmtp: "profile-level-id=42e01f;level-asymmetry-allowed=1;packetization-mode=1" },
+      video: {
+        payloadType: 97,
+        fmtp: "profile-level-id=42e01f;level-asymmetry-allowed=1;packetization-mode=1",
+      },
       audio: { payloadType: 96, clockRate: 48000, channels: 2 },
     });
     assert.match(sdp, /^a=fmtp:97 profile-level-id=42e01f;packetization-mode=1\r$/m);
@@ -324,7 +348,13 @@ describe("WebRTC bridge SDP helpers", () => {
       "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
     ].join("\r\n");
     assert.deepEqual(parseNegotiatedMedia(answer), {
-      audio: { payloadType: 111, codec: "opus", clockRate: 48000, channels: 2, fmtp: "minptime=10;useinbandfec=1" },
+      audio: {
+        payloadType: 111,
+        codec: "opus",
+        clockRate: 48000,
+        channels: 2,
+        fmtp: "minptime=10;useinbandfec=1",
+      },
       video: {
         payloadType: 102,
         codec: "H264",

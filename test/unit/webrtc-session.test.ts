@@ -15,7 +15,12 @@ import {
   type WebRtcSessionOptions,
   type WebRtcStateEvent,
 } from "../../src/webrtc/webrtc-session";
-import { createFakeSdm, createFakeWebRtcCamera, type FakeSdm, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
+import {
+  createFakeSdm,
+  createFakeWebRtcCamera,
+  type FakeSdm,
+  type FakeWebRtcCamera,
+} from "../fixtures/fake-webrtc-camera";
 import { FakeClock } from "../support/fake-clock";
 
 const until = async (cond: () => boolean, what: string, ms = 10_000) => {
@@ -187,10 +192,11 @@ describe("WebRtcSession", function () {
     const retry = x.states.find((s) => s.state === "retrying");
     assert.match(retry?.reason ?? "", /data channel|connection/);
     assert.equal(x.sessions[1].event, "renewed");
-    assert.deepEqual(
-      x.sdm.calls.map((c) => c.command).sort(),
-      ["GenerateWebRtcStream", "GenerateWebRtcStream", "StopWebRtcStream"],
-    );
+    assert.deepEqual(x.sdm.calls.map((c) => c.command).sort(), [
+      "GenerateWebRtcStream",
+      "GenerateWebRtcStream",
+      "StopWebRtcStream",
+    ]);
     const before = x.rtp.audio;
     await until(() => x.rtp.audio > before + 3, "RTP from the new session");
   });
@@ -287,6 +293,43 @@ describe("WebRtcSession", function () {
     assert.equal(x.states.at(-1)?.state, "stopped");
     await until(() => x.camera.peers.length === 0, "camera peer closed");
     assert.throws(() => x.session.start(), /starts once/);
+  });
+
+  it("stops the media session Google made while stop() was waiting for the answer", async () => {
+    const x = await setup();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const execute = x.sdm.execute.bind(x.sdm);
+    let asked = false;
+    x.sdm.execute = (async (deviceId: string, command: string, params: never) => {
+      if (command === "GenerateWebRtcStream") {
+        asked = true;
+        await gate;
+      }
+      return execute(deviceId, command as "StopWebRtcStream", params);
+    }) as typeof x.sdm.execute;
+    x.session.start();
+    await until(() => asked, "the offer");
+    await x.session.stop();
+    release();
+    await until(() => x.sdm.count("StopWebRtcStream") === 1, "the late StopWebRtcStream");
+    assert.equal(x.sdm.count("GenerateWebRtcStream"), 1);
+    assert.equal(x.sessions.length, 0);
+    await until(() => x.camera.peers.length === 0, "the camera peer closed");
+  });
+
+  it("the camera's peer goes away when the client closes, even if StopWebRtcStream does not reach it", async () => {
+    const x = await setup();
+    const execute = x.sdm.execute.bind(x.sdm);
+    x.sdm.execute = (async (deviceId: string, command: string, params: never) => {
+      if (command === "StopWebRtcStream") return {};
+      return execute(deviceId, command as "GenerateWebRtcStream", params);
+    }) as typeof x.sdm.execute;
+    x.session.start();
+    await live(x, 1);
+    assert.equal(x.camera.peers.length, 1);
+    await x.session.stop();
+    await until(() => x.camera.peers.length === 0, "the camera peer closed by the data channel");
   });
 });
 

@@ -1,0 +1,24 @@
+/** WebRTC-only Nest cameras as local RTSP streams (framework-free core). */
+export {
+  WebRtcBridge,
+  type WebRtcBridgeOptions,
+  type WebRtcUrlEvent,
+  type WebRtcBridgeStateEvent,
+} from "./webrtc-bridge";
+export {
+  WebRtcSession,
+  isFatalSdmError,
+  type SdmCommandRunner,
+  type WebRtcSessionOptions,
+  type WebRtcState,
+  type WebRtcStateEvent,
+  type WebRtcSessionEvent,
+  type WebRtcRtpEvent,
+} from "./webrtc-session";
+export {
+  LocalRtspServer,
+  type LocalRtspServerOptions,
+  type RtspStreamDescription,
+  type RtspStreamSource,
+} from "./rtsp-server";
+export type { NegotiatedMedia, NegotiatedVideo, NegotiatedAudio } from "./sdp";

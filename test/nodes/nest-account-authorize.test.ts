@@ -1,0 +1,298 @@
+import assert from "node:assert/strict";
+import { FAKE_DEFAULTS, FakeGoogle, SDM_SCOPE } from "../fixtures/fake-google";
+import { builtNode, helper, nodeRedMajor } from "../support/node-red";
+import { assertNoSecrets } from "../support/secrets";
+
+const accountNode = builtNode("nest-account");
+const CALLBACK = "http://127.0.0.1:1880/nest-restream/auth/callback";
+const GOOGLE = "https://www.google.com";
+
+interface Started {
+  url: string;
+  state: string;
+  redirectUri: string;
+  expiresAt: string;
+}
+
+describe(`nest-account Authorize endpoints (Node-RED ${nodeRedMajor})`, function () {
+  let fake: FakeGoogle;
+  const savedEnv = { ...process.env };
+  /** Every text an endpoint answered, to check for secrets at the end of each test. */
+  let answers: string[];
+  /** Codes Google issued during the test. */
+  let codes: string[];
+
+  before(async () => {
+    fake = await FakeGoogle.start({ rateLimits: false, autoApprove: true });
+    Object.assign(process.env, fake.env());
+    await new Promise<void>((resolve) => helper.startServer(resolve));
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await fake.stop();
+    process.env = savedEnv;
+  });
+  beforeEach(() => {
+    answers = [];
+    codes = [];
+    fake.autoApprove = true;
+    fake.denyAuthorization = false;
+  });
+  afterEach(async function () {
+    // Whatever happened, neither the client secret nor a code surfaced in an answer or a log line.
+    const logs = (helper.log().args as unknown[][]).map((a) => a[0]);
+    assertNoSecrets([...answers, ...logs], [FAKE_DEFAULTS.clientSecret, "GOCSPX-wrong-secret-7", ...codes]);
+    await helper.unload();
+    fake.clearCalls();
+    fake.clearFaults();
+  });
+
+  const flow = [{ id: "acc", type: "nest-account", name: "Home", projectId: FAKE_DEFAULTS.projectId }];
+  const credentials = {
+    acc: {
+      clientId: FAKE_DEFAULTS.clientId,
+      clientSecret: FAKE_DEFAULTS.clientSecret,
+      refreshToken: FAKE_DEFAULTS.refreshToken,
+    },
+  };
+  const typed = {
+    projectId: FAKE_DEFAULTS.projectId,
+    clientId: FAKE_DEFAULTS.clientId,
+    clientSecret: FAKE_DEFAULTS.clientSecret,
+  };
+
+  async function start(body: Record<string, unknown>, status = 200) {
+    const res = await helper.request().post("/nest-restream/auth/start").send(body).expect(status);
+    answers.push(res.text);
+    return res;
+  }
+
+  /** Opens Google's page the way the browser would; the fake approves and redirects. */
+  async function visitGoogle(url: string): Promise<URL> {
+    const res = await fetch(url, { redirect: "manual" });
+    assert.equal(res.status, 302, await res.text());
+    const back = new URL(res.headers.get("location") as string);
+    const code = back.searchParams.get("code");
+    if (code) codes.push(code);
+    return back;
+  }
+
+  async function callback(back: URL, status: number) {
+    const res = await helper
+      .request()
+      .get(`/nest-restream/auth/callback${back.search}`)
+      .expect(status)
+      .expect("Content-Type", /text\/html/);
+    answers.push(res.text);
+    return res;
+  }
+
+  async function result(state: string, status = 200) {
+    const res = await helper.request().get("/nest-restream/auth/result").query({ state }).expect(status);
+    answers.push(res.text);
+    return res;
+  }
+
+  async function exchange(url: string, status: number) {
+    const res = await helper.request().post("/nest-restream/auth/exchange").send({ url }).expect(status);
+    answers.push(res.text);
+    return res;
+  }
+
+  it("guards every endpoint with nest-account.write except the browser's callback", async () => {
+    await helper.load(accountNode, flow, credentials);
+    const stack = (
+      helper._httpAdmin as { _router: { stack: { route?: { path: string; stack: unknown[] } }[] } }
+    )._router.stack;
+    const handlers = (path: string) => stack.find((l) => l.route?.path === path)?.route?.stack.length;
+    // needsPermission adds one handler in front of the route's own.
+    assert.equal(handlers("/nest-restream/auth/start"), 2);
+    assert.equal(handlers("/nest-restream/auth/result"), 2);
+    assert.equal(handlers("/nest-restream/auth/exchange"), 2);
+    assert.equal(handlers("/nest-restream/auth/callback"), 1);
+  });
+
+  it("builds Google's Device Access URL for a deployed account, taking unchanged passwords from it", async () => {
+    await helper.load(accountNode, flow, credentials);
+    const res = await start({
+      id: "acc",
+      projectId: FAKE_DEFAULTS.projectId,
+      clientId: FAKE_DEFAULTS.clientId,
+      clientSecret: "__PWRD__",
+      redirectUri: CALLBACK,
+    });
+    const body = res.body as Started;
+    const url = new URL(body.url);
+    assert.equal(url.origin + url.pathname, `${fake.url}/partnerconnections/${FAKE_DEFAULTS.projectId}/auth`);
+    assert.equal(url.searchParams.get("redirect_uri"), CALLBACK);
+    assert.equal(url.searchParams.get("access_type"), "offline");
+    assert.equal(url.searchParams.get("prompt"), "consent");
+    assert.equal(url.searchParams.get("client_id"), FAKE_DEFAULTS.clientId);
+    assert.equal(url.searchParams.get("response_type"), "code");
+    assert.equal(url.searchParams.get("scope"), SDM_SCOPE);
+    assert.equal(url.searchParams.get("state"), body.state);
+    assert.match(body.state, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(body.redirectUri, CALLBACK);
+    assert.ok(Date.parse(body.expiresAt) > Date.now());
+  });
+
+  it("authorizes through the editor's callback: the page hands over, the editor collects the token once", async () => {
+    // Not deployed: everything typed in the dialog.
+    const started = (await start({ ...typed, redirectUri: CALLBACK })).body as Started;
+    const back = await visitGoogle(started.url);
+    assert.equal(back.origin + back.pathname, CALLBACK);
+    assert.equal(back.searchParams.get("state"), started.state);
+
+    assert.deepEqual((await result(started.state)).body, { status: "pending" });
+    const page = await callback(back, 200);
+    assert.match(page.text, /id="result" data-ok="true"/);
+    assert.match(page.text, /postMessage/);
+    assert.ok(page.text.includes(started.state), "the page names the state for the opener");
+    assert.ok(!page.text.includes(fake.refreshToken), "the page never carries the token");
+    assert.equal(page.headers["cache-control"], "no-store");
+    assert.equal(page.headers["referrer-policy"], "no-referrer");
+
+    const done = (await result(started.state)).body as { status: string; ok: boolean; refreshToken: string };
+    assert.equal(done.status, "done");
+    assert.equal(done.ok, true);
+    assert.equal(done.refreshToken, fake.refreshToken);
+    const tokenCalls = fake.calls.filter((c) => c.endpoint === "token");
+    assert.deepEqual(
+      tokenCalls.map((c) => c.grantType),
+      ["authorization_code"],
+    );
+
+    // Collected once; the callback cannot be replayed.
+    assert.equal((await result(started.state, 400)).body.code, "STATE_USED");
+    const replay = await callback(back, 400);
+    assert.match(replay.text, /already used/);
+    assert.equal(fake.calls.filter((c) => c.endpoint === "token").length, 1);
+
+    // The token works.
+    const cams = await helper
+      .request()
+      .post("/nest-restream/cameras")
+      .send({ ...typed, refreshToken: done.refreshToken })
+      .expect(200);
+    assert.ok((cams.body.cameras as { id: string }[]).some((c) => c.id === "cam-front"));
+  });
+
+  it("authorizes with a pasted www.google.com address", async () => {
+    await helper.load(accountNode, flow, credentials);
+    const started = (await start({ id: "acc", ...typed, clientSecret: "__PWRD__", redirectUri: GOOGLE }))
+      .body as Started;
+    const back = await visitGoogle(started.url);
+    assert.equal(back.origin, GOOGLE);
+    // Pasted with the clutter a copy from the address bar may bring.
+    const res = await exchange(`  ${back.href}\n`, 200);
+    assert.equal(res.body.refreshToken, fake.refreshToken);
+    assert.equal(res.body.scope, SDM_SCOPE);
+    assert.equal(res.headers["cache-control"], "no-store");
+    // A state works once.
+    const again = await exchange(back.href, 400);
+    assert.equal(again.body.code, "STATE_USED");
+    assert.match(again.body.error, /already used/);
+    assert.equal((await result(started.state, 400)).body.code, "STATE_USED");
+  });
+
+  it("refuses unknown states and addresses without a code in words", async () => {
+    const unknown = await exchange(`${GOOGLE}/?state=${"A".repeat(43)}&code=4/0fake-nothing`, 400);
+    assert.equal(unknown.body.code, "STATE_UNKNOWN");
+    assert.match(unknown.body.error, /Press Authorize again/);
+    const noState = await exchange(`${GOOGLE}/?code=4/0fake-nothing`, 400);
+    assert.equal(noState.body.code, "STATE_MISSING");
+    const junk = await exchange("hello", 400);
+    assert.equal(junk.body.code, "BAD_REDIRECT_URL");
+    const page = await callback(new URL(`${CALLBACK}?state=${"B".repeat(43)}&code=4/0x`), 400);
+    assert.match(page.text, /data-ok="false"/);
+    assert.match(page.text, /unknown here/);
+    assert.ok(!page.text.includes("postMessage(m"), "no message for a state that is not ours");
+    assert.equal((await result("C".repeat(43), 400)).body.code, "STATE_UNKNOWN");
+    assert.equal(fake.calls.filter((c) => c.endpoint === "token").length, 0);
+  });
+
+  it("checks the fields before anything goes to Google", async () => {
+    const missing = await start(
+      { projectId: "", clientId: FAKE_DEFAULTS.clientId, redirectUri: CALLBACK },
+      400,
+    );
+    assert.equal(missing.body.code, "MISSING_FIELDS");
+    assert.match(missing.body.error, /Project ID and Client secret/);
+    const slashed = await start({ ...typed, projectId: "enterprises/x", redirectUri: CALLBACK }, 400);
+    assert.match(slashed.body.error, /Project ID has spaces, line breaks or slashes/);
+    const badUri = await start({ ...typed, redirectUri: "urn:ietf:wg:oauth:2.0:oob" }, 400);
+    assert.equal(badUri.body.code, "BAD_REDIRECT_URI");
+    // An account that is not deployed has no stored secret to stand in for the placeholder.
+    const placeholder = await start(
+      { id: "nope", ...typed, clientSecret: "__PWRD__", redirectUri: CALLBACK },
+      400,
+    );
+    assert.match(placeholder.body.error, /Client secret/);
+    assert.equal(fake.calls.length, 0);
+  });
+
+  it("reports a denied authorization on the page and to the editor", async () => {
+    fake.denyAuthorization = true;
+    const started = (await start({ ...typed, redirectUri: CALLBACK })).body as Started;
+    const back = await visitGoogle(started.url);
+    assert.equal(back.searchParams.get("error"), "access_denied");
+    const page = await callback(back, 400);
+    assert.match(page.text, /Access was not granted/);
+    const res = (await result(started.state)).body as {
+      status: string;
+      ok: boolean;
+      code: string;
+      error: string;
+    };
+    assert.equal(res.status, "done");
+    assert.equal(res.ok, false);
+    assert.equal(res.code, "access_denied");
+    assert.match(res.error, /allow access/);
+    assert.equal(fake.calls.filter((c) => c.endpoint === "token").length, 0);
+  });
+
+  it("reports a wrong client secret as invalid_client without the secret", async () => {
+    const started = (await start({ ...typed, clientSecret: "GOCSPX-wrong-secret-7", redirectUri: GOOGLE }))
+      .body as Started;
+    const back = await visitGoogle(started.url);
+    const res = await exchange(back.href, 502);
+    assert.equal(res.body.code, "invalid_client");
+    assert.match(res.body.error, /client ID and client secret/);
+  });
+
+  it("reports a code that was already used as invalid_grant", async () => {
+    const first = (await start({ ...typed, redirectUri: GOOGLE })).body as Started;
+    const second = (await start({ ...typed, redirectUri: GOOGLE })).body as Started;
+    const back = await visitGoogle(first.url);
+    await exchange(back.href, 200);
+    // The same code again, under a fresh state.
+    back.searchParams.set("state", second.state);
+    const res = await exchange(back.href, 502);
+    assert.equal(res.body.code, "invalid_grant");
+    assert.match(res.body.error, /already used or has expired/);
+  });
+
+  it("reports a redirect URI mismatch with the exact URI to register", async () => {
+    const viaGoogle = (await start({ ...typed, redirectUri: GOOGLE })).body as Started;
+    const viaCallback = (await start({ ...typed, redirectUri: CALLBACK })).body as Started;
+    const back = await visitGoogle(viaGoogle.url);
+    // A code issued for www.google.com, exchanged under an authorization that registered the callback.
+    back.searchParams.set("state", viaCallback.state);
+    const res = await exchange(back.href, 502);
+    assert.equal(res.body.code, "redirect_uri_mismatch");
+    assert.ok(res.body.error.includes(`Add exactly ${CALLBACK}`), res.body.error);
+  });
+
+  it("shows Google's error page for an unregistered redirect URI (nothing comes back)", async () => {
+    fake.allowedRedirectUris = [GOOGLE];
+    try {
+      const started = (await start({ ...typed, redirectUri: CALLBACK })).body as Started;
+      const res = await fetch(started.url, { redirect: "manual" });
+      assert.equal(res.status, 400);
+      assert.match(await res.text(), /redirect_uri_mismatch/);
+      assert.deepEqual((await result(started.state)).body, { status: "pending" });
+    } finally {
+      fake.allowedRedirectUris = undefined;
+    }
+  });
+});
