@@ -166,6 +166,11 @@ export async function startEditor(options: FakeGoogleOptions = {}): Promise<Edit
     const page = context.pages()[0] ?? (await context.newPage());
     await page.goto(url);
     await page.waitForSelector('.red-ui-palette-node[data-palette-type="nest-stream"]', { timeout: 60_000 });
+    // A fresh Node-RED 4.1 user directory asks once about update notifications: decline.
+    await page
+      .getByRole("button", { name: /do not enable/i })
+      .click({ timeout: 10_000 })
+      .catch(() => undefined);
     const ctx = context;
     return {
       url,

@@ -273,7 +273,17 @@ describe("e2e: media fixtures (RTSP source, RTSPS edge, nginx-rtmp)", function (
     try {
       assert.match(plain.baseUrl, /^rtsp:\/\/127\.0\.0\.1:\d+$/);
       authority.add("cam-e", "token-e1", src.url("/cam-noaudio"));
-      const ff = ffmpeg(["-rtsp_transport", "tcp", "-i", plain.url("cam-e", "token-e1"), "-c", "copy", "-f", "null", "-"]);
+      const ff = ffmpeg([
+        "-rtsp_transport",
+        "tcp",
+        "-i",
+        plain.url("cam-e", "token-e1"),
+        "-c",
+        "copy",
+        "-f",
+        "null",
+        "-",
+      ]);
       for (let i = 0; i < 100 && plain.stats.bytesToClients < 20000; i++) await delay(100);
       assert.ok(plain.stats.bytesToClients >= 20000, `no media through the plain edge:\n${ff.log()}`);
       assert.equal(plain.sessions, 1);
