@@ -136,7 +136,11 @@ function statusFor(s: RestreamSnapshot): NodeStatus {
         text: truncate(`retrying (${s.restarts}): ${redact(firstLine(s.lastError) || "reconnecting")}`),
       };
     case "failed":
-      return { fill: "red", shape: "dot", text: truncate(`failed: ${redact(firstLine(s.lastError) || "error")}`) };
+      return {
+        fill: "red",
+        shape: "dot",
+        text: truncate(`failed: ${redact(firstLine(s.lastError) || "error")}`),
+      };
     default:
       return { fill: "grey", shape: "ring", text: "stopped" };
   }

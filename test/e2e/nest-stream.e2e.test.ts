@@ -1,0 +1,142 @@
+/**
+ * nest-stream end to end: the fake Google hands out short-lived streams (4 s) behind a token-checking
+ * RTSPS edge in front of a real RTSP camera source; nest-stream keeps them alive and nest-restream's
+ * real ffmpeg reads the URL into a real RTMP server.
+ */
+import assert from "node:assert/strict";
+import { FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { listProcesses } from "../fixtures/probe";
+import { RtmpServer } from "../fixtures/rtmp-server";
+import { RtspEdge } from "../fixtures/rtsp-edge";
+import { RtspSource } from "../fixtures/rtsp-source";
+import { builtNode, helper } from "../support/node-red";
+import { waitFor } from "../support/wait";
+
+const nodes = [builtNode("nest-account"), builtNode("nest-stream"), builtNode("nest-restream")];
+
+interface OutMsg {
+  payload: unknown;
+  stream?: { event: string };
+}
+
+describe("nest-stream end to end (fake Google, RTSPS edge, real ffmpeg and RTMP)", function () {
+  this.timeout(90_000);
+  let fake: FakeGoogle;
+  let source: RtspSource;
+  let rtmp: RtmpServer;
+  const savedEnv = { ...process.env };
+
+  before(async () => {
+    source = await RtspSource.start({ mounts: [{ path: "/cam-aac", audio: "aac" }] });
+    rtmp = await RtmpServer.start();
+    fake = await FakeGoogle.start({ streamLifetimeS: 4, mediaUrl: source.url("/cam-aac") });
+    Object.assign(process.env, fake.env());
+    await new Promise<void>((resolve) => helper.startServer(resolve));
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await Promise.all([fake?.stop(), source?.stop(), rtmp?.stop()]);
+    process.env = savedEnv;
+  });
+  afterEach(async () => {
+    await helper.unload();
+    fake.resetRateLimits();
+  });
+
+  function flow(key: string) {
+    return [
+      { id: "acc", type: "nest-account", projectId: FAKE_DEFAULTS.projectId },
+      {
+        id: "cam",
+        type: "nest-stream",
+        account: "acc",
+        deviceId: "cam-front",
+        startOnDeploy: true,
+        wires: [["rs", "urls"]],
+      },
+      {
+        id: "rs",
+        type: "nest-restream",
+        target: "custom",
+        url: `${rtmp.url}/${key}`,
+        audio: "auto",
+        wires: [["states"]],
+      },
+      { id: "urls", type: "helper" },
+      { id: "states", type: "helper" },
+    ];
+  }
+  const credentials = {
+    acc: {
+      clientId: FAKE_DEFAULTS.clientId,
+      clientSecret: FAKE_DEFAULTS.clientSecret,
+      refreshToken: FAKE_DEFAULTS.refreshToken,
+    },
+  };
+  function collect(id: string): OutMsg[] {
+    const msgs: OutMsg[] = [];
+    (helper.getNode(id) as { on(e: string, f: (m: OutMsg) => void): void }).on("input", (m) => msgs.push(m));
+    return msgs;
+  }
+
+  it("reads one session continuously across five extends; the edge never cuts it", async () => {
+    const edge = await RtspEdge.start({ authority: fake, tls: true });
+    fake.setRtspEdgeBase(edge.baseUrl);
+    try {
+      await helper.load(nodes, flow("keep"), credentials);
+      const urls = collect("urls");
+      await rtmp.waitForPublish("keep", 20_000);
+      const pids = listProcesses("ffmpeg", "/keep");
+      assert.equal(pids.length, 1, "one ffmpeg publishes");
+
+      await waitFor(
+        () => urls.filter((m) => m.stream?.event === "extended").length >= 5,
+        40_000,
+        "five extends",
+      );
+      assert.ok(rtmp.isPublishing("keep"), "still publishing after five extends");
+      assert.deepEqual(listProcesses("ffmpeg", "/keep"), pids, "the same ffmpeg throughout");
+      assert.equal(edge.stats.cut, 0, "the edge never cut the session");
+      assert.equal(edge.stats.refused, 0);
+      assert.equal(edge.stats.accepted, 1, "one RTSP session: ffmpeg never reconnected");
+      assert.equal(rtmp.publishes.filter((p) => p.key === "keep").length, 1);
+      assert.equal(fake.commands("GenerateRtspStream").length, 1);
+    } finally {
+      await helper.unload();
+      await edge.stop();
+    }
+    assert.deepEqual(listProcesses("ffmpeg", "/keep"), [], "no ffmpeg left");
+  });
+
+  it("reconnects at once with the newest URL when the edge drops sessions on every extend", async () => {
+    // The other behaviour reported for Google's edge: an open session does not outlive its token.
+    const edge = await RtspEdge.start({
+      authority: fake,
+      tls: true,
+      cutOnNewToken: true,
+      checkIntervalMs: 250,
+    });
+    fake.setRtspEdgeBase(edge.baseUrl);
+    // Long enough (extends every 6 s) for each new session to get published between cuts.
+    fake.streamLifetimeS = 8;
+    try {
+      await helper.load(nodes, flow("cut"), credentials);
+      const urls = collect("urls");
+      await rtmp.waitForPublish("cut", 20_000);
+      await waitFor(
+        () => urls.filter((m) => m.stream?.event === "extended").length >= 3,
+        30_000,
+        "three extends",
+      );
+      await waitFor(() => edge.stats.cut >= 2, 10_000, "the edge cut sessions");
+      // Each reconnect used the newest token: none was refused, and the stream is published again.
+      assert.equal(edge.stats.refused, 0, "no reconnect with a stale token");
+      await rtmp.waitForPublish("cut", 15_000);
+      assert.ok(edge.stats.accepted >= 3);
+    } finally {
+      fake.streamLifetimeS = 4;
+      await helper.unload();
+      await edge.stop();
+    }
+  });
+});
