@@ -46,9 +46,10 @@ const PATTERNS: [RegExp, string][] = [
 ];
 
 export function redact(text: string, registry: SecretRegistry = secrets): string {
+  // Shapes first: a registered value that is part of a longer token must not leave its tail behind.
   let out = text;
-  for (const value of registry.values()) out = out.split(value).join(MASK);
   for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
+  for (const value of registry.values()) out = out.split(value).join(MASK);
   return out;
 }
 

@@ -53,7 +53,8 @@ function packageDir(root: string): string {
     if (!fs.existsSync(js)) {
       // A node still being written: the editor runs without it (tests that need it skip).
       console.warn(`browser tests: ${js} is missing; Node-RED runs without ${base}`);
-      for (const [type, f] of Object.entries(pkg["node-red"].nodes)) if (f === file) delete pkg["node-red"].nodes[type];
+      for (const [type, f] of Object.entries(pkg["node-red"].nodes))
+        if (f === file) delete pkg["node-red"].nodes[type];
       continue;
     }
     fs.symlinkSync(js, path.join(nodesOut, `${base}.js`));
@@ -61,7 +62,8 @@ function packageDir(root: string): string {
     found++;
   }
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify(pkg, null, 2));
-  if (!found) throw new Error(`no compiled nodes in ${path.join(outRoot, "nodes")}: compile the project first`);
+  if (!found)
+    throw new Error(`no compiled nodes in ${path.join(outRoot, "nodes")}: compile the project first`);
   fs.symlinkSync(path.join(root, "nodes", "locales"), path.join(nodesOut, "locales"), "dir");
   fs.symlinkSync(path.join(root, "icons"), path.join(nodesOut, "icons"), "dir");
   if (fs.existsSync(path.join(root, "examples"))) {

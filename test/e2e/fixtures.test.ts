@@ -268,8 +268,14 @@ describe("e2e: media fixtures (RTSP source, RTSPS edge, nginx-rtmp)", function (
     assert.ok(rtmp.rejected.some((r) => r.key === key));
   });
 
-  it("plain rtsp:// edge with cutOnNewToken cuts a session whose token was replaced", async function () {
-    const plain = await RtspEdge.start({ authority, tls: false, checkIntervalMs: 200, cutOnNewToken: true });
+  it("plain rtsp:// edge: one session per stream, and cutOnNewToken cuts a session whose token was replaced", async function () {
+    const plain = await RtspEdge.start({
+      authority,
+      tls: false,
+      checkIntervalMs: 200,
+      cutOnNewToken: true,
+      singleSession: true,
+    });
     try {
       assert.match(plain.baseUrl, /^rtsp:\/\/127\.0\.0\.1:\d+$/);
       authority.add("cam-e", "token-e1", src.url("/cam-noaudio"));
@@ -287,6 +293,11 @@ describe("e2e: media fixtures (RTSP source, RTSPS edge, nginx-rtmp)", function (
       for (let i = 0; i < 100 && plain.stats.bytesToClients < 20000; i++) await delay(100);
       assert.ok(plain.stats.bytesToClients >= 20000, `no media through the plain edge:\n${ff.log()}`);
       assert.equal(plain.sessions, 1);
+      // One client at a time: a second session on the same stream is turned away.
+      const second = await rtspRequest({ url: plain.url("cam-e", "token-e1"), method: "DESCRIBE" });
+      assert.equal(second.status, 503);
+      assert.equal(plain.stats.busy, 1);
+      assert.equal(plain.stats.peakPerStream, 1);
       const s = authority.streams.get("cam-e");
       assert.ok(s);
       s.token = "token-e2"; // an extend rotated the token; the stream stays alive

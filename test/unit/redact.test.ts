@@ -24,10 +24,11 @@ describe("redact", () => {
   });
 
   it("masks Google tokens by shape and in JSON", () => {
-    assert.equal(redact("Bearer ya29.a0AfB_byC-xyz"), "Bearer ***");
-    assert.equal(redact("token ya29.a0AfB_byC-xyz end"), "token *** end");
-    assert.equal(redact('{"refresh_token":"1//0abcdefghijklmnop","x":1}'), '{"refresh_token":"***","x":1}');
-    assert.equal(redact("secret GOCSPX-abcdefgh12"), "secret ***");
+    const none = new SecretRegistry();
+    assert.equal(redact("Bearer ya29.a0AfB_byC-xyz", none), "Bearer ***");
+    assert.equal(redact("token ya29.a0AfB_byC-xyz end", none), "token *** end");
+    assert.equal(redact('{"refresh_token":"1//0abcdefghijklmnop","x":1}', none), '{"refresh_token":"***","x":1}');
+    assert.equal(redact("secret GOCSPX-abcdefgh12", none), "secret ***");
   });
 
   it("masks registered secrets wherever they appear", () => {

@@ -583,7 +583,7 @@ describe("StreamKeeper", () => {
       assert.equal(warnings.length, 1);
       assert.match(
         warnings[0],
-        /StopRtspStream failed \(upstream reset while stopping rtsps:\/\/.*auth=\*\*\* \); the stream ends/,
+        /StopRtspStream failed \(upstream reset while stopping rtsps:\/\/.*auth=\*\*\*\); the stream ends/,
       );
       assertNoSecrets(sdm, states, warnings);
     });
