@@ -15,10 +15,17 @@ const GOOGLE = "https://www.google.com";
 /** The browser globals the page functions below touch (the project compiles without the DOM lib). */
 interface EditorNode {
   credentials: Record<string, string>;
+  x: number;
+  y: number;
+  dirty: boolean;
 }
 interface EditorRED {
   workspaces: { active(): string };
-  view: { importNodes(nodes: unknown[], options: object): void; select(selection: string): void };
+  view: {
+    importNodes(nodes: unknown[], options: object): void;
+    select(selection: string): void;
+    redraw(full: boolean): void;
+  };
   nodes: { node(id: string): EditorNode; getType(type: string): unknown };
 }
 declare const window: { RED: EditorRED };
@@ -71,11 +78,23 @@ describe("editor (browser)", function () {
 
   async function importFlow(nodes: Record<string, unknown>[]): Promise<void> {
     await page.evaluate((flow) => {
-      const z = window.RED.workspaces.active();
-      window.RED.view.importNodes(
+      const RED = window.RED;
+      const z = RED.workspaces.active();
+      RED.view.importNodes(
         flow.map((n) => (n.type === "nest-account" ? n : { z, ...n })),
         { generateIds: false, touchImport: true },
       );
+      // Importing places the nodes relative to the mouse: put them where the flow says.
+      for (const n of flow) {
+        const node = RED.nodes.node(n.id as string);
+        if (typeof n.x === "number" && typeof n.y === "number") {
+          node.x = n.x;
+          node.y = n.y;
+          node.dirty = true;
+        }
+      }
+      RED.view.select("");
+      RED.view.redraw(true);
     }, nodes);
   }
 
@@ -151,14 +170,7 @@ describe("editor (browser)", function () {
     const token = await authorizeViaCallback();
     assert.match((await page.textContent("#node-config-nest-auth-status")) ?? "", /Press Done, then Deploy/);
     await closeAccount();
-    const saved = await page.evaluate(
-      () =>
-        (
-          window as unknown as {
-            RED: { nodes: { node(id: string): { credentials: Record<string, string> } } };
-          }
-        ).RED.nodes.node("acc-a").credentials.refreshToken,
-    );
+    const saved = await page.evaluate(() => window.RED.nodes.node("acc-a").credentials.refreshToken);
     assert.equal(saved, token);
     assert.ok(adminCalls.includes("POST /nest-restream/auth/start"), adminCalls.join(", "));
     assert.ok(adminCalls.includes("GET /nest-restream/auth/callback"), adminCalls.join(", "));
@@ -285,17 +297,33 @@ describe("editor (browser)", function () {
 
   it("deploys a flow whose stream goes live, and picks cameras of the deployed account", async () => {
     await freshPage();
+    const inject = (id: string, payload: string, y: number) => ({
+      id,
+      type: "inject",
+      name: payload,
+      props: [{ p: "payload" }],
+      payload,
+      payloadType: "str",
+      repeat: "",
+      once: false,
+      topic: "",
+      x: 170,
+      y,
+      wires: [["cam"]],
+    });
     await importFlow([
       { ...account("acc"), name: "Home" },
-      stream("cam", "acc", { name: "Front door camera", x: 200, y: 140, wires: [["out"]] }),
+      inject("start", "start", 120),
+      inject("stop", "stop", 180),
+      stream("cam", "acc", { name: "Front door camera", x: 400, y: 150, wires: [["out"]] }),
       {
         id: "out",
         type: "debug",
         name: "stream URL",
         active: true,
-        complete: "stream",
-        x: 470,
-        y: 140,
+        complete: "payload",
+        x: 650,
+        y: 150,
         wires: [],
       },
     ]);
