@@ -128,6 +128,11 @@ export interface StreamKeeperOptions {
   retry?: StreamRetryOptions;
   /** Bound on `stop()`: waiting for a command in flight plus StopRtspStream. Default 5 s. */
   stopTimeoutMs?: number;
+  /**
+   * The device as already fetched (CameraStream looks it up once to pick the protocol): the keeper
+   * checks it as it would a looked-up one and sends no device lookup of its own.
+   */
+  device?: SdmDevice;
 }
 
 /** Tokens of one live stream session. */
@@ -204,6 +209,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> {
   private readonly maxLifetimeMs: number;
   private readonly retry: Required<StreamRetryOptions>;
   private readonly stopTimeoutMs: number;
+  private readonly prefetched?: SdmDevice;
 
   private run?: Run;
   private stopping?: Promise<void>;
@@ -233,6 +239,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> {
       jitter: options.retry?.jitter ?? 0.5,
     };
     this.stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
+    this.prefetched = options.device;
   }
 
   /** The URL last advertised (newest token), or null when there is none. */
@@ -319,8 +326,12 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> {
     }
   }
 
-  /** Looks the device up once per run: display name, and whether it can stream via RTSP. */
+  /** Looks the device up once per run (unless given): display name, and whether it can stream via RTSP. */
   private async lookup(run: Run): Promise<void> {
+    if (this.prefetched) {
+      this.accept(this.prefetched);
+      return;
+    }
     const backoff = this.backoff();
     for (;;) {
       let device: SdmDevice | undefined;
@@ -334,15 +345,20 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> {
         continue;
       }
       this.checkRun(run);
-      if (!device || typeof device !== "object")
-        throw new StreamConfigError(`Camera "${this.label}": no device data.`);
-      const info = describeDevice(device);
-      this.info = info;
-      if (!info.isCamera) throw new StreamConfigError(notACameraMessage(info.displayName, info.type));
-      if (!info.protocols.includes("RTSP") && info.protocols.includes("WEB_RTC")) {
-        throw new StreamConfigError(webRtcOnlyMessage(info.displayName));
-      }
+      this.accept(device);
       return;
+    }
+  }
+
+  /** Takes the device's display name; throws StreamConfigError when it cannot stream via RTSP. */
+  private accept(device: SdmDevice | undefined): void {
+    if (!device || typeof device !== "object")
+      throw new StreamConfigError(`Camera "${this.label}": no device data.`);
+    const info = describeDevice(device);
+    this.info = info;
+    if (!info.isCamera) throw new StreamConfigError(notACameraMessage(info.displayName, info.type));
+    if (!info.protocols.includes("RTSP") && info.protocols.includes("WEB_RTC")) {
+      throw new StreamConfigError(webRtcOnlyMessage(info.displayName));
     }
   }
 

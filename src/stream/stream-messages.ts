@@ -78,7 +78,7 @@ export function classifyError(err: unknown, phase: StreamPhase, camera: string):
       kind: "fatal",
       message:
         `Google rejected the RTSP stream request for camera ${cam} (${detail}). If this camera offers only ` +
-        `WebRTC, this version cannot stream it via RTSP: pick a camera whose protocols include RTSP.`,
+        `WebRTC, set Protocol to "auto" or "WebRTC" in the nest-stream node.`,
     };
   }
   if (err instanceof FailedPreconditionError) {
@@ -86,8 +86,8 @@ export function classifyError(err: unknown, phase: StreamPhase, camera: string):
       return {
         kind: "fatal",
         message:
-          `Camera ${cam} cannot give an RTSP live stream (${detail}). If it offers only WebRTC, this version ` +
-          `cannot stream it via RTSP: pick a camera whose protocols include RTSP.`,
+          `Camera ${cam} cannot give an RTSP live stream (${detail}). If it offers only WebRTC, set Protocol ` +
+          `to "auto" or "WebRTC" in the nest-stream node.`,
       };
     }
     if (err.offline) {
@@ -123,10 +123,36 @@ export function notACameraMessage(camera: string, type: string): string {
   return `Device "${camera}" is ${article} ${kind}, not a camera: pick a camera in the nest-stream node.`;
 }
 
+/** The camera lists only WEB_RTC but RTSP was asked for (forced in the node, or a bare StreamKeeper). */
 export function webRtcOnlyMessage(camera: string): string {
   return (
-    `Camera "${camera}" offers only WebRTC, which this version of nest-restream cannot stream via RTSP. ` +
-    `Pick a camera whose protocols include RTSP.`
+    `Camera "${camera}" offers only WebRTC, so it cannot stream via RTSP: set Protocol to "auto" or ` +
+    `"WebRTC" in the nest-stream node.`
+  );
+}
+
+/** The camera lists only RTSP but WebRTC was forced in the node. */
+export function rtspOnlyMessage(camera: string): string {
+  return (
+    `Camera "${camera}" offers only RTSP, not WebRTC: set Protocol to "auto" or "RTSP" in the ` +
+    `nest-stream node.`
+  );
+}
+
+/** The camera lists neither protocol (or none this package knows). */
+export function noProtocolMessage(camera: string, protocols: readonly string[]): string {
+  const listed = protocols.length ? `it lists ${protocols.join(", ")}` : "it lists none";
+  return `Camera "${camera}" offers no live stream protocol this node can use (RTSP or WebRTC; ${listed}).`;
+}
+
+/** The local RTSP server that serves WebRTC cameras could not listen. */
+export function rtspServerMessage(camera: string, host: string, port: number, err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const why = code === "EADDRINUSE" ? "the port is in use by another program" : errorText(err);
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return (
+    `Camera "${camera}": the local RTSP server for WebRTC cameras could not listen on ${where} (${why}). ` +
+    `Set another RTSP port in the nest-stream node (0 = any free port), or check the bind address.`
   );
 }
 

@@ -79,7 +79,10 @@ export interface WebRtcSessionOptions {
   /** Device id (short or full `enterprises/…/devices/…` name, as the runner expects it). */
   deviceId: string;
   clock?: Clock;
-  /** Extend this long before `expiresAt` (default 60 s). */
+  /**
+   * Extend this long before `expiresAt` (default 60 s); never more than a quarter of the session's
+   * lifetime, so short-lived sessions (test fakes) are extended proportionally.
+   */
   extendLeadMs?: number;
   /** Give up on a new peer that is not connected this long after the answer (default 20 s). */
   connectTimeoutMs?: number;
@@ -580,7 +583,10 @@ export class WebRtcSession extends EventEmitter {
   }
 
   private armExtend(peer: Peer): void {
-    const delay = Math.max(1_000, peer.expiresAt - this.clock.now() - this.opts.extendLeadMs);
+    // Called right after each answer, so what is left now is the session's lifetime.
+    const left = peer.expiresAt - this.clock.now();
+    const lead = Math.min(this.opts.extendLeadMs, left / 4);
+    const delay = Math.max(1_000, left - lead);
     this.extendTimer = this.clock.setTimeout(() => void this.extend(peer), delay);
   }
 

@@ -362,6 +362,18 @@ describe("editor (browser)", function () {
       document.querySelectorAll(".red-ui-notification").forEach((n) => n.remove());
       window.RED.view.select("");
     });
+    // No rotating tips in the picture.
+    if (await page.isVisible(".red-ui-help-tips")) {
+      await page.evaluate("RED.actions.invoke('core:toggle-show-tips')");
+      await page.waitForSelector(".red-ui-help-tips", { state: "hidden" });
+    }
+    // The palette shows this package's nodes.
+    await page.locator("#red-ui-palette-search input").pressSequentially("nest");
+    await page.waitForSelector('.red-ui-palette-node[data-palette-type="inject"]', { state: "hidden" });
+    // Opening the edit tray scrolled the workspace: back to the start of the flow.
+    await page.evaluate(
+      "(() => { const c = document.getElementById('red-ui-workspace-chart'); c.scrollLeft = 0; c.scrollTop = 0; })()",
+    );
     await page.waitForTimeout(500);
     const file = path.join(repoRoot(), "docs", "flow.png");
     fs.mkdirSync(path.dirname(file), { recursive: true });

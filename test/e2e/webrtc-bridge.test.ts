@@ -85,7 +85,8 @@ describe("WebRtcBridge end to end (fake WebRTC camera → bridge → ffmpeg)", f
       deviceId: "enterprises/project-1/devices/doorbell-1",
       displayName: "Front door",
       dropReadersOnRenew: opts.dropReadersOnRenew,
-      // Seconds-long sessions: extend 6 s before expiry, notice a silent peer after 3 s.
+      // Seconds-long sessions: extend 6 s before expiry (at most a quarter of the lifetime), notice a
+      // silent peer after 3 s.
       session: { extendLeadMs: 6_000, mediaTimeoutMs: 3_000 },
     });
     bridges.push(bridge);
@@ -141,7 +142,8 @@ describe("WebRtcBridge end to end (fake WebRTC camera → bridge → ffmpeg)", f
   });
 
   it("keeps a running ffmpeg fed across renewals: refused extend (battery doorbell) and dropped peer", async () => {
-    // 10 s sessions, extend 6 s before expiry: the refused extend comes about 4 s after each start.
+    // 10 s sessions, extend a quarter of the lifetime before expiry: the refused extend comes about
+    // 7.5 s after each start.
     const { bridge, sdm, urls, states } = startBridge({ lifetimeMs: 10_000, refuseExtend: true });
     await until(() => urls.length > 0, "the URL");
     const url = urls[0].url ?? "";

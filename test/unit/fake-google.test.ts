@@ -500,6 +500,25 @@ describe("fake Google", () => {
         "INVALID_ARGUMENT",
       );
     });
+
+    it("a battery doorbell refuses ExtendWebRtcStream with FAILED_PRECONDITION but stops", async () => {
+      const token = fake.issueAccessToken();
+      fake.addDevice({ id: "bell-1", batteryDoorbell: true });
+      fake.webrtcAnswerer = async () => "answer";
+      const { results } = await json<{ results: { mediaSessionId: string } }>(
+        await exec(fake, token, "bell-1", "GenerateWebRtcStream", { offerSdp: "v=0\r\n" }),
+      );
+      await expectApiError(
+        await exec(fake, token, "bell-1", "ExtendWebRtcStream", { mediaSessionId: results.mediaSessionId }),
+        400,
+        "FAILED_PRECONDITION",
+      );
+      const stop = await exec(fake, token, "bell-1", "StopWebRtcStream", {
+        mediaSessionId: results.mediaSessionId,
+      });
+      assert.equal(stop.status, 200);
+      fake.removeDevice("bell-1");
+    });
   });
 
   describe("rate limits (sliding 60 s windows on the fake clock)", () => {

@@ -27,7 +27,10 @@ describe("redact", () => {
     const none = new SecretRegistry();
     assert.equal(redact("Bearer ya29.a0AfB_byC-xyz", none), "Bearer ***");
     assert.equal(redact("token ya29.a0AfB_byC-xyz end", none), "token *** end");
-    assert.equal(redact('{"refresh_token":"1//0abcdefghijklmnop","x":1}', none), '{"refresh_token":"***","x":1}');
+    assert.equal(
+      redact('{"refresh_token":"1//0abcdefghijklmnop","x":1}', none),
+      '{"refresh_token":"***","x":1}',
+    );
     assert.equal(redact("secret GOCSPX-abcdefgh12", none), "secret ***");
   });
 

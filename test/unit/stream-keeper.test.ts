@@ -370,8 +370,8 @@ describe("StreamKeeper", () => {
         state: "error",
         camera: "Front door",
         reason:
-          'Camera "Front door" offers only WebRTC, which this version of nest-restream cannot stream via RTSP. ' +
-          "Pick a camera whose protocols include RTSP.",
+          'Camera "Front door" offers only WebRTC, so it cannot stream via RTSP: set Protocol to "auto" or ' +
+          '"WebRTC" in the nest-stream node.',
       });
       assert.equal(sdm.commands().length, 0);
       assert.equal(sdm.commands("device").length, 1);

@@ -1,0 +1,504 @@
+/**
+ * One camera's live stream, whichever protocol the camera speaks (design section 3, nest-stream).
+ * Framework-free; time comes from the injected clock.
+ *
+ * `start()` looks the device up once, picks the protocol from the camera's
+ * `sdm.devices.traits.CameraLiveStream.supportedProtocols` (RTSP when listed, else WEB_RTC; or the
+ * one forced by the `protocol` option) and drives:
+ * - RTSP: a StreamKeeper (GenerateRtspStream / ExtendRtspStream): the URL is Google's `rtsps://` URL.
+ * - WEB_RTC: a WebRtcBridge (GenerateWebRtcStream / ExtendWebRtcStream, werift): the camera is
+ *   served as `rtsp://<host>:<port>/<device id>` by a local RTSP server that the cameras of this
+ *   process share per bind address and port (see RtspServerPool).
+ *
+ * Events, the same for both (the driver's events, forwarded; states carry the protocol once known):
+ * - 'url' `{ event, url, expiresAt, deviceId, camera, protocol }` (StreamUrlEvent or WebRtcUrlEvent)
+ * - 'state' `{ state, reason?, expiresAt?, camera?, protocol? }`
+ * - 'warning' (text, redacted)
+ */
+import { EventEmitter } from "node:events";
+import { Backoff } from "../backoff";
+import { sleep, systemClock, type Clock } from "../clock";
+import { RateLimitedError } from "../google/errors";
+import {
+  describeDevice,
+  deviceId as shortDeviceId,
+  type CameraInfo,
+  type SdmDevice,
+  type StreamProtocol,
+} from "../google/sdm-types";
+import { redact } from "../redact";
+import { sharedRtspServers, type RtspServerLease, type RtspServerPool } from "../webrtc/rtsp-server-pool";
+import {
+  WebRtcBridge,
+  type WebRtcBridgeOptions,
+  type WebRtcBridgeStateEvent,
+  type WebRtcUrlEvent,
+} from "../webrtc/webrtc-bridge";
+import type { WebRtcLogLevel } from "../webrtc/webrtc-session";
+import {
+  StreamKeeper,
+  type SdmCommandRunner,
+  type StreamKeeperOptions,
+  type StreamRetryOptions,
+  type StreamState,
+  type StreamUrlEvent,
+} from "./stream-keeper";
+import {
+  classifyError,
+  errorText,
+  noProtocolMessage,
+  notACameraMessage,
+  rtspOnlyMessage,
+  rtspServerMessage,
+  seconds,
+  StreamConfigError,
+  webRtcOnlyMessage,
+} from "./stream-messages";
+
+/** The nest-stream node's `protocol` setting. */
+export type ProtocolChoice = "auto" | "RTSP" | "WEB_RTC";
+export const PROTOCOL_CHOICES: readonly ProtocolChoice[] = ["auto", "RTSP", "WEB_RTC"];
+
+/** Where WebRTC cameras are served by default: loopback only (the local server has no access control). */
+export const DEFAULT_RTSP_HOST = "127.0.0.1";
+/**
+ * The default port of the local RTSP server, so the URL of a WebRTC camera stays the same across
+ * restarts and redeploys. When another program holds it (go2rtc, mediamtx, Frigate…), an
+ * ephemeral port is used instead, with a warning; an explicitly configured port is never replaced.
+ */
+export const DEFAULT_RTSP_PORT = 8554;
+
+export type CameraUrlEvent = StreamUrlEvent | WebRtcUrlEvent;
+
+export interface CameraStreamState extends StreamState {
+  /** The protocol in use, once the device has been looked up. */
+  protocol?: StreamProtocol;
+}
+
+export interface CameraStreamEvents {
+  url: [CameraUrlEvent];
+  state: [CameraStreamState];
+  warning: [string];
+}
+
+export type CameraStreamLogLevel = WebRtcLogLevel;
+
+export interface CameraStreamWebRtcOptions {
+  /** Bind address of the local RTSP server (default 127.0.0.1). */
+  host?: string;
+  /**
+   * Port of the local RTSP server: 0 = an ephemeral port. Default DEFAULT_RTSP_PORT (8554), with a
+   * fall-back to an ephemeral port when that one is in use.
+   */
+  port?: number;
+  /** Servers to share (default: the process-wide pool). */
+  servers?: RtspServerPool;
+  /** Path of the stream on the server (default: the short device id). */
+  path?: string;
+  session?: WebRtcBridgeOptions["session"];
+  dropReadersOnRenew?: boolean;
+  keyframeGateMs?: number;
+  parameterSetsWaitMs?: number;
+}
+
+export interface CameraStreamOptions {
+  /** The SDM client (device lookup and commands); the account's SdmClient fits. */
+  sdm: SdmCommandRunner;
+  /** Short device id or the full `enterprises/{project}/devices/{id}` name. */
+  deviceId: string;
+  /** "auto" (default): RTSP when the camera lists it, else WEB_RTC. */
+  protocol?: ProtocolChoice;
+  clock?: Clock;
+  random?: () => number;
+  /** Retries of the device lookup (and of the RTSP keeper's commands). */
+  retry?: StreamRetryOptions;
+  /** StreamKeeper options for RTSP cameras. */
+  rtsp?: Omit<StreamKeeperOptions, "sdm" | "deviceId" | "clock" | "random" | "retry" | "device">;
+  /** Local RTSP server and WebRTC session options for WebRTC cameras. */
+  webrtc?: CameraStreamWebRtcOptions;
+  /** Progress of WebRTC sessions (already redacted); the states carry what the user must see. */
+  log?: (level: CameraStreamLogLevel, message: string) => void;
+  /** Tests: make the drivers. */
+  createKeeper?: (options: StreamKeeperOptions) => StreamKeeper;
+  createBridge?: (options: WebRtcBridgeOptions) => WebRtcBridge;
+}
+
+/**
+ * The protocol a camera is streamed with: the forced one if it lists it, else RTSP when listed,
+ * else WEB_RTC. Throws StreamConfigError (with what to do) when nothing fits.
+ */
+export function chooseProtocol(info: CameraInfo, choice: ProtocolChoice = "auto"): StreamProtocol {
+  const has = (p: StreamProtocol) => info.protocols.includes(p);
+  switch (choice) {
+    case "RTSP":
+      if (has("RTSP")) return "RTSP";
+      throw new StreamConfigError(
+        has("WEB_RTC") ? webRtcOnlyMessage(info.displayName) : noProtocolMessage(info.displayName, info.protocols),
+      );
+    case "WEB_RTC":
+      if (has("WEB_RTC")) return "WEB_RTC";
+      throw new StreamConfigError(
+        has("RTSP") ? rtspOnlyMessage(info.displayName) : noProtocolMessage(info.displayName, info.protocols),
+      );
+    default:
+      if (has("RTSP")) return "RTSP";
+      if (has("WEB_RTC")) return "WEB_RTC";
+      throw new StreamConfigError(noProtocolMessage(info.displayName, info.protocols));
+  }
+}
+
+/** "RTSP" / "WebRTC", for status lines and messages. */
+export function protocolLabel(protocol: StreamProtocol): string {
+  return protocol === "WEB_RTC" ? "WebRTC" : "RTSP";
+}
+
+/** What drives the stream: a StreamKeeper (RTSP) or a WebRtcBridge (WEB_RTC). */
+export type CameraStreamDriver = StreamKeeper | WebRtcBridge;
+type Driver = CameraStreamDriver;
+
+/** One start() … stop() (or error). */
+interface Run {
+  cancelled: boolean;
+  readonly abort: AbortController;
+  driver?: Driver;
+  lease?: RtspServerLease;
+}
+
+class Cancelled extends Error {}
+
+export class CameraStream extends EventEmitter<CameraStreamEvents> {
+  /** The device id as given (short id or full name). */
+  readonly deviceId: string;
+  /** The short device id, as in the events. */
+  readonly shortDeviceId: string;
+  readonly protocolChoice: ProtocolChoice;
+
+  private readonly options: CameraStreamOptions;
+  private readonly sdm: SdmCommandRunner;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly retry: Required<StreamRetryOptions>;
+  private run?: Run;
+  private stopping?: Promise<void>;
+  private info?: CameraInfo;
+  private inUse?: StreamProtocol;
+  private currentUrl: string | null = null;
+  private lastUrlEvent?: CameraUrlEvent;
+  private currentState: CameraStreamState = { state: "stopped" };
+
+  constructor(options: CameraStreamOptions) {
+    super();
+    const id = typeof options.deviceId === "string" ? options.deviceId.trim() : "";
+    if (!id) throw new TypeError("CameraStream needs a device id (the camera's id or its full device name).");
+    const choice = options.protocol ?? "auto";
+    if (!PROTOCOL_CHOICES.includes(choice)) {
+      throw new TypeError(`Protocol must be "auto", "RTSP" or "WEB_RTC", not ${JSON.stringify(choice)}.`);
+    }
+    this.options = options;
+    this.deviceId = id;
+    this.shortDeviceId = shortDeviceId(id);
+    this.protocolChoice = choice;
+    this.sdm = options.sdm;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.retry = {
+      initialMs: options.retry?.initialMs ?? 2_000,
+      maxMs: options.retry?.maxMs ?? 120_000,
+      factor: options.retry?.factor ?? 2,
+      jitter: options.retry?.jitter ?? 0.5,
+    };
+  }
+
+  /** The URL last advertised, or null. */
+  get url(): string | null {
+    return this.currentUrl;
+  }
+
+  /** The last state emitted. */
+  get state(): CameraStreamState {
+    return { ...this.currentState };
+  }
+
+  /** The camera's display name once the device has been looked up. */
+  get camera(): string | undefined {
+    return this.info?.displayName;
+  }
+
+  /** The protocol of the current (or last) run, once the device has been looked up. */
+  get protocol(): StreamProtocol | undefined {
+    return this.inUse;
+  }
+
+  /** True from start() until stop() or an error. */
+  get running(): boolean {
+    return !!this.run;
+  }
+
+  /** The driver of the current run (tests, benchmark). */
+  get driver(): Driver | undefined {
+    return this.run?.driver;
+  }
+
+  /** Starts the stream. Harmless while running. Never throws; problems surface as states. */
+  start(): void {
+    if (this.run) return;
+    const run: Run = { cancelled: false, abort: new AbortController() };
+    this.run = run;
+    this.lastUrlEvent = undefined;
+    this.inUse = undefined;
+    this.setState({ state: "starting" });
+    void this.begin(run).catch((err: unknown) => {
+      if (run.cancelled) return;
+      const message =
+        err instanceof StreamConfigError
+          ? err.message
+          : `Camera "${this.label}": the stream stopped on an unexpected error: ${errorText(err)}`;
+      this.fail(run, message);
+    });
+  }
+
+  /**
+   * Stops: reports "stopped" at once (and a stopped URL if one was advertised), then stops the
+   * driver (best effort StopRtspStream / StopWebRtcStream, bounded in time) and gives the local RTSP
+   * server back. Never rejects.
+   */
+  stop(): Promise<void> {
+    const run = this.run;
+    if (!run) return this.stopping ?? Promise.resolve();
+    this.run = undefined;
+    run.cancelled = true;
+    run.abort.abort();
+    this.unadvertise();
+    this.setState({ state: "stopped" });
+    const stopping: Promise<void> = this.dispose(run).finally(() => {
+      if (this.stopping === stopping) this.stopping = undefined;
+    });
+    this.stopping = stopping;
+    return stopping;
+  }
+
+  /** stop() then start(): a new lookup and a new session (readers get "stopped" then "started"). */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.start();
+  }
+
+  // ---- the run -----------------------------------------------------------------------------------
+
+  private async begin(run: Run): Promise<void> {
+    let device: SdmDevice;
+    try {
+      device = await this.lookup(run);
+    } catch (err) {
+      if (err instanceof Cancelled) return;
+      throw err;
+    }
+    const info = describeDevice(device);
+    this.info = info;
+    if (!info.isCamera) throw new StreamConfigError(notACameraMessage(info.displayName, info.type));
+    const protocol = chooseProtocol(info, this.protocolChoice);
+    this.inUse = protocol;
+    this.setState({ state: "starting" });
+    if (protocol === "RTSP") this.startKeeper(run, device);
+    else await this.startBridge(run, info);
+  }
+
+  /** The device, looked up once; transient failures are retried with backoff. */
+  private async lookup(run: Run): Promise<SdmDevice> {
+    const backoff = new Backoff({ ...this.retry, random: this.random });
+    for (;;) {
+      let device: SdmDevice | undefined;
+      try {
+        device = await this.sdm.device(this.shortDeviceId);
+      } catch (err) {
+        if (run.cancelled) throw new Cancelled();
+        const verdict = classifyError(err, "lookup", this.label);
+        if (verdict.kind === "fatal") throw new StreamConfigError(verdict.message);
+        let delay = backoff.next();
+        if (err instanceof RateLimitedError && err.retryAfterMs) delay = Math.max(delay, err.retryAfterMs);
+        this.setState({ state: "retrying", reason: `${verdict.reason}; next try in ${seconds(delay)}` });
+        await sleep(this.clock, delay, run.abort.signal).catch(() => undefined);
+        if (run.cancelled) throw new Cancelled();
+        continue;
+      }
+      if (run.cancelled) throw new Cancelled();
+      if (!device || typeof device !== "object")
+        throw new StreamConfigError(`Camera "${this.label}": no device data.`);
+      return device;
+    }
+  }
+
+  private startKeeper(run: Run, device: SdmDevice): void {
+    const options: StreamKeeperOptions = {
+      ...this.options.rtsp,
+      sdm: this.sdm,
+      deviceId: this.shortDeviceId,
+      clock: this.clock,
+      random: this.random,
+      retry: this.retry,
+      device,
+    };
+    const keeper = this.options.createKeeper?.(options) ?? new StreamKeeper(options);
+    this.attach(run, keeper);
+    keeper.start();
+  }
+
+  private async startBridge(run: Run, info: CameraInfo): Promise<void> {
+    const opts = this.options.webrtc ?? {};
+    const host = opts.host?.trim() || DEFAULT_RTSP_HOST;
+    const port = opts.port ?? DEFAULT_RTSP_PORT;
+    const path = opts.path ?? this.shortDeviceId;
+    const log = (level: WebRtcLogLevel, message: string) => this.log(level, message);
+    let lease: RtspServerLease;
+    try {
+      lease = await (opts.servers ?? sharedRtspServers).acquire({
+        host,
+        port,
+        fallbackToEphemeral: opts.port === undefined,
+        log,
+      });
+    } catch (err) {
+      if (run.cancelled) return;
+      throw new StreamConfigError(rtspServerMessage(info.displayName, host, port, err));
+    }
+    if (run.cancelled) {
+      await lease.release();
+      return;
+    }
+    run.lease = lease;
+    if (lease.server.hasStream(path)) {
+      throw new StreamConfigError(
+        `Camera "${info.displayName}" is already served at ${lease.server.url(path)} by another nest-stream ` +
+          `node: use one nest-stream node per camera and wire its output to every node that needs the URL.`,
+      );
+    }
+    if (lease.fellBack) {
+      this.warn(
+        `RTSP port ${port} is in use by another program, so WebRTC cameras are served on port ` +
+          `${lease.server.port} instead. Set a free RTSP port in the nest-stream node for a URL that does ` +
+          `not change.`,
+      );
+    }
+    const options: WebRtcBridgeOptions = {
+      sdm: this.sdm,
+      deviceId: this.shortDeviceId,
+      path,
+      displayName: info.displayName,
+      clock: this.clock,
+      server: lease.server,
+      session: opts.session,
+      dropReadersOnRenew: opts.dropReadersOnRenew,
+      keyframeGateMs: opts.keyframeGateMs,
+      parameterSetsWaitMs: opts.parameterSetsWaitMs,
+      log,
+    };
+    const bridge = this.options.createBridge?.(options) ?? new WebRtcBridge(options);
+    this.attach(run, bridge);
+    bridge.start();
+  }
+
+  /** Forwards the driver's events while `run` is the current run. */
+  private attach(run: Run, driver: Driver): void {
+    run.driver = driver;
+    const events = driver as unknown as EventEmitter;
+    events.on("url", (ev: CameraUrlEvent) => {
+      if (this.run !== run) return;
+      this.currentUrl = ev.url;
+      this.lastUrlEvent = ev;
+      this.emit("url", { ...ev });
+    });
+    events.on("state", (ev: StreamState | WebRtcBridgeStateEvent) => {
+      if (this.run !== run || ev.state === "stopped") return;
+      if (ev.state === "error") {
+        this.fail(run, ev.reason ?? `Camera "${this.label}": the stream failed.`);
+        return;
+      }
+      const out: CameraStreamState = { state: ev.state };
+      if (ev.reason !== undefined) out.reason = ev.reason;
+      if (ev.expiresAt !== undefined) out.expiresAt = ev.expiresAt;
+      this.setState(out);
+    });
+    events.on("warning", (text: string) => this.emit("warning", redact(text)));
+  }
+
+  /** Ends the run in state "error": the URL is of no use any more. */
+  private fail(run: Run, message: string): void {
+    if (this.run !== run) return;
+    this.run = undefined;
+    run.cancelled = true;
+    run.abort.abort();
+    this.unadvertise();
+    this.setState({ state: "error", reason: message });
+    void this.dispose(run);
+  }
+
+  /** Stops the run's driver (its url/state events are no longer forwarded) and gives the server back. */
+  private async dispose(run: Run): Promise<void> {
+    const driver = run.driver;
+    if (driver) {
+      const events = driver as unknown as EventEmitter;
+      events.removeAllListeners("url");
+      events.removeAllListeners("state");
+      try {
+        await driver.stop();
+      } catch (err) {
+        this.warn(`stopping the stream failed: ${errorText(err)}`);
+      }
+      events.removeAllListeners("warning");
+    }
+    const lease = run.lease;
+    run.lease = undefined;
+    await lease?.release().catch(() => undefined);
+  }
+
+  // ---- events ------------------------------------------------------------------------------------
+
+  private get label(): string {
+    return this.info?.displayName ?? this.shortDeviceId;
+  }
+
+  /** Tells readers the URL is no longer usable (only if one was advertised). */
+  private unadvertise(): void {
+    if (this.currentUrl === null) return;
+    this.currentUrl = null;
+    const last = this.lastUrlEvent;
+    const ev = {
+      event: "stopped",
+      url: null,
+      expiresAt: null,
+      deviceId: this.shortDeviceId,
+      camera: last?.camera ?? this.label,
+      protocol: last?.protocol ?? this.inUse ?? "RTSP",
+    } as CameraUrlEvent;
+    this.lastUrlEvent = ev;
+    this.emit("url", ev);
+  }
+
+  private setState(state: CameraStreamState): void {
+    const clean: CameraStreamState = { state: state.state };
+    if (state.reason !== undefined) clean.reason = redact(state.reason);
+    if (state.expiresAt !== undefined) clean.expiresAt = state.expiresAt;
+    const camera = state.camera ?? this.info?.displayName;
+    if (camera !== undefined) clean.camera = camera;
+    if (this.inUse && state.state !== "stopped") clean.protocol = this.inUse;
+    const prev = this.currentState;
+    // The driver's first "starting" repeats ours.
+    if (
+      clean.state === "starting" &&
+      prev.state === "starting" &&
+      prev.camera === clean.camera &&
+      prev.protocol === clean.protocol
+    )
+      return;
+    this.currentState = clean;
+    this.emit("state", { ...clean });
+  }
+
+  private warn(text: string): void {
+    this.emit("warning", redact(`Camera "${this.label}": ${text}`));
+  }
+
+  private log(level: CameraStreamLogLevel, message: string): void {
+    this.options.log?.(level, redact(`Camera "${this.label}": ${message}`));
+  }
+}
