@@ -1,5 +1,7 @@
 // Compiles the TypeScript and assembles the package the way Node-RED loads it:
 // dist/nodes/<node>.js with <node>.html beside it, dist/nodes/icons/ and dist/nodes/locales/<lang>/.
+// `--runtime` compiles only src/ and nodes/ (what `npm start` and the published package need), so a
+// test in progress never stops Node-RED from starting.
 "use strict";
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -9,7 +11,8 @@ const root = path.resolve(__dirname, "..");
 const dist = path.join(root, "dist");
 
 fs.rmSync(dist, { recursive: true, force: true });
-execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", root], { stdio: "inherit" });
+const project = process.argv.includes("--runtime") ? path.join(root, "tsconfig.build.json") : root;
+execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", project], { stdio: "inherit" });
 
 const nodesOut = path.join(dist, "nodes");
 fs.mkdirSync(nodesOut, { recursive: true });
