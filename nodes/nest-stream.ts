@@ -1,9 +1,20 @@
-/** nest-stream node: translates messages to a StreamKeeper and its URL events to messages and status. */
+/**
+ * nest-stream node: translates messages to a CameraStream (RTSP via the stream keeper, or WebRTC via
+ * the local bridge) and its URL events to messages and status.
+ */
 import { systemClock } from "../src/clock";
 import { formatDuration, truncate } from "../src/format";
 import { redact } from "../src/redact";
+import {
+  CameraStream,
+  DEFAULT_RTSP_HOST,
+  PROTOCOL_CHOICES,
+  protocolLabel,
+  type CameraStreamState,
+  type CameraUrlEvent,
+  type ProtocolChoice,
+} from "../src/stream/camera-stream";
 import { parseStreamCommand } from "../src/stream/stream-command";
-import { StreamKeeper, type StreamState, type StreamUrlEvent } from "../src/stream/stream-keeper";
 import type { NestAccountNode } from "./nest-account";
 import type { Node, NodeStatus, RED } from "./red-types";
 
@@ -13,6 +24,31 @@ interface NestStreamConfig {
   account?: string;
   deviceId?: string;
   startOnDeploy?: boolean;
+  /** "auto" (default; also for flows saved before the setting existed), "RTSP" or "WEB_RTC". */
+  protocol?: string;
+  /** Bind address of the local RTSP server for WebRTC cameras (default 127.0.0.1). */
+  rtspHost?: string;
+  /** Its port: empty = 8554 (or a free port when 8554 is taken), 0 = any free port. */
+  rtspPort?: string | number;
+}
+
+/** The node's protocol setting; anything unknown is "auto". */
+function protocolSetting(value: unknown): ProtocolChoice {
+  return PROTOCOL_CHOICES.includes(value as ProtocolChoice) ? (value as ProtocolChoice) : "auto";
+}
+
+/** The RTSP port setting: undefined for the default, else 0–65535; throws on anything else. */
+function portSetting(value: unknown): number | undefined {
+  const text = value === undefined || value === null ? "" : String(value).trim();
+  if (text === "") return undefined;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) {
+    throw new Error(
+      `nest-stream: the RTSP port must be a number from 0 to 65535 (0 = any free port) or empty for 8554, ` +
+        `not "${truncate(text, 20)}".`,
+    );
+  }
+  return port;
 }
 
 /** How often the "live, m:ss left" status is refreshed. */
@@ -23,15 +59,17 @@ module.exports = function register(RED: RED) {
     RED.nodes.createNode(this, config);
     const accountNode = config.account ? (RED.nodes.getNode(config.account) as NestAccountNode | null) : null;
     const configuredDevice = (config.deviceId ?? "").trim();
-    let keeper: StreamKeeper | undefined;
-    let lastState: StreamState = { state: "stopped" };
+    const protocol = protocolSetting(config.protocol);
+    const rtspHost = (config.rtspHost ?? "").trim() || DEFAULT_RTSP_HOST;
+    let keeper: CameraStream | undefined;
+    let lastState: CameraStreamState = { state: "stopped" };
     let tick: NodeJS.Timeout | undefined;
     let releaseAccount: (() => void) | undefined;
 
     const showStatus = () => {
       this.status(statusFor(lastState));
     };
-    const setState = (state: StreamState) => {
+    const setState = (state: CameraStreamState) => {
       lastState = state;
       showStatus();
       if (tick) clearInterval(tick);
@@ -43,17 +81,26 @@ module.exports = function register(RED: RED) {
     };
     setState({ state: "stopped" });
 
-    const newKeeper = (deviceId: string): StreamKeeper => {
+    const newKeeper = (deviceId: string): CameraStream => {
       if (!accountNode)
         throw new Error("nest-stream has no nest-account: open the node and choose or add an account.");
+      const rtspPort = portSetting(config.rtspPort);
       const account = accountNode.account();
       releaseAccount ??= account.retain();
-      const k = new StreamKeeper({ sdm: account.sdm, deviceId, clock: systemClock });
-      k.on("url", (ev: StreamUrlEvent) => {
+      const k = new CameraStream({
+        sdm: account.sdm,
+        deviceId,
+        protocol,
+        clock: systemClock,
+        webrtc: { host: rtspHost, port: rtspPort },
+        // The states carry what the user must see; this is the WebRTC sessions' progress, for the log.
+        log: (level, message) => (level === "warn" ? this.log(message) : this.debug(message)),
+      });
+      k.on("url", (ev: CameraUrlEvent) => {
         if (k !== keeper) return;
         this.send({ payload: ev.url, topic: ev.deviceId, stream: { ...ev } });
       });
-      k.on("state", (state: StreamState) => {
+      k.on("state", (state: CameraStreamState) => {
         if (k !== keeper) return;
         setState(state);
         if (state.state === "error" && state.reason) this.error(redact(state.reason));
@@ -110,7 +157,7 @@ module.exports = function register(RED: RED) {
       if (tick) clearInterval(tick);
       const k = keeper;
       keeper = undefined;
-      // StreamKeeper.stop() is bounded in time (best effort StopRtspStream).
+      // CameraStream.stop() is bounded in time (best effort StopRtspStream / StopWebRtcStream).
       (k ? k.stop() : Promise.resolve())
         .catch(() => undefined)
         .then(() => {
@@ -136,18 +183,19 @@ module.exports = function register(RED: RED) {
   RED.nodes.registerType("nest-stream", NestStreamNode);
 };
 
-function statusFor(s: StreamState): NodeStatus {
+function statusFor(s: CameraStreamState): NodeStatus {
   const camera = s.camera ? `${s.camera}: ` : "";
+  const via = s.protocol ? ` (${protocolLabel(s.protocol)})` : "";
   switch (s.state) {
     case "live": {
       const left = s.expiresAt ? Date.parse(s.expiresAt) - Date.now() : NaN;
-      const text = Number.isFinite(left) ? `live, ${formatDuration(left)} left` : "live";
+      const text = Number.isFinite(left) ? `live${via}, ${formatDuration(left)} left` : `live${via}`;
       return { fill: "green", shape: "dot", text: truncate(camera + text) };
     }
     case "starting":
-      return { fill: "yellow", shape: "ring", text: truncate(camera + "starting") };
+      return { fill: "yellow", shape: "ring", text: truncate(`${camera}starting${via}`) };
     case "extending":
-      return { fill: "green", shape: "ring", text: truncate(camera + "extending") };
+      return { fill: "green", shape: "ring", text: truncate(`${camera}extending${via}`) };
     case "retrying":
       return {
         fill: "yellow",

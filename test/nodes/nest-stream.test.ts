@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
 import { builtNode, helper, nodeRedMajor } from "../support/node-red";
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
@@ -28,17 +29,21 @@ interface TestNode {
 describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
   this.timeout(30_000);
   let fake: FakeGoogle;
+  let camera: FakeWebRtcCamera;
   const savedEnv = { ...process.env };
 
   before(async () => {
+    // The WebRTC-only camera answers with synthetic H.264 and Opus (no ffmpeg needed).
+    camera = createFakeWebRtcCamera({ media: "synthetic" });
     // Streams live 3 s here, so extends come every couple of seconds.
-    fake = await FakeGoogle.start({ streamLifetimeS: 3 });
+    fake = await FakeGoogle.start({ streamLifetimeS: 3, webrtcAnswerer: camera.answerer });
     Object.assign(process.env, fake.env());
     await new Promise<void>((resolve) => helper.startServer(resolve));
   });
   after(async () => {
     await new Promise<void>((resolve) => helper.stopServer(resolve));
     await fake.stop();
+    await camera.stop();
     process.env = savedEnv;
   });
   afterEach(async () => {
@@ -89,7 +94,7 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
     const extended = msgs.filter((m) => m.stream.event === "extended");
     assert.notEqual(extended[0].payload, started.payload, "an extend carries the new token");
     assert.ok(
-      statusTexts().some((t) => /live, \d+:\d\d left/.test(t)),
+      statusTexts().some((t) => /^Front Door: live \(RTSP\), \d+:\d\d left$/.test(t)),
       statusTexts().join(" | "),
     );
 
@@ -127,16 +132,66 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
     assert.ok(!msgs.some((m) => m.stream.event === "stopped"));
   });
 
-  it("names a WebRTC-only camera and keeps accepting commands", async () => {
-    await helper.load(nodes, flow({}, "cam-webrtc"), credentials);
+  it("streams a WebRTC-only camera as a local rtsp:// URL through the bridge, and stops it at Google", async () => {
+    // rtspPort 0: any free port, so the test never competes for 8554.
+    await helper.load(nodes, flow({ rtspPort: "0" }, "cam-webrtc"), credentials);
+    const msgs = collect();
+    node().receive({ payload: "start" });
+    const started = await waitFor(() => msgs.find((m) => m.stream.event === "started"), 10_000, "started");
+    if (!started) throw new Error("unreachable");
+    assert.match(started.payload ?? "", /^rtsp:\/\/127\.0\.0\.1:\d+\/cam-webrtc$/);
+    assert.equal(started.topic, "cam-webrtc");
+    assert.equal(started.stream.protocol, "WEB_RTC");
+    assert.equal(started.stream.camera, "Driveway");
+    assert.equal(started.stream.url, started.payload);
+    assert.ok(Date.parse(started.stream.expiresAt ?? "") > Date.now());
+    assert.equal(fake.commands("GenerateWebRtcStream").length, 1);
+    assert.equal(fake.commands("GenerateRtspStream").length, 0);
+    await waitFor(
+      () => statusTexts().some((t) => /^Driveway: live \(WebRTC\), \d+:\d\d left$/.test(t)),
+      5000,
+      "live (WebRTC) status",
+    );
+    assert.deepEqual(errors(), []);
+
+    node().receive({ payload: "stop" });
+    const stopped = await waitFor(() => msgs.find((m) => m.stream.event === "stopped"), 5000, "stopped");
+    assert.equal(stopped?.payload, null);
+    assert.equal(stopped?.stream.protocol, "WEB_RTC");
+    await waitFor(() => fake.commands("StopWebRtcStream").length === 1, 5000, "StopWebRtcStream");
+
+    // On redeploy too.
+    node().receive({ payload: "start" });
+    await waitFor(() => msgs.filter((m) => m.stream.event === "started").length === 2, 10_000, "restarted");
+    await helper.unload();
+    assert.equal(fake.commands("StopWebRtcStream").length, 2);
+  });
+
+  it("forcing RTSP on a WebRTC-only camera names it with what to do, and keeps accepting commands", async () => {
+    await helper.load(nodes, flow({ protocol: "RTSP" }, "cam-webrtc"), credentials);
     const msgs = collect();
     node().receive({ payload: "start" });
     await waitFor(() => errors().some((e) => /Driveway/.test(e) && /WebRTC/.test(e)), 5000, "WebRTC error");
+    const error = errors().find((e) => /Driveway/.test(e)) ?? "";
+    assert.match(error, /offers only WebRTC, so it cannot stream via RTSP: set Protocol to "auto" or "WebRTC"/);
     assert.equal(fake.commands("GenerateRtspStream").length, 0);
+    assert.equal(fake.commands("GenerateWebRtcStream").length, 0);
     assert.ok(node().status.args.some((a) => a[0]?.fill === "red"));
     // Still takes commands: switch to an RTSP camera.
     node().receive({ payload: "start", deviceId: "cam-front" });
-    await waitFor(() => msgs.find((m) => m.stream.event === "started"), 5000, "started on the other camera");
+    const started = await waitFor(
+      () => msgs.find((m) => m.stream.event === "started"),
+      5000,
+      "started on the other camera",
+    );
+    assert.equal(started?.stream.protocol, "RTSP");
+  });
+
+  it("rejects an RTSP port that is not a port, saying what it takes", async () => {
+    await helper.load(nodes, flow({ rtspPort: "85x4", startOnDeploy: true }, "cam-webrtc"), credentials);
+    await waitFor(() => errors().some((e) => /RTSP port/.test(e)), 5000, "port error");
+    assert.match(errors()[0], /RTSP port must be a number from 0 to 65535 \(0 = any free port\) or empty for 8554/);
+    assert.equal(fake.commands().length, 0);
   });
 
   it("explains an unknown device and a device that is not a camera", async () => {
