@@ -103,7 +103,11 @@ const children = new Set<ChildProcess>();
 
 function restreamer(rtmp: RtmpServer, key: string): Restreamer {
   // What nest-restream builds for target "custom" with the defaults audio "auto", video "copy".
-  const r = new Restreamer({ target: { target: "custom", url: rtmp.keyUrl(key) }, audio: "auto", video: "copy" });
+  const r = new Restreamer({
+    target: { target: "custom", url: rtmp.keyUrl(key) },
+    audio: "auto",
+    video: "copy",
+  });
   restreamers.add(r);
   return r;
 }
@@ -177,32 +181,51 @@ async function main(): Promise<number> {
     const first = restreamer(rtmp, "bench-first");
     first.play(camera);
     const hand = handRun(camera, rtmp.keyUrl("bench-hand"));
+    // A second, identical hand-run: how far two identical ffmpegs differ (the noise floor).
+    const hand2 = handRun(camera, rtmp.keyUrl("bench-hand2"));
     await Promise.all([
       waitState(first, (s) => s.state === "live", 15_000, "live (first)"),
       waitState(known, (s) => s.state === "live", 15_000, "live (known)"),
       rtmp.waitForPublish("bench-hand", 15_000),
+      rtmp.waitForPublish("bench-hand2", 15_000),
     ]);
     const planFirst = first.snapshot().audio;
     const planKnown = known.snapshot().audio;
     await delay(WARMUP_MS);
-    const pids = { first: first.pid as number, known: known.pid as number, hand: hand.pid as number };
-    const before = { first: cpuOf(pids.first), known: cpuOf(pids.known), hand: cpuOf(pids.hand) };
+    const pids = {
+      first: first.pid as number,
+      known: known.pid as number,
+      hand: hand.pid as number,
+      hand2: hand2.pid as number,
+    };
+    const sample = () => ({
+      first: cpuOf(pids.first),
+      known: cpuOf(pids.known),
+      hand: cpuOf(pids.hand),
+      hand2: cpuOf(pids.hand2),
+    });
+    const before = sample();
     const nodeBefore = process.cpuUsage();
     log(`measuring CPU for ${WINDOW_S} s (pids: ${JSON.stringify(pids)}; audio ${planFirst} / ${planKnown})`);
     await delay(WINDOW_S * 1000);
     const nodeUsage = process.cpuUsage(nodeBefore);
-    const after = { first: cpuOf(pids.first), known: cpuOf(pids.known), hand: cpuOf(pids.hand) };
+    const after = sample();
     const peak = { first: peakKiB(pids.first), known: peakKiB(pids.known), hand: peakKiB(pids.hand) };
-    if (first.pid !== pids.first || known.pid !== pids.known || hand.exitCode !== null) {
+    if (
+      first.pid !== pids.first ||
+      known.pid !== pids.known ||
+      hand.exitCode !== null ||
+      hand2.exitCode !== null
+    ) {
       throw new Error("an ffmpeg restarted or ended during the measuring window");
     }
     const used = (k: keyof typeof pids) => ({
       statS: after[k].statS - before[k].statS,
       schedS: after[k].schedS - before[k].schedS,
     });
-    const cpu = { first: used("first"), known: used("known"), hand: used("hand") };
+    const cpu = { first: used("first"), known: used("known"), hand: used("hand"), hand2: used("hand2") };
     const nodeCpuS = (nodeUsage.user + nodeUsage.system) / 1e6 / 2; // two restreams ran
-    await Promise.all([stopRestreamer(first), stopRestreamer(known), stopChild(hand)]);
+    await Promise.all([stopRestreamer(first), stopRestreamer(known), stopChild(hand), stopChild(hand2)]);
 
     // ---- republish after the input is cut ------------------------------------------------------
     const republish: number[] = [];
@@ -244,6 +267,13 @@ async function main(): Promise<number> {
         `within 5 % (≤ 1.05×): ${r1 <= 1.05 ? "met" : "not met"}`,
       ],
       [
+        "Noise floor: a second identical hand-run against the first (on-CPU time)",
+        "–",
+        `${fmtS(cpu.hand2.schedS)} vs ${fmtS(cpu.hand.schedS)}`,
+        ratio(cpu.hand2.schedS, cpu.hand.schedS),
+        "",
+      ],
+      [
         `ffmpeg CPU, user+sys over ${WINDOW_S} s, first start (audio ${planFirst}: AAC re-encoded)`,
         `${fmtS(cpu.first.statS)} (${pct(cpu.first.statS)})`,
         `${fmtS(cpu.hand.statS)} (${pct(cpu.hand.statS)})`,
@@ -278,13 +308,7 @@ async function main(): Promise<number> {
         "",
         "",
       ],
-      [
-        `Start to "live" state (first progress), median of ${START_TRIALS}`,
-        ms(median(lives)),
-        "–",
-        "",
-        "",
-      ],
+      [`Start to "live" state (first progress), median of ${START_TRIALS}`, ms(median(lives)), "–", "", ""],
       [
         `Republish after the input is cut (median of ${CUT_TRIALS}; max)`,
         `${ms(median(republish))} (max ${ms(Math.max(...republish))})`,

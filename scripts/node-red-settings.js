@@ -7,4 +7,6 @@ module.exports = {
   logging: { console: { level: process.env.NODE_RED_LOG_LEVEL || "info", metrics: false, audit: false } },
   editorTheme: { projects: { enabled: false }, tours: false },
   functionExternalModules: false,
+  // No prompt about update checks in a development editor (and no call home from a machine that may be offline).
+  telemetry: { enabled: false },
 };

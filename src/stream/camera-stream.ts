@@ -133,7 +133,9 @@ export function chooseProtocol(info: CameraInfo, choice: ProtocolChoice = "auto"
     case "RTSP":
       if (has("RTSP")) return "RTSP";
       throw new StreamConfigError(
-        has("WEB_RTC") ? webRtcOnlyMessage(info.displayName) : noProtocolMessage(info.displayName, info.protocols),
+        has("WEB_RTC")
+          ? webRtcOnlyMessage(info.displayName)
+          : noProtocolMessage(info.displayName, info.protocols),
       );
     case "WEB_RTC":
       if (has("WEB_RTC")) return "WEB_RTC";

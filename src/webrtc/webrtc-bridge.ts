@@ -101,6 +101,7 @@ export class WebRtcBridge extends EventEmitter {
   private gateUntil = 0;
   private gateTimer?: Timer;
   private announceTimer?: Timer;
+  private readerKeyframeTimer?: Timer;
   private announced = false;
   private stateNow: WebRtcState = "stopped";
   private expires?: string;
@@ -166,6 +167,8 @@ export class WebRtcBridge extends EventEmitter {
     await this.run?.catch(() => undefined);
     this.clock.clearTimeout(this.gateTimer);
     this.clock.clearTimeout(this.announceTimer);
+    this.clock.clearTimeout(this.readerKeyframeTimer);
+    this.readerKeyframeTimer = undefined;
     const session = this.session;
     this.session = undefined;
     if (session) {
@@ -187,9 +190,7 @@ export class WebRtcBridge extends EventEmitter {
     if (!this.running) return;
     this.server.addStream(this.path, {
       describe: () => this.describe(),
-      onPlay: () => {
-        this.session?.requestKeyframe();
-      },
+      onPlay: () => this.keyframeForReader(),
     });
     const session = (this.options.createSession ?? ((o) => new WebRtcSession(o)))({
       ...this.options.session,
@@ -283,6 +284,19 @@ export class WebRtcBridge extends EventEmitter {
     this.startedUrl = true;
     const url = this.server.url(this.path);
     this.emitUrl("started", url, this.expires ?? null);
+  }
+
+  /**
+   * A reader started to play: it needs a keyframe. The session sends at most one request per half
+   * second, and a reader often connects just after the one that brought the SPS/PPS announcing the
+   * URL: then ask again once the half second has passed, rather than wait for the camera's own GOP.
+   */
+  private keyframeForReader(): void {
+    if (this.session?.requestKeyframe() || this.readerKeyframeTimer) return;
+    this.readerKeyframeTimer = this.clock.setTimeout(() => {
+      this.readerKeyframeTimer = undefined;
+      if (this.running) this.session?.requestKeyframe();
+    }, 500);
   }
 
   /** After a renewal, video waits for a keyframe of the new session (bounded). */

@@ -137,8 +137,14 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
   }
 
   async function onePid(key: string): Promise<number> {
-    const pids = await waitFor(() => (ffmpegs(key).length === 1 ? ffmpegs(key) : null), 5000, `ffmpeg for ${key}`);
-    return pids[0] as number;
+    return waitFor(
+      () => {
+        const pids = ffmpegs(key);
+        return pids.length === 1 ? (pids[0] as number) : 0;
+      },
+      5000,
+      `one ffmpeg for ${key}`,
+    );
   }
 
   /** Index of the first message at or after `from` whose state is `state`. */
@@ -203,10 +209,16 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
       assert.equal(live.payload.restarts, 0);
       assert.equal(live.topic, "e2e");
       // Stats while live: frames advance at about the source's 15 fps.
-      const stats = await waitFor(() => msgs.find((m) => m.payload.state === "live" && (m.payload.frames ?? 0) > 30), 15_000, "stats");
-      assert.ok((stats.payload.fps ?? 0) > 5, JSON.stringify(stats.payload));
+      const stats = await waitFor(
+        () => msgs.find((m) => m.payload.state === "live" && (m.payload.frames ?? 0) > 30),
+        15_000,
+        "stats",
+      );
+      assert.ok((stats?.payload.fps ?? 0) > 5, JSON.stringify(stats?.payload));
       assert.ok(
-        node().status.args.some((a) => /^live \d+ fps, \d+ kb\/s/.test((a[0] as { text?: string }).text ?? "")),
+        node().status.args.some((a) =>
+          /^live \d+ fps, \d+ kb\/s/.test((a[0] as { text?: string }).text ?? ""),
+        ),
       );
     });
 
@@ -301,7 +313,10 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
       await waitState(msgs, "live", retrying);
       await expectH264Aac(k);
       // What ffmpeg said about the lost server shows redacted (checked in afterEach), not hidden.
-      assert.ok(msgs.some((m) => m.payload.lastError), "lastError explains the restart");
+      assert.ok(
+        msgs.some((m) => m.payload.lastError),
+        "lastError explains the restart",
+      );
     });
   });
 
@@ -423,14 +438,20 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
       await waitState(msgs, "live");
       node().receive({ payload: "stop" });
       await waitState(msgs, "stopped");
-      assert.ok(msgs.some((m) => m.payload.lastError), "the refusal was reported");
+      assert.ok(
+        msgs.some((m) => m.payload.lastError),
+        "the refusal was reported",
+      );
       const texts = [
         ...msgs,
         ...node().status.args.flat(),
         ...node().debug.args.flat(),
         ...node().error.args.flat(),
       ].map((t) => JSON.stringify(t));
-      assert.ok(texts.some((t) => t.includes("/live2/***")), "the key is masked where the URL shows");
+      assert.ok(
+        texts.some((t) => t.includes("/live2/***")),
+        "the key is masked where the URL shows",
+      );
       assertNoSecrets(texts, [k]);
     } finally {
       rtmp.allowKey(k);

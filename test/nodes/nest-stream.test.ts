@@ -173,7 +173,10 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
     node().receive({ payload: "start" });
     await waitFor(() => errors().some((e) => /Driveway/.test(e) && /WebRTC/.test(e)), 5000, "WebRTC error");
     const error = errors().find((e) => /Driveway/.test(e)) ?? "";
-    assert.match(error, /offers only WebRTC, so it cannot stream via RTSP: set Protocol to "auto" or "WebRTC"/);
+    assert.match(
+      error,
+      /offers only WebRTC, so it cannot stream via RTSP: set Protocol to "auto" or "WebRTC"/,
+    );
     assert.equal(fake.commands("GenerateRtspStream").length, 0);
     assert.equal(fake.commands("GenerateWebRtcStream").length, 0);
     assert.ok(node().status.args.some((a) => a[0]?.fill === "red"));
@@ -190,7 +193,10 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
   it("rejects an RTSP port that is not a port, saying what it takes", async () => {
     await helper.load(nodes, flow({ rtspPort: "85x4", startOnDeploy: true }, "cam-webrtc"), credentials);
     await waitFor(() => errors().some((e) => /RTSP port/.test(e)), 5000, "port error");
-    assert.match(errors()[0], /RTSP port must be a number from 0 to 65535 \(0 = any free port\) or empty for 8554/);
+    assert.match(
+      errors()[0],
+      /RTSP port must be a number from 0 to 65535 \(0 = any free port\) or empty for 8554/,
+    );
     assert.equal(fake.commands().length, 0);
   });
 

@@ -22,7 +22,13 @@ import { RtspServerPool } from "../../src/webrtc/rtsp-server-pool";
 import type { WebRtcBridge, WebRtcBridgeOptions } from "../../src/webrtc/webrtc-bridge";
 import { createFakeSdm, createFakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
 import { FakeClock } from "../support/fake-clock";
-import { cameraDevice, DEVICE_ID, FakeSdmRunner, PROJECT, thermostatDevice } from "../support/fake-sdm-runner";
+import {
+  cameraDevice,
+  DEVICE_ID,
+  FakeSdmRunner,
+  PROJECT,
+  thermostatDevice,
+} from "../support/fake-sdm-runner";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -149,7 +155,10 @@ describe("CameraStream", function () {
       assert.equal(chooseProtocol(info(["WEB_RTC"])), "WEB_RTC");
       assert.equal(chooseProtocol(info(["WEB_RTC", "RTSP"]), "WEB_RTC"), "WEB_RTC");
       assert.equal(chooseProtocol(info(["RTSP"]), "RTSP"), "RTSP");
-      assert.throws(() => chooseProtocol(info(["WEB_RTC"]), "RTSP"), /offers only WebRTC.*"auto" or "WebRTC"/);
+      assert.throws(
+        () => chooseProtocol(info(["WEB_RTC"]), "RTSP"),
+        /offers only WebRTC.*"auto" or "WebRTC"/,
+      );
       assert.throws(() => chooseProtocol(info(["RTSP"]), "WEB_RTC"), /offers only RTSP.*"auto" or "RTSP"/);
       assert.throws(() => chooseProtocol(info([])), /no live stream protocol.*lists none/);
     });
@@ -209,7 +218,10 @@ describe("CameraStream", function () {
     });
 
     it("forcing RTSP on a WebRTC-only camera is a clear error; nothing is sent", async () => {
-      const { clock, sdm, stream, bridges, urls, states } = setup({ protocols: ["WEB_RTC"], protocol: "RTSP" });
+      const { clock, sdm, stream, bridges, urls, states } = setup({
+        protocols: ["WEB_RTC"],
+        protocol: "RTSP",
+      });
       stream.start();
       await clock.advance(MINUTE);
       assert.deepEqual(states.at(-1), {
@@ -251,7 +263,12 @@ describe("CameraStream", function () {
 
       const expiresAt = new Date(clock.now() + 5 * MINUTE).toISOString();
       bridge.live(expiresAt);
-      assert.deepEqual(states.at(-1), { state: "live", expiresAt, camera: "Front door", protocol: "WEB_RTC" });
+      assert.deepEqual(states.at(-1), {
+        state: "live",
+        expiresAt,
+        camera: "Front door",
+        protocol: "WEB_RTC",
+      });
       assert.equal(urls.length, 1);
       assert.equal(urls[0].protocol, "WEB_RTC");
       assert.equal(urls[0].event, "started");
@@ -319,7 +336,10 @@ describe("CameraStream", function () {
       await until(() => a.bridges.length === 1, "the first bridge");
       b.stream.start();
       await until(() => b.states.at(-1)?.state === "error", "the second refused");
-      assert.match(b.states.at(-1)?.reason ?? "", /already served at rtsp:\/\/127\.0\.0\.1:\d+\/.*one nest-stream node per camera/);
+      assert.match(
+        b.states.at(-1)?.reason ?? "",
+        /already served at rtsp:\/\/127\.0\.0\.1:\d+\/.*one nest-stream node per camera/,
+      );
       assert.equal(b.bridges.length, 0);
       assert.equal(pool.size, 1);
       await a.stream.stop();
@@ -363,7 +383,9 @@ describe("CameraStream", function () {
         assert.equal(fallback.warnings.length, 1);
         assert.match(
           fallback.warnings[0],
-          new RegExp(`^Camera "Front door": RTSP port 8554 is in use by another program, so WebRTC cameras are served on port ${port} instead`),
+          new RegExp(
+            `^Camera "Front door": RTSP port 8554 is in use by another program, so WebRTC cameras are served on port ${port} instead`,
+          ),
         );
       } finally {
         busy.close();

@@ -1,0 +1,613 @@
+/**
+ * The WebRTC benchmark (`node dist/bench/webrtc-bench.js`): what the in-process WebRTC bridge costs
+ * Node-RED per WebRTC-only camera, and how fast it starts and recovers.
+ *
+ * The cameras are fake WebRTC cameras (werift peers) in a child process of its own, so their
+ * encryption and ffmpeg do not count against the bridge; SDM answers come from an in-process fake
+ * (no HTTP, no command budget). Each camera is a CameraStream with protocol "auto" on a
+ * WebRTC-only device (what nest-stream runs), served by one shared local RTSP server on an
+ * ephemeral port. Two fake cameras:
+ * - "ffmpeg": real H.264 + Opus made by ffmpeg (a keyframe every 2 s; it cannot answer keyframe
+ *   requests), for CPU and memory;
+ * - "synthetic": tiny H.264-shaped packets that answer keyframe requests at once, as a Nest camera
+ *   does, for the latencies (which otherwise mostly measure where the ffmpeg camera's GOP is).
+ *
+ * Measured:
+ * - CPU of this Node process (process.cpuUsage) over a fixed window with N "ffmpeg" cameras live,
+ *   each read by an ffmpeg (`-c copy -f null`, as nest-restream reads it), minus an idle baseline
+ *   of the same process over the same length, divided by N; the RTP packet rate it carried;
+ * - memory: V8 heap + external after a full GC with N cameras live, minus the same with none, per
+ *   camera (and the process's RSS, which moves by whole allocator arenas, as context);
+ * - start latency: start() to the WebRTC session being connected, to the 'url' "started" event,
+ *   and to the first video RTP packet and first keyframe at a local RTSP reader that connects on it;
+ * - recovery after the camera drops the peer connection: the drop to the new session's first RTP
+ *   at the bridge, and to video at the reader again (video resumes at a keyframe).
+ * Prints a Markdown table, stops everything it started, exits 0 (1 if a step failed).
+ */
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import * as net from "node:net";
+import v8 from "node:v8";
+import vm from "node:vm";
+import {
+  CAMERA_LIVE_STREAM,
+  INFO_TRAIT,
+  type SdmCommandName,
+  type SdmCommands,
+  type SdmDevice,
+} from "../src/google/sdm-types";
+import { CameraStream, type CameraUrlEvent } from "../src/stream/camera-stream";
+import type { SdmCommandRunner } from "../src/stream/stream-keeper";
+import { rtpPayload, startsKeyframe } from "../src/webrtc/h264";
+import { RtspServerPool } from "../src/webrtc/rtsp-server-pool";
+import type { WebRtcBridge } from "../src/webrtc/webrtc-bridge";
+import type { WebRtcRtpEvent } from "../src/webrtc/webrtc-session";
+import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../test/fixtures/fake-webrtc-camera";
+import { delay } from "../test/fixtures/ports";
+import { ffmpegPath, listProcessDetails } from "../test/fixtures/probe";
+
+const CAMERAS = Number(process.env.BENCH_CAMERAS) || 3;
+const WINDOW_S = Number(process.env.BENCH_WINDOW_S) || 20;
+const WARMUP_MS = 3000;
+const START_TRIALS = 3;
+const DROP_TRIALS = 3;
+const VIDEO = { width: 640, height: 360, fps: 15, gop: 30 };
+
+// ---- the camera, in a child process ---------------------------------------------------------------
+
+type CameraKind = "ffmpeg" | "synthetic";
+type CameraCall =
+  | { op: "answer"; kind: CameraKind; offerSdp: string }
+  | { op: "drop"; mediaSessionId: string }
+  | { op: "stop" };
+type CameraRequest = CameraCall & { id: number };
+type CameraReply = { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: string };
+
+async function cameraChild(): Promise<void> {
+  const cameras: Record<CameraKind, FakeWebRtcCamera> = {
+    ffmpeg: createFakeWebRtcCamera(VIDEO),
+    synthetic: createFakeWebRtcCamera({ ...VIDEO, media: "synthetic" }),
+  };
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await Promise.all(Object.values(cameras).map((c) => c.stop().catch(() => undefined)));
+  };
+  process.on("disconnect", () => void stop().then(() => process.exit(0)));
+  process.on("message", (raw) => {
+    const req = raw as CameraRequest;
+    const reply = (r: CameraReply) => process.send?.(r);
+    const run = async (): Promise<unknown> => {
+      switch (req.op) {
+        case "answer":
+          return cameras[req.kind].answer(req.offerSdp);
+        case "drop":
+          // Session ids are unique: the camera that does not have it ignores it.
+          return Promise.all(Object.values(cameras).map((c) => c.dropPeer(req.mediaSessionId, "close")));
+        case "stop":
+          return stop();
+      }
+    };
+    run().then(
+      (result) => reply({ id: req.id, ok: true, result }),
+      (err: unknown) =>
+        reply({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
+    );
+  });
+  process.send?.({ id: 0, ok: true });
+}
+
+class CameraProcess {
+  private seq = 0;
+  private readonly waiting = new Map<number, (r: CameraReply) => void>();
+  private constructor(readonly child: ChildProcess) {
+    child.on("message", (r: CameraReply) => {
+      this.waiting.get(r.id)?.(r);
+      this.waiting.delete(r.id);
+    });
+  }
+
+  static async start(): Promise<CameraProcess> {
+    const child = fork(__filename, ["--camera-child"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    await new Promise<void>((resolve, reject) => {
+      child.once("message", () => resolve());
+      child.once("exit", (code) => reject(new Error(`the camera process exited (${code})`)));
+    });
+    return new CameraProcess(child);
+  }
+
+  call<T>(req: CameraCall): Promise<T> {
+    const id = ++this.seq;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, (r) => (r.ok ? resolve(r.result as T) : reject(new Error(r.error))));
+      this.child.send({ ...req, id });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+    await Promise.race([this.call({ op: "stop" }), delay(5000)]).catch(() => undefined);
+    this.child.disconnect();
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * SDM for the bench: WebRTC-only devices; GenerateWebRtcStream is answered by the camera process,
+ * by the "synthetic" camera for device ids starting with "syn-", else by the "ffmpeg" one.
+ */
+function benchSdm(camera: CameraProcess): SdmCommandRunner {
+  return {
+    async device(id: string): Promise<SdmDevice> {
+      return {
+        name: `enterprises/bench/devices/${id}`,
+        type: "sdm.devices.types.CAMERA",
+        traits: {
+          [INFO_TRAIT]: { customName: `Bench ${id}` },
+          [CAMERA_LIVE_STREAM]: {
+            maxVideoResolution: { width: VIDEO.width, height: VIDEO.height },
+            videoCodecs: ["H264"],
+            audioCodecs: ["OPUS"],
+            supportedProtocols: ["WEB_RTC"],
+          },
+        },
+      };
+    },
+    async execute<C extends SdmCommandName>(
+      id: string,
+      command: C,
+      params: SdmCommands[C]["params"],
+    ): Promise<SdmCommands[C]["results"]> {
+      const expiresAt = new Date(Date.now() + 5 * 60_000).toISOString();
+      switch (command) {
+        case "GenerateWebRtcStream": {
+          const { offerSdp } = params as SdmCommands["GenerateWebRtcStream"]["params"];
+          const kind: CameraKind = id.startsWith("syn-") ? "synthetic" : "ffmpeg";
+          const a = await camera.call<{ answerSdp: string; mediaSessionId: string }>({
+            op: "answer",
+            kind,
+            offerSdp,
+          });
+          return { ...a, expiresAt } as SdmCommands[C]["results"];
+        }
+        case "ExtendWebRtcStream": {
+          const { mediaSessionId } = params as SdmCommands["ExtendWebRtcStream"]["params"];
+          return { mediaSessionId, expiresAt } as SdmCommands[C]["results"];
+        }
+        case "StopWebRtcStream": {
+          const { mediaSessionId } = params as SdmCommands["StopWebRtcStream"]["params"];
+          await camera.call({ op: "drop", mediaSessionId });
+          return {} as SdmCommands[C]["results"];
+        }
+        default:
+          throw new Error(`${command}: not a WebRTC command`);
+      }
+    },
+  };
+}
+
+// ---- a minimal RTSP reader (interleaved TCP), to time packets -------------------------------------
+
+interface Response {
+  status: number;
+  headers: Map<string, string>;
+  body: string;
+}
+
+class MiniReader {
+  videoPackets = 0;
+  audioPackets = 0;
+  /** Arrival times (ms, performance.now()) of the first video packet, first keyframe. */
+  firstVideoAt = 0;
+  firstKeyframeAt = 0;
+  /** Called for each packet (kind, arrival time, keyframe). */
+  onPacket?: (kind: "video" | "audio", at: number, keyframe: boolean) => void;
+  private buf: Buffer = Buffer.alloc(0);
+  private cseq = 0;
+  private session?: string;
+  private pending?: (r: Response) => void;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on("data", (d: Buffer) => this.onData(d));
+    socket.on("error", () => undefined);
+  }
+
+  static async open(url: string): Promise<MiniReader> {
+    const u = new URL(url);
+    const socket = net.connect(Number(u.port), u.hostname);
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", reject);
+    });
+    const r = new MiniReader(socket);
+    const d = await r.request("DESCRIBE", url, { Accept: "application/sdp" });
+    if (d.status !== 200) throw new Error(`DESCRIBE ${d.status}`);
+    for (const [track, channel] of [
+      ["trackID=0", 0],
+      ["trackID=1", 2],
+    ] as const) {
+      const s = await r.request("SETUP", `${url}/${track}`, {
+        Transport: `RTP/AVP/TCP;unicast;interleaved=${channel}-${channel + 1}`,
+      });
+      if (s.status !== 200) throw new Error(`SETUP ${track}: ${s.status}`);
+      r.session ??= s.headers.get("session")?.split(";")[0];
+    }
+    const p = await r.request("PLAY", url, { Range: "npt=now-" });
+    if (p.status !== 200) throw new Error(`PLAY ${p.status}`);
+    return r;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private request(method: string, uri: string, headers: Record<string, string>): Promise<Response> {
+    const lines = [`${method} ${uri} RTSP/1.0`, `CSeq: ${++this.cseq}`];
+    if (this.session) lines.push(`Session: ${this.session}`);
+    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+    return new Promise((resolve) => {
+      this.pending = resolve;
+      this.socket.write(lines.join("\r\n") + "\r\n\r\n");
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    const at = performance.now();
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    for (;;) {
+      if (this.buf.length === 0) return;
+      if (this.buf[0] === 0x24) {
+        if (this.buf.length < 4) return;
+        const n = this.buf.readUInt16BE(2);
+        if (this.buf.length < 4 + n) return;
+        const channel = this.buf[1];
+        const packet = this.buf.subarray(4, 4 + n);
+        this.buf = this.buf.subarray(4 + n);
+        if (channel === 0) {
+          this.videoPackets++;
+          const key = startsKeyframe(rtpPayload(packet));
+          if (!this.firstVideoAt) this.firstVideoAt = at;
+          if (key && !this.firstKeyframeAt) this.firstKeyframeAt = at;
+          this.onPacket?.("video", at, key);
+        } else if (channel === 2) {
+          this.audioPackets++;
+          this.onPacket?.("audio", at, false);
+        }
+        continue;
+      }
+      const end = this.buf.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const head = this.buf.subarray(0, end).toString("latin1").split("\r\n");
+      const headers = new Map<string, string>();
+      for (const line of head.slice(1)) {
+        const i = line.indexOf(":");
+        if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
+      }
+      const length = Number(headers.get("content-length") ?? 0);
+      if (this.buf.length < end + 4 + length) return;
+      const body = this.buf.subarray(end + 4, end + 4 + length).toString("utf8");
+      this.buf = this.buf.subarray(end + 4 + length);
+      const status = Number(/^RTSP\/1\.0 (\d+)/.exec(head[0] ?? "")?.[1] ?? 0);
+      const done = this.pending;
+      this.pending = undefined;
+      done?.({ status, headers, body });
+    }
+  }
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+v8.setFlagsFromString("--expose-gc");
+const gc = vm.runInNewContext("gc") as () => void;
+
+function memory(): { rss: number; heap: number } {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed + m.external };
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+const streams = new Set<CameraStream>();
+const readers = new Set<ChildProcess>();
+const minis = new Set<MiniReader>();
+
+/** A CameraStream as nest-stream makes it (protocol auto, on the bench's server pool). */
+function cameraStream(sdm: SdmCommandRunner, pool: RtspServerPool, id: string): CameraStream {
+  const s = new CameraStream({ sdm, deviceId: id, protocol: "auto", webrtc: { port: 0, servers: pool } });
+  s.on("warning", (w) => console.error(`warning: ${w}`));
+  streams.add(s);
+  return s;
+}
+
+function started(s: CameraStream, timeoutMs = 20_000): Promise<CameraUrlEvent> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL within ${timeoutMs} ms`)), timeoutMs);
+    const on = (ev: CameraUrlEvent) => {
+      if (ev.event !== "started") return;
+      clearTimeout(timer);
+      s.off("url", on);
+      resolve(ev);
+    };
+    s.on("url", on);
+  });
+}
+
+async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await delay(5);
+  }
+}
+
+/** Every reader ffmpeg started, to check none is left. */
+const readerPids = new Set<number>();
+
+function ffmpegReader(url: string): ChildProcess {
+  const child = spawn(
+    ffmpegPath(),
+    [
+      "-nostdin",
+      "-loglevel",
+      "error",
+      "-rtsp_transport",
+      "tcp",
+      "-i",
+      url,
+      "-map",
+      "0",
+      "-c",
+      "copy",
+      "-f",
+      "null",
+      "-",
+    ],
+    { stdio: ["ignore", "ignore", "ignore"] },
+  );
+  readers.add(child);
+  if (child.pid) readerPids.add(child.pid);
+  child.once("exit", () => readers.delete(child));
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+const s2 = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+// ---- the benchmark ------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const t0 = Date.now();
+  const log = (text: string): void => console.error(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${text}`);
+  log(`starting the fake WebRTC camera (${VIDEO.width}x${VIDEO.height} ${VIDEO.fps} fps) in a child process`);
+  const camera = await CameraProcess.start();
+  const sdm = benchSdm(camera);
+  const pool = new RtspServerPool();
+  let ok = false;
+  try {
+    // ---- warm-up (the camera's ffmpeg, werift's first peer, JIT), then start latency ------------
+    const trial = async (id: string) => {
+      const s = cameraStream(sdm, pool, id);
+      let liveAt = 0;
+      s.on("state", (st) => {
+        if (st.state === "live" && !liveAt) liveAt = performance.now();
+      });
+      const at = performance.now();
+      s.start();
+      const ev = await started(s);
+      const urlAt = performance.now();
+      const reader = await MiniReader.open(ev.url ?? "");
+      minis.add(reader);
+      await until(() => reader.firstKeyframeAt > 0, 15_000, "a keyframe at the reader");
+      reader.close();
+      minis.delete(reader);
+      await s.stop();
+      streams.delete(s);
+      return {
+        live: liveAt - at,
+        url: urlAt - at,
+        video: reader.firstVideoAt - at,
+        keyframe: reader.firstKeyframeAt - at,
+      };
+    };
+    type Start = Awaited<ReturnType<typeof trial>>;
+    await trial("syn-warmup");
+    const starts: Start[] = [];
+    for (let i = 0; i < START_TRIALS; i++) starts.push(await trial(`syn-start-${i}`));
+    const fmtStart = (x: Start) => [x.live, x.url, x.video, x.keyframe].map(Math.round).join("/");
+    log(`start (live/url/video/keyframe): ${starts.map(fmtStart).join(", ")} ms`);
+
+    // ---- idle baseline: this process with no camera ----------------------------------------------
+    await delay(1000);
+    const memIdle = memory();
+    const idleFrom = process.cpuUsage();
+    const idleAt = performance.now();
+    await delay(WINDOW_S * 1000);
+    const idle = process.cpuUsage(idleFrom);
+    const idleS = (idle.user + idle.system) / 1e6;
+    const idleWall = (performance.now() - idleAt) / 1000;
+    log(`idle baseline: ${idleS.toFixed(3)} s CPU in ${idleWall.toFixed(1)} s`);
+
+    // ---- CPU and memory with N cameras live, each read by an ffmpeg -------------------------------
+    const live: CameraStream[] = [];
+    let packets = 0;
+    for (let i = 0; i < CAMERAS; i++) {
+      const s = cameraStream(sdm, pool, `cam-${i}`);
+      const ev = started(s);
+      s.start();
+      const url = (await ev).url ?? "";
+      ffmpegReader(url);
+      (s.driver as WebRtcBridge).webrtc?.on("rtp", () => packets++);
+      live.push(s);
+    }
+    await until(
+      () => live.every((s) => ((s.driver as WebRtcBridge).rtspServer.readerCount(s.shortDeviceId) ?? 0) > 0),
+      15_000,
+      "a reader on every camera",
+    );
+    await delay(WARMUP_MS);
+    const pids = [...readers].map((r) => r.pid);
+    const packetsFrom = packets;
+    const busyFrom = process.cpuUsage();
+    const busyAt = performance.now();
+    log(`measuring CPU for ${WINDOW_S} s with ${CAMERAS} cameras`);
+    await delay(WINDOW_S * 1000);
+    const busy = process.cpuUsage(busyFrom);
+    const busyWall = (performance.now() - busyAt) / 1000;
+    const rate = (packets - packetsFrom) / busyWall / CAMERAS;
+    const memLive = memory();
+    if (readers.size !== CAMERAS || [...readers].some((r, i) => r.pid !== pids[i])) {
+      throw new Error("a reader ended during the measuring window");
+    }
+    const busyS = (busy.user + busy.system) / 1e6;
+    const perCameraS = (busyS - idleS * (busyWall / idleWall)) / CAMERAS;
+    const perCameraPct = (100 * perCameraS) / busyWall;
+    const heapPer = (memLive.heap - memIdle.heap) / CAMERAS;
+    log(
+      `busy: ${busyS.toFixed(3)} s CPU in ${busyWall.toFixed(1)} s; ${rate.toFixed(0)} RTP packets/s per camera`,
+    );
+
+    await Promise.all(live.map((s) => s.stop()));
+    await Promise.all([...readers].map((r) => stopChild(r)));
+
+    // ---- recovery after a dropped peer (a camera that answers keyframe requests, a local reader) --
+    const target = cameraStream(sdm, pool, "syn-drop");
+    const targetUrl = started(target);
+    target.start();
+    const url = (await targetUrl).url ?? "";
+    const bridge = target.driver as WebRtcBridge;
+    const reader = await MiniReader.open(url);
+    minis.add(reader);
+    const recoveries: { rtp: number; video: number }[] = [];
+    for (let i = 0; i < DROP_TRIALS; i++) {
+      await until(() => reader.videoPackets > 0, 10_000, "video at the reader");
+      await delay(1500);
+      const session = bridge.webrtc;
+      if (!session?.mediaSessionId) throw new Error("no live WebRTC session");
+      const generation = session.generation;
+      let newRtpAt = 0;
+      let videoAt = 0;
+      const onRtp = (ev: WebRtcRtpEvent) => {
+        if (ev.generation > generation && !newRtpAt) newRtpAt = performance.now();
+      };
+      session.on("rtp", onRtp);
+      reader.onPacket = (kind, at) => {
+        if (kind === "video" && newRtpAt && !videoAt) videoAt = at;
+      };
+      const dropAt = performance.now();
+      await camera.call({ op: "drop", mediaSessionId: session.mediaSessionId });
+      await until(() => videoAt > 0, 20_000, "video again after the drop");
+      session.off("rtp", onRtp);
+      reader.onPacket = undefined;
+      recoveries.push({ rtp: newRtpAt - dropAt, video: videoAt - dropAt });
+    }
+    log(`recovery: ${recoveries.map((r) => `${Math.round(r.rtp)}/${Math.round(r.video)}`).join(", ")} ms`);
+    reader.close();
+    minis.delete(reader);
+
+    // ---- the table ------------------------------------------------------------------------------
+    const med = (k: keyof Start) => median(starts.map((s) => s[k]));
+    const range = (values: number[]) => `${s2(Math.min(...values))}–${s2(Math.max(...values))}`;
+    const rows: string[][] = [
+      ["Measure (WebRTC bridge, per camera)", "Value"],
+      [
+        `Node CPU per camera over ${WINDOW_S} s (process.cpuUsage, minus idle; ${CAMERAS} cameras, each read by an ffmpeg)`,
+        `${perCameraS.toFixed(3)} s (${perCameraPct.toFixed(2)} % of one core) at ${rate.toFixed(0)} RTP packets/s`,
+      ],
+      [
+        `Node memory per camera (V8 heap + external after GC, ${CAMERAS} cameras live minus none)`,
+        `${mib(heapPer)} (process RSS ${mib(memIdle.rss)} idle, ${mib(memLive.rss)} with ${CAMERAS} cameras)`,
+      ],
+      [
+        `Start: start() to the WebRTC session connected (median of ${START_TRIALS}; min–max)`,
+        `${s2(med("live"))} (${range(starts.map((s) => s.live))})`,
+      ],
+      [
+        `Start: start() to 'url' "started" (SPS/PPS known; median of ${START_TRIALS})`,
+        `${s2(med("url"))} (${range(starts.map((s) => s.url))})`,
+      ],
+      [
+        `Start: start() to the first video RTP at a local reader (median of ${START_TRIALS})`,
+        `${s2(med("video"))} (${range(starts.map((s) => s.video))})`,
+      ],
+      [
+        `Start: start() to the first keyframe at the reader (median of ${START_TRIALS})`,
+        `${s2(med("keyframe"))} (${range(starts.map((s) => s.keyframe))})`,
+      ],
+      [
+        `Recovery after a dropped peer: drop to the new session's first RTP (median of ${DROP_TRIALS})`,
+        `${s2(median(recoveries.map((r) => r.rtp)))} (${range(recoveries.map((r) => r.rtp))})`,
+      ],
+      [
+        `Recovery after a dropped peer: drop to video at the reader again, same connection (median of ${DROP_TRIALS})`,
+        `${s2(median(recoveries.map((r) => r.video)))} (${range(recoveries.map((r) => r.video))})`,
+      ],
+    ];
+    console.log(
+      `\nWebRTC bridge benchmark, node ${process.version}, over loopback. CPU and memory: ${CAMERAS} fake ` +
+        `cameras sending ${VIDEO.width}x${VIDEO.height} H.264 ~300 kb/s ${VIDEO.fps} fps (ffmpeg, keyframe every ` +
+        `${VIDEO.gop / VIDEO.fps} s) + Opus 32 kb/s, ${WINDOW_S} s windows. Latencies: a fake camera that ` +
+        `answers keyframe requests at once (as Nest cameras do), SDM answered in-process (Google adds its ` +
+        `own round trips).\n`,
+    );
+    for (const [i, row] of rows.entries()) {
+      console.log(`| ${row.join(" | ")} |`);
+      if (i === 0) console.log(`|${row.map(() => " --- ").join("|")}|`);
+    }
+    ok = true;
+  } finally {
+    for (const m of minis) m.close();
+    await Promise.all([...streams].map((s) => s.stop()));
+    await Promise.all([...readers].map((r) => stopChild(r)));
+    const cameraPid = camera.child.pid;
+    const cameraFfmpeg = new Set(
+      listProcessDetails("ffmpeg")
+        .filter((p) => p.ppid === cameraPid)
+        .map((p) => p.pid),
+    );
+    await camera.stop();
+    const orphans = listProcessDetails("ffmpeg").filter(
+      (p) => cameraFfmpeg.has(p.pid) || readerPids.has(p.pid),
+    );
+    if (orphans.length > 0) {
+      console.error(`left-over ffmpeg: ${orphans.map((p) => p.pid).join(", ")}`);
+      for (const p of orphans) process.kill(p.pid, "SIGKILL");
+      ok = false;
+    }
+    if (pool.size > 0) {
+      console.error("a local RTSP server was left listening");
+      ok = false;
+    }
+    log("done");
+  }
+  return ok ? 0 : 1;
+}
+
+if (process.argv.includes("--camera-child")) {
+  void cameraChild();
+} else {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,199 @@
+/**
+ * The example flows in the editor: each one imports through Menu → Import → Examples with only
+ * known node types, and the dialogs of its nodes open. nest-to-youtube is then set up the way the
+ * README says (Authorize, pick the camera, stream key) and goes live end to end: the fake Google
+ * hands out an RTSPS URL of a token-checking edge in front of a real camera source (GStreamer), and
+ * nest-restream's real ffmpeg publishes into nginx-rtmp standing in for YouTube.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import type { Page } from "playwright-core";
+import { FAKE_DEFAULTS } from "../fixtures/fake-google";
+import { RtmpServer } from "../fixtures/rtmp-server";
+import { RtspEdge } from "../fixtures/rtsp-edge";
+import { RtspSource } from "../fixtures/rtsp-source";
+import {
+  authorizeViaCallback,
+  closeAccount,
+  deploy,
+  openAccount,
+  openNode,
+  openPage,
+  repoRoot,
+  screenshotWorkspace,
+  startEditor,
+  waitForStatus,
+  type Editor,
+  type EditorRED,
+} from "./harness";
+
+declare const window: { RED: EditorRED };
+
+interface FlowNode {
+  id: string;
+  type: string;
+  name?: string;
+  label?: string;
+  z?: string;
+}
+
+const examplesDir = path.join(repoRoot(), "examples");
+const examples = fs.existsSync(examplesDir)
+  ? fs
+      .readdirSync(examplesDir)
+      .filter((f) => f.endsWith(".json"))
+      .sort()
+  : [];
+const readExample = (file: string) =>
+  JSON.parse(fs.readFileSync(path.join(examplesDir, file), "utf8")) as FlowNode[];
+
+describe("example flows in the editor (browser)", function () {
+  this.timeout(120_000);
+  let ed: Editor;
+  let page: Page;
+  let media: { source: RtspSource; rtmp: RtmpServer; edge: RtspEdge } | undefined;
+  let mediaMissing = "";
+
+  before(async function () {
+    this.timeout(15 * 60_000);
+    // The live test needs the media fixtures of the end-to-end tests; the import tests do not.
+    let source: RtspSource | undefined;
+    let rtmp: RtmpServer | undefined;
+    try {
+      source = await RtspSource.start({ mounts: [{ path: "/cam-aac", audio: "aac" }] });
+      rtmp = await RtmpServer.start();
+    } catch (err) {
+      mediaMissing = err instanceof Error ? err.message : String(err);
+      await Promise.all([source?.stop(), rtmp?.stop()]);
+      source = rtmp = undefined;
+    }
+    ed = await startEditor(source ? { mediaUrl: source.url("/cam-aac") } : {});
+    page = ed.page;
+    if (source && rtmp) {
+      const edge = await RtspEdge.start({ authority: ed.fake, tls: true });
+      ed.fake.setRtspEdgeBase(edge.baseUrl);
+      media = { source, rtmp, edge };
+    }
+  });
+
+  after(async () => {
+    // Node-RED first: closing the flows stops the streams and ffmpeg.
+    await ed?.stop();
+    await Promise.all([media?.edge.stop(), media?.source.stop(), media?.rtmp.stop()]);
+  });
+
+  /** Imports an example the way a user does, and shows its tab. */
+  async function importExample(file: string): Promise<FlowNode[]> {
+    const name = file.replace(/\.json$/, "");
+    const flow = readExample(file);
+    await page.click("#red-ui-header-button-sidemenu");
+    await page.click("#menu-item-import");
+    await page.click("#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples a");
+    const tree = page.locator("#red-ui-clipboard-dialog-import-tab-examples .red-ui-treeList-label");
+    await tree.filter({ hasText: /^node-red-contrib-nest-restream$/ }).click();
+    await tree.filter({ hasText: new RegExp(`^${name}$`) }).click();
+    await page.click("#red-ui-clipboard-dialog-ok");
+    await page.waitForSelector("#red-ui-clipboard-dialog", { state: "hidden" });
+    const tab = flow.find((n) => n.type === "tab");
+    if (tab) {
+      await page.click(`#red-ui-tab-${tab.id} a`);
+      await page.waitForFunction((id) => window.RED.workspaces.active() === id, tab.id);
+    }
+    return flow;
+  }
+
+  it("has examples to test", () => {
+    assert.ok(examples.length > 0);
+  });
+
+  for (const file of examples) {
+    it(`${file} imports from Menu → Import → Examples; its nodes are known and their dialogs open`, async () => {
+      page = await openPage(ed, page);
+      const errors = ed.pageErrors.length;
+      const flow = await importExample(file);
+      for (const n of flow) {
+        if (n.type === "tab") continue;
+        const known = await page.evaluate(
+          (node) => ({
+            type: !!window.RED.nodes.getType(node.type),
+            node: !!window.RED.nodes.node(node.id),
+          }),
+          n,
+        );
+        assert.deepEqual(known, { type: true, node: true }, `${n.type} ${n.id}`);
+      }
+      for (const n of flow.filter((x) => x.type === "nest-stream")) {
+        await openNode(page, n.id);
+        await page.waitForSelector("#node-input-nest-list-cameras", { state: "visible" });
+        await page.click("#node-input-btn-account-edit");
+        await page.waitForSelector("#node-config-nest-authorize", { state: "visible" });
+        await page.click("#node-config-dialog-cancel");
+        await page.waitForSelector("#node-config-nest-authorize", { state: "detached" });
+        await page.click("#node-dialog-cancel");
+        await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+      }
+      for (const n of flow.filter((x) => x.type === "nest-restream")) {
+        await openNode(page, n.id);
+        await page.waitForSelector("#node-input-target", { state: "visible" });
+        await page.click("#node-dialog-cancel");
+        await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+      }
+      assert.deepEqual(ed.pageErrors.slice(errors), []);
+    });
+  }
+
+  it("nest-to-youtube goes live: authorize, pick the camera, stream key, deploy, start", async function () {
+    assert.ok(examples.includes("nest-to-youtube.json"), "the nest-to-youtube example exists");
+    if (!media) throw new Error(`the live example needs the media servers: ${mediaMissing}; run npm run test:setup`);
+    const { rtmp } = media;
+    page = await openPage(ed, page);
+    const flow = await importExample("nest-to-youtube.json");
+    const stream = flow.find((n) => n.type === "nest-stream") as FlowNode;
+    const restream = flow.find((n) => n.type === "nest-restream") as FlowNode;
+    const start = flow.find((n) => n.type === "inject" && n.name === "start") as FlowNode;
+    const stop = flow.find((n) => n.type === "inject" && n.name === "stop") as FlowNode;
+
+    await openNode(page, stream.id);
+    await openAccount(page, {
+      projectId: FAKE_DEFAULTS.projectId,
+      clientId: FAKE_DEFAULTS.clientId,
+      clientSecret: FAKE_DEFAULTS.clientSecret,
+    });
+    await authorizeViaCallback(ed, page);
+    await closeAccount(page);
+    await page.click("#node-input-nest-list-cameras");
+    await page.click('.nest-restream-camera[data-id="cam-front"]');
+    await page.click("#node-dialog-ok");
+    await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+
+    // YouTube's RTMP ingest, here the local nginx-rtmp (app live2, like YouTube's).
+    const key = "abcd-efgh-ijkl-mnop";
+    await openNode(page, restream.id);
+    await page.selectOption("#node-input-target", "youtube-rtmp");
+    await page.fill("#node-input-url", rtmp.url);
+    await page.fill("#node-input-streamKey", key);
+    await page.click("#node-dialog-ok");
+    await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+
+    await deploy(page);
+    await page.click(`[id="${start.id}"] .red-ui-flow-node-button`);
+    await rtmp.waitForPublish(key, 30_000);
+    await waitForStatus(page, stream.id, /live/);
+    await waitForStatus(page, restream.id, /^live/);
+    assert.equal(ed.fake.commands("GenerateRtspStream").length, 1);
+    assert.equal(media.edge.stats.accepted, 1, "one RTSP session on the camera's URL");
+
+    // The picture for the README: the example, live.
+    await screenshotWorkspace(page, path.join(repoRoot(), "docs", "nest-to-youtube.png"), {
+      paletteFilter: "nest",
+      height: 360,
+    });
+
+    await page.click(`[id="${stop.id}"] .red-ui-flow-node-button`);
+    await waitForStatus(page, restream.id, /stopped/);
+    await waitForStatus(page, stream.id, /stopped/);
+    assert.ok(!ed.logs().includes(key), "the stream key stays out of Node-RED's log");
+    assert.ok(!ed.logs().includes(FAKE_DEFAULTS.clientSecret), "the client secret stays out of the log");
+  });
+});

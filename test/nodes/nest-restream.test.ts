@@ -1,0 +1,313 @@
+/**
+ * nest-restream's message contract, with the real ffmpeg but no media servers: the input is a
+ * short clip generated with lavfi into a temp dir and the output is a recording directory. The
+ * node's ffmpeg path points at a wrapper that runs the real ffmpeg with `-re -stream_loop -1`
+ * in front of the node's own arguments, so the clip plays in real time, endlessly, like a camera.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { freePort } from "../fixtures/ports";
+import { ffmpegPath, listProcessDetails } from "../fixtures/probe";
+import { builtNode, helper, nodeRedMajor } from "../support/node-red";
+import { assertNoSecrets } from "../support/secrets";
+import { waitFor } from "../support/wait";
+
+const restreamNode = builtNode("nest-restream");
+
+interface Payload {
+  state: string;
+  url: string | null;
+  fps: number | null;
+  bitrateKbps: number | null;
+  frames: number | null;
+  speed: number | null;
+  uptimeS: number;
+  restarts: number;
+  lastError: string | null;
+}
+interface OutMsg {
+  payload: Payload;
+  topic: string;
+}
+interface Status {
+  fill?: string;
+  shape?: string;
+  text?: string;
+}
+interface TestNode {
+  receive(msg: object): void;
+  on(event: string, fn: (arg: never) => void): void;
+  status: { args: Status[][] };
+  error: { args: unknown[][] };
+  debug: { args: unknown[][] };
+}
+
+const CONTRACT_FIELDS = [
+  "bitrateKbps",
+  "fps",
+  "frames",
+  "lastError",
+  "restarts",
+  "speed",
+  "state",
+  "uptimeS",
+  "url",
+];
+
+describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
+  this.timeout(30_000);
+  let dir: string;
+  let clip: string;
+  let realtimeFfmpeg: string;
+  let outCount = 0;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "nest-restream-node-"));
+    clip = path.join(dir, "clip.mp4");
+    const made = spawnSync(
+      ffmpegPath(),
+      [
+        ...["-hide_banner", "-loglevel", "error", "-y"],
+        ...["-f", "lavfi", "-i", "testsrc=size=320x240:rate=15"],
+        ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"],
+        ...["-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "15", "-pix_fmt", "yuv420p"],
+        ...["-c:a", "aac", clip],
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(made.status, 0, made.stderr);
+    realtimeFfmpeg = path.join(dir, "ffmpeg-realtime");
+    fs.writeFileSync(realtimeFfmpeg, `#!/bin/sh\nexec '${ffmpegPath()}' -re -stream_loop -1 "$@"\n`, {
+      mode: 0o755,
+    });
+    await new Promise<void>((resolve) => helper.startServer(resolve));
+  });
+
+  after(async () => {
+    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(async () => {
+    await helper.unload();
+    await waitFor(() => ffmpegs().length === 0, 5000, "no ffmpeg left after the node closed");
+  });
+
+  /** A fresh recording directory (created) as a custom target URL, ending in "/". */
+  function outDir(): string {
+    const d = path.join(dir, `out-${++outCount}`);
+    fs.mkdirSync(d);
+    return `${d}/`;
+  }
+
+  /** This suite's ffmpeg processes (their command line names the temp dir). */
+  function ffmpegs(): { pid: number; argv: string[] }[] {
+    return listProcessDetails("ffmpeg", dir);
+  }
+
+  const node = () => helper.getNode("rs") as TestNode;
+  const statuses = () => node().status.args.map((a) => a[0] as Status);
+  const lastStatus = () => statuses()[statuses().length - 1];
+  const errors = () => node().error.args.map(([e]) => (e instanceof Error ? e.message : String(e)));
+
+  async function load(config: object, credentials: object = {}): Promise<OutMsg[]> {
+    await helper.load(
+      restreamNode,
+      [
+        {
+          id: "rs",
+          type: "nest-restream",
+          name: "porch",
+          ffmpegPath: realtimeFfmpeg,
+          wires: [["out"]],
+          ...config,
+        },
+        { id: "out", type: "helper" },
+      ],
+      { rs: credentials },
+    );
+    const msgs: OutMsg[] = [];
+    (helper.getNode("out") as TestNode).on("input", ((m: OutMsg) => msgs.push(m)) as (arg: never) => void);
+    return msgs;
+  }
+
+  /** Index of the first message at or after `from` in `state`. */
+  async function waitState(msgs: OutMsg[], state: string, from = 0, timeoutMs = 15_000): Promise<number> {
+    const i = await waitFor(
+      () => msgs.findIndex((m, j) => j >= from && m.payload.state === state) + 1,
+      timeoutMs,
+      `state "${state}" (so far: ${msgs.map((m) => m.payload.state).join(", ")})`,
+    );
+    return i - 1;
+  }
+
+  it("reports its state in msg.payload (the contract's fields) and in its status", async () => {
+    const out = outDir();
+    const msgs = await load({ target: "custom", url: out });
+    assert.deepEqual(statuses()[0], { fill: "grey", shape: "ring", text: "stopped" });
+
+    node().receive({ payload: clip });
+    const starting = await waitState(msgs, "starting");
+    assert.deepEqual(msgs[starting]?.payload, {
+      state: "starting",
+      url: clip,
+      fps: null,
+      bitrateKbps: null,
+      frames: null,
+      speed: null,
+      uptimeS: 0,
+      restarts: 0,
+      lastError: null,
+    });
+    assert.equal(msgs[starting]?.topic, "porch");
+    assert.ok(statuses().some((s) => s.fill === "yellow" && s.shape === "ring" && s.text === "starting"));
+
+    const live = await waitState(msgs, "live");
+    const p = msgs[live]?.payload as Payload;
+    assert.deepEqual(Object.keys(p).sort(), CONTRACT_FIELDS);
+    assert.equal(p.url, clip);
+    // The first progress block may not have every figure yet (bitrate N/A): number or null.
+    for (const field of ["fps", "bitrateKbps", "frames", "speed"] as const) {
+      assert.ok(p[field] === null || typeof p[field] === "number", `${field}: ${JSON.stringify(p)}`);
+    }
+    assert.ok((p.frames ?? 0) > 0, "live means frames are flowing");
+    assert.equal(p.restarts, 0);
+    assert.equal(p.lastError, null);
+    await waitFor(() => lastStatus()?.fill === "green", 5000, "green status");
+    assert.equal(lastStatus()?.shape, "dot");
+    assert.match(lastStatus()?.text ?? "", /^live (\d+|\?) fps, (\d+|\?) kb\/s/);
+
+    // Every few seconds while live: a stats message, uptime counting.
+    const stats = await waitFor(
+      () => msgs.slice(live + 1).find((m) => m.payload.uptimeS >= 4),
+      9000,
+      "stats",
+    );
+    assert.equal(stats?.payload.state, "live");
+    assert.ok((stats?.payload.frames ?? 0) > (p.frames ?? 0), "frames advance");
+    assert.deepEqual(Object.keys(stats?.payload ?? {}).sort(), CONTRACT_FIELDS);
+    // Recordings go through ffmpeg's segment muxer, whose output size (so bitrate) ffmpeg reports as N/A.
+    for (const field of ["fps", "frames", "speed"] as const) {
+      assert.equal(typeof stats?.payload[field], "number", `${field}: ${JSON.stringify(stats?.payload)}`);
+    }
+    assert.match(lastStatus()?.text ?? "", /^live \d+ fps, (\d+|\?) kb\/s, 0:0\d$/);
+    assert.equal(ffmpegs().length, 1);
+    assert.ok(
+      fs.readdirSync(out).some((f) => /\.mkv$/.test(f)),
+      "a recording is written",
+    );
+  });
+
+  it('"stop", null and false stop; "start" replays the last URL', async () => {
+    const out = outDir();
+    const msgs = await load({ target: "custom", url: out });
+    let from = 0;
+    node().receive({ payload: clip });
+    for (const stop of ["stop", null, false]) {
+      from = await waitState(msgs, "live", from);
+      const pid = ffmpegs()[0]?.pid;
+      assert.ok(pid, "an ffmpeg runs");
+      node().receive({ payload: stop });
+      from = await waitState(msgs, "stopped", from);
+      assert.deepEqual(msgs[from]?.payload.state, "stopped");
+      assert.equal(msgs[from]?.payload.url, clip, "the URL is kept for start");
+      assert.deepEqual(lastStatus(), { fill: "grey", shape: "ring", text: "stopped" });
+      assert.deepEqual(ffmpegs(), [], `ffmpeg ended on ${JSON.stringify(stop)}`);
+      node().receive({ payload: "start" });
+      from = await waitState(msgs, "starting", from);
+      const again = await waitFor(() => ffmpegs()[0], 5000, "a new ffmpeg");
+      assert.notEqual(again.pid, pid);
+      assert.ok(again.argv.includes(clip), again.argv.join(" "));
+    }
+    await waitState(msgs, "live", from);
+    assert.deepEqual(errors(), []);
+  });
+
+  it('"start" before any URL is rejected with done(err); nothing runs', async () => {
+    const msgs = await load({ target: "custom", url: outDir() });
+    node().receive({ payload: "start" });
+    await waitFor(() => errors().length === 1, 5000, "an error");
+    assert.match(errors()[0] ?? "", /no stream URL yet/);
+    assert.deepEqual(msgs, []);
+    assert.deepEqual(ffmpegs(), []);
+  });
+
+  it("bad input is rejected with done(err) listing what is accepted", async () => {
+    const msgs = await load({ target: "custom", url: outDir() });
+    const bad = [{ payload: 7 }, { payload: "play" }, { payload: clip, stream: {} }, { target: [] }];
+    for (const msg of bad) node().receive(msg);
+    await waitFor(() => errors().length === bad.length, 5000, "an error per message");
+    for (const e of errors()) {
+      assert.match(e, /^nest-restream accepts msg\.payload as an rtsp\(s\):\/\//);
+      assert.match(e, /"start", "stop", null or false, and msg\.target = \{ url, streamKey \}/);
+    }
+    assert.deepEqual(msgs, []);
+  });
+
+  it("msg.target sets the destination: a running restream moves to it", async () => {
+    const first = outDir();
+    const second = outDir();
+    const msgs = await load({ target: "custom", url: first });
+    node().receive({ payload: clip });
+    const live = await waitState(msgs, "live");
+    const old = ffmpegs()[0];
+    assert.ok(old?.argv.some((a) => a.startsWith(first)));
+    node().receive({ target: { url: second } });
+    const moved = await waitFor(
+      () => ffmpegs().find((p) => p.pid !== old.pid && p.argv.some((a) => a.startsWith(second))),
+      8000,
+      "an ffmpeg writing to the new destination",
+    );
+    await waitState(msgs, "live", live + 1);
+    await waitFor(() => fs.readdirSync(second).length > 0, 5000, "a recording in the new directory");
+    assert.deepEqual(
+      ffmpegs().map((p) => p.pid),
+      [moved?.pid],
+    );
+    assert.ok(!msgs.slice(live + 1).some((m) => m.payload.state === "retrying"), "a switch is not a failure");
+    assert.deepEqual(errors(), []);
+  });
+
+  it("msg.target gives a YouTube target its server and key; the key never shows", async () => {
+    const streamKey = "abcd-efgh-ijkl-mnop-qrst";
+    const closed = await freePort();
+    const msgs = await load({ target: "youtube-rtmp" });
+    assert.equal(lastStatus()?.fill, "red");
+    assert.match(lastStatus()?.text ?? "", /needs a stream key/);
+    node().receive({ payload: clip, target: { url: `rtmp://127.0.0.1:${closed}/live2`, streamKey } });
+    const proc = await waitFor(() => ffmpegs()[0], 5000, "ffmpeg");
+    assert.ok(proc.argv.includes(`rtmp://127.0.0.1:${closed}/live2/${streamKey}`), proc.argv.join(" "));
+    // Nothing listens there: ffmpeg fails and the node retries, saying why without the key.
+    const retrying = await waitState(msgs, "retrying");
+    assert.match(msgs[retrying]?.payload.lastError ?? "", /ffmpeg exited with status/);
+    assert.ok(statuses().some((s) => /^retrying \(1\)/.test(s.text ?? "")));
+    assertNoSecrets(
+      [...msgs, ...statuses(), ...errors(), ...node().debug.args.flat(), ...helper.log().args.flat()],
+      [streamKey],
+    );
+  });
+
+  it("a missing ffmpeg fails with how to install one", async () => {
+    const msgs = await load({
+      target: "custom",
+      url: outDir(),
+      ffmpegPath: path.join(dir, "no-such-ffmpeg"),
+    });
+    node().receive({ payload: clip });
+    const failed = await waitState(msgs, "failed");
+    const p = msgs[failed]?.payload as Payload;
+    assert.deepEqual(Object.keys(p).sort(), CONTRACT_FIELDS);
+    assert.match(p.lastError ?? "", /ffmpeg was not found/);
+    assert.match(p.lastError ?? "", /apt install ffmpeg/);
+    assert.match(p.lastError ?? "", /Home Assistant.*system_packages/);
+    assert.equal(lastStatus()?.fill, "red");
+    assert.match(lastStatus()?.text ?? "", /^failed: ffmpeg was not found/);
+    await waitFor(() => errors().some((e) => /apt install ffmpeg/.test(e)), 5000, "a node error");
+    // It stays failed (no retry loop) until told again.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(msgs[msgs.length - 1]?.payload.state, "failed");
+  });
+});
