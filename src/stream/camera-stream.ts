@@ -272,11 +272,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     run.abort.abort();
     this.unadvertise();
     this.setState({ state: "stopped" });
-    const stopping: Promise<void> = this.dispose(run).finally(() => {
-      if (this.stopping === stopping) this.stopping = undefined;
-    });
-    this.stopping = stopping;
-    return stopping;
+    return this.disposeRun(run);
   }
 
   /** stop() then start(): a new lookup and a new session (readers get "stopped" then "started"). */
@@ -288,6 +284,9 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
   // ---- the run -----------------------------------------------------------------------------------
 
   private async begin(run: Run): Promise<void> {
+    // The previous run's driver lets go of its path on the local server first.
+    await this.stopping;
+    if (run.cancelled) return;
     let device: SdmDevice;
     try {
       device = await this.lookup(run);
@@ -431,7 +430,19 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     run.abort.abort();
     this.unadvertise();
     this.setState({ state: "error", reason: message });
-    void this.dispose(run);
+    void this.disposeRun(run);
+  }
+
+  /** dispose(), tracked so that stop() and the next run wait for it. */
+  private disposeRun(run: Run): Promise<void> {
+    const previous = this.stopping;
+    const stopping: Promise<void> = Promise.all([previous, this.dispose(run)])
+      .then(() => undefined)
+      .finally(() => {
+        if (this.stopping === stopping) this.stopping = undefined;
+      });
+    this.stopping = stopping;
+    return stopping;
   }
 
   /** Stops the run's driver (its url/state events are no longer forwarded) and gives the server back. */

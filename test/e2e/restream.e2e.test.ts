@@ -89,10 +89,12 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
   });
 
   afterEach(async function () {
-    // The spies go with unload: check what this test's node said first.
+    // The spies go with unload: read what this test's node said first, check it after cleaning up
+    // (a failure here names the test in mocha's "after each" hook report).
+    let texts: unknown[] = [];
     if (loaded) {
       const n = node();
-      const texts = [
+      texts = [
         ...n.status.args.flat(),
         ...n.send.args.flat(),
         ...n.error.args.flat().map((e) => (e instanceof Error ? e.message : e)),
@@ -101,14 +103,15 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
         ...n.warn.args.flat(),
         ...helper.log().args.flat(),
       ];
-      if (this.currentTest?.state === "passed") assertNoSecrets(texts, secretsOfTest);
     }
+    const secrets = secretsOfTest;
+    secretsOfTest = [];
     await helper.unload();
     loaded = false;
-    secretsOfTest = [];
     for (const fn of cleanups.splice(0)) await fn();
-    await waitFor(() => ffmpegs().length === 0, 5000, "no ffmpeg left after the node closed");
     authority.alive = true;
+    await waitFor(() => ffmpegs().length === 0, 5000, "no ffmpeg left after the node closed");
+    if (this.currentTest?.state === "passed") assertNoSecrets(texts, secrets);
   });
 
   let loaded = false;

@@ -21,6 +21,7 @@ import { LocalRtspServer } from "../../src/webrtc/rtsp-server";
 import { RtspServerPool } from "../../src/webrtc/rtsp-server-pool";
 import type { WebRtcBridge, WebRtcBridgeOptions } from "../../src/webrtc/webrtc-bridge";
 import { createFakeSdm, createFakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
+import { freePort } from "../fixtures/ports";
 import { FakeClock } from "../support/fake-clock";
 import {
   cameraDevice,
@@ -45,6 +46,8 @@ const until = async (cond: () => boolean, what: string, ms = 5_000) => {
 class FakeBridge extends EventEmitter {
   starts = 0;
   stops = 0;
+  /** Real milliseconds stop() takes before it lets go of its path (a StopWebRtcStream in flight). */
+  static stopDelayMs = 0;
   constructor(readonly options: WebRtcBridgeOptions) {
     super();
   }
@@ -58,6 +61,7 @@ class FakeBridge extends EventEmitter {
   }
   async stop(): Promise<void> {
     this.stops++;
+    if (FakeBridge.stopDelayMs) await new Promise((r) => setTimeout(r, FakeBridge.stopDelayMs));
     this.options.server?.removeStream(this.path);
     this.emit("url", { event: "stopped", url: null, expiresAt: null, protocol: "WEB_RTC" });
     this.emit("state", { state: "stopped", camera: this.options.displayName });
@@ -328,6 +332,27 @@ describe("CameraStream", function () {
       assert.equal(bridges[1].starts, 1);
     });
 
+    it("start() right after an error waits for the failed bridge to let go of its path", async () => {
+      const { stream, bridges, states, pool } = setup({ protocols: ["WEB_RTC"] });
+      FakeBridge.stopDelayMs = 200;
+      try {
+        stream.start();
+        await until(() => bridges.length === 1, "the bridge");
+        bridges[0].fail("the camera went away");
+        stream.start();
+        await until(() => bridges.length === 2, "a new bridge");
+        assert.equal(bridges[0].stops, 1);
+        assert.ok(!states.slice(-3).some((s) => /already served/.test(s.reason ?? "")));
+        assert.equal(bridges[1].starts, 1);
+        assert.equal(states.at(-1)?.state, "starting");
+        // The failed run gave its (ephemeral-port) server back; the new run listens afresh.
+        assert.equal(pool.size, 1);
+        assert.ok(bridges[1].options.server?.isListening);
+      } finally {
+        FakeBridge.stopDelayMs = 0;
+      }
+    });
+
     it("two streams of the same camera on one server: the second is refused with what to do", async () => {
       const pool = new RtspServerPool();
       const a = setup({ protocols: ["WEB_RTC"], pool });
@@ -457,6 +482,32 @@ describe("CameraStream", function () {
         () => new CameraStream({ sdm, deviceId: "x", protocol: "HLS" as ProtocolChoice }),
         /"auto", "RTSP" or "WEB_RTC"/,
       );
+    });
+  });
+
+  describe("RtspServerPool", () => {
+    it("shares one server per address, closes it with the last lease, and reopens a fixed port at once", async () => {
+      const port = await freePort();
+      const pool = new RtspServerPool();
+      const [a, b] = await Promise.all([pool.acquire({ port }), pool.acquire({ port })]);
+      assert.equal(a.server, b.server);
+      assert.equal(a.server.port, port);
+      assert.equal(a.fellBack, false);
+      const other = await pool.acquire({ port: 0 });
+      assert.notEqual(other.server, a.server);
+      assert.equal(pool.size, 2);
+      await a.release();
+      await a.release(); // once only
+      assert.ok(b.server.isListening);
+      const closing = b.release();
+      // A new lease of the same address waits for the old server to let go of the port.
+      const again = await pool.acquire({ port });
+      await closing;
+      assert.notEqual(again.server, b.server);
+      assert.equal(again.server.port, port);
+      assert.ok(again.server.isListening);
+      await Promise.all([again.release(), other.release()]);
+      assert.equal(pool.size, 0);
     });
   });
 
