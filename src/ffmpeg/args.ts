@@ -5,10 +5,11 @@
  * listing on stderr, never from a second connection (one Nest URL serves one client, so no
  * ffprobe). While it is unknown (`inputAudio` undefined) the plan is "probe": map the input's
  * first audio stream if there is one (`-map 0:a:0?`) and re-encode it to AAC, which is right for
- * AAC, Opus or anything else. The Restreamer reads the listing of that run; if the input has no
- * audio it restarts once at once with the "silence" plan (anullsrc as a second input, because
- * YouTube wants an audio track), and it remembers the layout so later restarts of the same
- * stream session copy AAC or add silence from the start.
+ * AAC, Opus or anything else. The Restreamer reads the listing of that run and, when the input
+ * needs another plan, restarts once at once (after the first run has exited): "copy" for AAC (so a
+ * long restream costs no audio encoding), "silence" when there is no audio (anullsrc as a second
+ * input, because YouTube wants an audio track). It remembers the layout, so reconnects and new
+ * sessions of the same camera start with the right plan.
  */
 import { outputArgs, teeSpec, type Destination } from "./targets";
 

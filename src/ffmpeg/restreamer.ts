@@ -21,7 +21,6 @@ import { redact, secrets } from "../redact";
 import {
   audioPlan,
   buildArgs,
-  isAac,
   type AudioMode,
   type AudioPlan,
   type InputAudio,
@@ -397,7 +396,9 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     const key = sessionKey(url);
     try {
       this.destinations ??= resolveOutputs(this.targetConfig, this.outputConfigs);
-      const known = this.layout?.key === key ? this.layout.layout : undefined;
+      // A new session of the same camera nearly always has the same tracks: start from the last
+      // listing (onLayout checks the guess and replans at once if the input turns out different).
+      const known = this.layout?.layout;
       const inputAudio: InputAudio =
         known === undefined ? undefined : known.audio ? { codec: known.audio.codec } : null;
       plan = audioPlan(this.options.audio ?? "auto", inputAudio);
@@ -491,14 +492,19 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     );
     if (run !== this.run || run.stopReason !== undefined) return;
     if ((this.options.audio ?? "auto") !== "auto") return;
-    const missing = layout.audio === null && (run.plan === "probe" || run.plan === "copy");
-    const notCopyable = run.plan === "copy" && layout.audio !== null && !isAac(layout.audio.codec);
-    if ((missing || notCopyable) && this.replans < MAX_REPLANS) {
+    // The plan this input needs, against what the running ffmpeg does ("probe" re-encodes any audio,
+    // and publishes none when there is none). A mismatch costs one immediate restart, never a
+    // second connection at the same time: the first run has exited before the next one starts.
+    const needed = audioPlan("auto", layout.audio ? { codec: layout.audio.codec } : null);
+    const running = run.plan === "probe" ? (layout.audio ? "encode" : "none") : run.plan;
+    if (needed !== running && this.replans < MAX_REPLANS) {
       this.replans++;
       this.log(
-        missing
+        needed === "silence"
           ? "the input has no audio: restarting at once with a silent audio track"
-          : `the input's audio is ${layout.audio?.codec}: restarting at once to re-encode it to AAC`,
+          : needed === "copy"
+            ? `the input's audio is ${layout.audio?.codec}: restarting at once to copy it`
+            : `the input's audio is ${layout.audio?.codec}: restarting at once to re-encode it to AAC`,
       );
       this.requestStop(run, "replan");
     }

@@ -100,15 +100,18 @@ describe("Restreamer with the real ffmpeg", function () {
     const logs: string[] = [];
     restreamer.on("log", (l) => logs.push(l));
     restreamer.play(path.join(dir, "with-audio.mp4"));
-    const pid = restreamer.pid;
-    assert.ok(pid && alive(pid));
+    const probePid = restreamer.pid;
+    assert.ok(probePid && alive(probePid));
+    // The first run learns that the audio is AAC and is replaced at once by one that copies it.
     const live = await waitFor(restreamer, (s) => s.state === "live", 15_000);
-    assert.equal(live.pid, pid);
+    const pid = live.pid;
+    assert.ok(pid && alive(pid));
+    assert.equal(alive(probePid), false, "never two ffmpeg at once");
     const stats = await waitFor(restreamer, (s) => s.state === "live" && (s.frames ?? 0) >= 20, 15_000);
     assert.ok((stats.fps ?? 0) > 0, JSON.stringify(stats));
     assert.ok((stats.speed ?? 0) > 0.5, JSON.stringify(stats));
     assert.deepEqual(stats.input, { video: "h264 320x240 15 fps", audio: "aac 48000 Hz" });
-    assert.equal(stats.audio, "probe");
+    assert.equal(stats.audio, "copy");
 
     await restreamer.stop();
     assert.equal(restreamer.state, "stopped");
@@ -119,17 +122,10 @@ describe("Restreamer with the real ffmpeg", function () {
       "ffmpeg quit on q",
     );
     const files = fs.readdirSync(out);
-    assert.equal(files.length, 1, files.join());
-    assert.match(files[0] as string, /^cam-\d{8}-\d{6}\.mkv$/);
-    const probe = spawnSync(FFMPEG, [
-      "-v",
-      "error",
-      "-i",
-      path.join(out, files[0] as string),
-      "-f",
-      "null",
-      "-",
-    ]);
+    assert.ok(files.length >= 1 && files.length <= 2, files.join());
+    for (const f of files) assert.match(f, /^cam-\d{8}-\d{6}\.mkv$/);
+    const last = files.sort().at(-1) as string;
+    const probe = spawnSync(FFMPEG, ["-v", "error", "-i", path.join(out, last), "-f", "null", "-"]);
     assert.equal(probe.status, 0, "the recording plays");
   });
 

@@ -26,6 +26,8 @@ function setup(options: Partial<RestreamerOptions> = {}) {
     spawn: spawner.spawn,
     random: () => 0, // no jitter: delays are exactly initial * 2^n
     ffmpegPath: "/usr/bin/ffmpeg",
+    // Supervision tests keep the audio plan fixed; the audio tests below pass "auto".
+    audio: "copy",
     ...options,
   });
   const states: RestreamSnapshot[] = [];
@@ -345,7 +347,7 @@ describe("Restreamer", () => {
   });
 
   it("learns the input's audio from ffmpeg's own listing: no audio → one immediate silent restart", async () => {
-    const { r, spawner, clock } = setup();
+    const { r, spawner, clock } = setup({ audio: "auto" });
     r.play(URL1);
     const probe = spawner.last;
     assert.equal(argAfter(probe, "-c:a"), "aac");
@@ -374,30 +376,45 @@ describe("Restreamer", () => {
     assert.ok(spawner.last.args.includes(SILENCE_SOURCE));
     await clock.advance(1);
 
-    // A new session (another camera stream) is learned afresh.
+    // A new session of the camera starts from what the last listing showed (silence)...
     r.play(OTHER);
     await flush();
     assert.equal(spawner.processes.length, 4);
-    assert.ok(!spawner.last.args.includes(SILENCE_SOURCE));
-    assert.ok(spawner.last.args.includes("0:a:0?"));
+    assert.ok(spawner.last.args.includes(SILENCE_SOURCE));
+    // ...and if the microphone was switched on meanwhile, one immediate restart takes its audio.
+    spawner.last.listing("aac (LC)");
+    await flush();
+    await flush();
+    assert.equal(spawner.processes.length, 5);
+    assert.equal(argAfter(spawner.last, "-c:a"), "copy");
     assert.equal(spawner.maxAlive, 1);
   });
 
-  it("AAC input: the probe run keeps going, later restarts copy the audio", async () => {
-    const { r, spawner } = setup();
+  it("AAC input: the probe run is replaced at once by one that copies the audio", async () => {
+    const { r, spawner, clock } = setup({ audio: "auto" });
     r.play(URL1);
     const probe = spawner.last;
-    await goLive(probe, "aac (LC)");
-    assert.equal(probe.stdinText, "");
-    assert.equal(r.state, "live");
-    probe.exit(1);
+    assert.equal(argAfter(probe, "-c:a"), "aac", "the first run re-encodes whatever audio there is");
+    probe.listing("aac (LC)");
     await flush();
+    assert.equal(probe.stdinText, "q");
+    await flush();
+    assert.equal(spawner.processes.length, 2);
     assert.equal(argAfter(spawner.last, "-c:a"), "copy");
     assert.equal(r.snapshot().audio, "copy");
+    await goLive(spawner.last, "aac (LC)");
+    assert.equal(r.state, "live");
+    assert.equal(spawner.processes.length, 2, "the copying run is kept");
+    assert.equal(r.snapshot().restarts, 0, "a replan is not a failure");
+    // A reconnect copies from the start.
+    spawner.last.exit(1);
+    await flush();
+    await clock.advance(1);
+    assert.equal(argAfter(spawner.last, "-c:a"), "copy");
   });
 
-  it("Opus input: re-encoded to AAC on every run", async () => {
-    const { r, spawner } = setup();
+  it("Opus input: re-encoded to AAC on every run, without a replan", async () => {
+    const { r, spawner } = setup({ audio: "auto" });
     r.play(URL1);
     await goLive(spawner.last, "opus");
     spawner.last.exit(1);
