@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { freePort } from "../fixtures/ports";
-import { listProcesses, probeStreams } from "../fixtures/probe";
+import { listProcessDetails, listProcesses, probeStreams } from "../fixtures/probe";
 import { RtmpServer } from "../fixtures/rtmp-server";
 import { RtspEdge, type RtspStreamAuthority } from "../fixtures/rtsp-edge";
 import { RtspSource } from "../fixtures/rtsp-source";
@@ -139,6 +139,35 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
     return listProcesses("ffmpeg", `:${rtmp.rtmpPort}/${rtmp.app}/${key ?? ""}`);
   }
 
+  /** The command line of the one ffmpeg for `key`. */
+  async function argvOf(key: string): Promise<string[]> {
+    const pid = await onePid(key);
+    return listProcessDetails("ffmpeg", `:${rtmp.rtmpPort}/${rtmp.app}/${key}`).find((p) => p.pid === pid)
+      ?.argv as string[];
+  }
+
+  /** The audio codec option of the one ffmpeg for `key`, e.g. "-c:a copy": what its plan does. */
+  async function audioArgs(key: string): Promise<string> {
+    const argv = await argvOf(key);
+    const i = argv.indexOf("-c:a");
+    return i >= 0 ? argv.slice(i, i + 2).join(" ") : "";
+  }
+
+  /**
+   * Counts the ffmpegs for `key` every 20 ms from now on; the function returned stops counting
+   * and tells the most that ran at once (the one-process rule: never more than one).
+   */
+  function countFfmpegs(key: string): () => number {
+    let most = 0;
+    const timer = setInterval(() => (most = Math.max(most, ffmpegs(key).length)), 20);
+    const stop = (): number => {
+      clearInterval(timer);
+      return most;
+    };
+    cleanups.push(async () => void stop());
+    return stop;
+  }
+
   async function onePid(key: string): Promise<number> {
     return waitFor(
       () => {
@@ -191,10 +220,15 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
     it("from an AAC source (custom target, key in the URL); the output message has the contract's fields", async () => {
       const k = key("aac");
       const msgs = await load({ target: "custom", url: rtmp.keyUrl(k) });
+      const most = countFfmpegs(k);
       node().receive({ payload: src.url("/cam-aac") });
       await waitState(msgs, "live");
       await rtmp.waitForPublish(k, 15_000);
       await expectH264Aac(k);
+      // Audio "auto": the first run re-encodes until ffmpeg lists the input; for AAC it is replaced
+      // at once by a run that copies (one restart at start, never two ffmpegs at a time).
+      assert.equal(await audioArgs(k), "-c:a copy");
+      assert.equal(most(), 1, "never more than one ffmpeg");
       const live = msgs.find((m) => m.payload.state === "live");
       assert.ok(live);
       assert.deepEqual(Object.keys(live.payload).sort(), [
@@ -228,11 +262,18 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
     it("from a source without audio (silent AAC added; youtube-rtmp target, key as credential)", async () => {
       const k = key("noaudio");
       const msgs = await load({ target: "youtube-rtmp", url: rtmp.url }, { streamKey: k });
+      const most = countFfmpegs(k);
       node().receive({ payload: src.url("/cam-noaudio") });
       const live = await waitState(msgs, "live");
       await rtmp.waitForPublish(k, 15_000);
       await expectH264Aac(k);
       assert.equal(msgs[live]?.payload.restarts, 0, "adding silence is a plan change, not a failure");
+      assert.equal(await audioArgs(k), "-c:a aac");
+      assert.ok(
+        (await argvOf(k)).some((a) => a.startsWith("anullsrc")),
+        "silence as a second input",
+      );
+      assert.equal(most(), 1, "never more than one ffmpeg");
     });
 
     it("from an Opus source (re-encoded to AAC)", async () => {
@@ -242,6 +283,7 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
       await waitState(msgs, "live");
       await rtmp.waitForPublish(k, 15_000);
       await expectH264Aac(k);
+      assert.equal(await audioArgs(k), "-c:a aac");
     });
   });
 
@@ -328,9 +370,12 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
     secretsOfTest.push("tokExtOld7", "tokExtNew8");
     const msgs = await load({ target: "custom", url: rtmp.keyUrl(k) });
     node().receive({ payload: edge.url("cam-aac", "tokExtOld7"), stream: { event: "started" } });
+    // "live" is the ffmpeg that copies AAC: audio "auto" replaced its first run at once, before.
     await waitState(msgs, "live");
     const published = await rtmp.waitForPublish(k, 15_000);
     const pid = await onePid(k);
+    const publishes = rtmp.publishes.filter((p) => p.key === k).length;
+    assert.ok(publishes <= 2, `the start published ${publishes} times (the first run, its replacement)`);
     const framesBefore = msgs[msgs.length - 1]?.payload.frames ?? 0;
     node().receive({ payload: edge.url("cam-aac", "tokExtNew8"), stream: { event: "extended" } });
     // Stats keep coming from the same ffmpeg and the same publish.
@@ -343,7 +388,7 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
       "frames to advance after the extend",
     );
     assert.deepEqual(ffmpegs(k), [pid]);
-    assert.equal(rtmp.publishes.filter((p) => p.key === k).length, 1);
+    assert.equal(rtmp.publishes.filter((p) => p.key === k).length, publishes, "no new publish");
     assert.equal(published.doneAt, undefined, "the publish went on");
     const firstLive = msgs.findIndex((m) => m.payload.state === "live");
     assert.deepEqual(
@@ -409,6 +454,7 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
     await waitState(msgs, "live");
     await rtmp.waitForPublish(k, 15_000);
     const pid = await onePid(k);
+    const publishes = rtmp.publishes.filter((p) => p.key === k).length;
     const bad = [
       { payload: 42 },
       { payload: "go" },
@@ -425,7 +471,7 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
       assert.match(text, /left as it is/);
     }
     assert.deepEqual(ffmpegs(k), [pid]);
-    assert.equal(rtmp.publishes.filter((p) => p.key === k).length, 1);
+    assert.equal(rtmp.publishes.filter((p) => p.key === k).length, publishes, "no new publish");
     assert.equal(msgs[msgs.length - 1]?.payload.state, "live");
   });
 
@@ -435,10 +481,12 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
     try {
       const msgs = await load({ target: "youtube-rtmp", url: rtmp.url }, { streamKey: k });
       node().receive({ payload: src.url("/cam-aac") });
-      await waitState(msgs, "retrying");
+      const retrying = await waitState(msgs, "retrying");
       rtmp.allowKey(k);
+      // A refused run ends before ffmpeg has listed its input, so the next one starts with the
+      // "probe" plan again: it publishes, is replaced at once by one that copies, which goes live.
+      await waitState(msgs, "live", retrying);
       await rtmp.waitForPublish(k, 20_000);
-      await waitState(msgs, "live");
       node().receive({ payload: "stop" });
       await waitState(msgs, "stopped");
       assert.ok(
