@@ -56,6 +56,24 @@ export interface SdmCommands {
 }
 export type SdmCommandName = keyof SdmCommands;
 
+/**
+ * What the stream keepers need of the SDM client (`SdmClient` fits structurally; tests pass fakes).
+ * The client applies the project-wide command budget and its own bounded retries (429/5xx, 401 →
+ * token refresh) inside `execute`, and throws the typed errors of errors.ts.
+ */
+export interface SdmCommandExecutor {
+  execute<C extends SdmCommandName>(
+    deviceId: string,
+    command: C,
+    params: SdmCommands[C]["params"],
+  ): Promise<SdmCommands[C]["results"]>;
+}
+
+/** The executor plus the device look-up, for keepers that check the camera first. */
+export interface SdmCommandRunner extends SdmCommandExecutor {
+  device(deviceId: string): Promise<SdmDevice>;
+}
+
 /** What the editor's camera picker and the nest-stream node need to know about a camera. */
 export interface CameraInfo {
   /** Short device id (last path segment of `name`). */

@@ -20,6 +20,7 @@ import {
   type ExtendRtspStreamResult,
   type GenerateRtspStreamResult,
   type SdmCommandName,
+  type SdmCommandRunner,
   type SdmCommands,
   type SdmDevice,
 } from "../google/sdm-types";
@@ -36,19 +37,7 @@ import {
 
 export { StreamConfigError } from "./stream-messages";
 
-/**
- * What the keeper needs from the SDM client. The client applies the project-wide command budget
- * and its own bounded retries (429/5xx, 401 → token refresh) inside `execute`, and throws the typed
- * errors of src/google/errors.ts.
- */
-export interface SdmCommandRunner {
-  execute<C extends SdmCommandName>(
-    deviceId: string,
-    command: C,
-    params: SdmCommands[C]["params"],
-  ): Promise<SdmCommands[C]["results"]>;
-  device(deviceId: string): Promise<SdmDevice>;
-}
+export type { SdmCommandRunner } from "../google/sdm-types";
 
 /** Why a `url` event was sent (design section 3, `msg.stream.event`). */
 export type StreamUrlEventName = "started" | "extended" | "restarted" | "stopped";

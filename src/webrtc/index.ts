@@ -8,7 +8,6 @@ export {
 export {
   WebRtcSession,
   isFatalSdmError,
-  type SdmCommandRunner,
   type WebRtcSessionOptions,
   type WebRtcState,
   type WebRtcStateEvent,

@@ -15,13 +15,12 @@
  */
 import { EventEmitter } from "node:events";
 import { systemClock, type Clock, type Timer } from "../clock";
-import { deviceId as shortDeviceId } from "../google/sdm-types";
+import { deviceId as shortDeviceId, type SdmCommandExecutor } from "../google/sdm-types";
 import { RtpContinuity } from "./rtp-continuity";
 import { LocalRtspServer, type RtspStreamDescription } from "./rtsp-server";
 import type { NegotiatedMedia } from "./sdp";
 import {
   WebRtcSession,
-  type SdmCommandRunner,
   type WebRtcLogLevel,
   type WebRtcRtpEvent,
   type WebRtcSessionEvent,
@@ -51,7 +50,7 @@ export interface WebRtcBridgeStateEvent extends WebRtcStateEvent {
 }
 
 export interface WebRtcBridgeOptions {
-  sdm: SdmCommandRunner;
+  sdm: SdmCommandExecutor;
   /** Device id: short, or the full `enterprises/{project}/devices/{id}` name. */
   deviceId: string;
   /** Path of the stream on the local RTSP server (default: the short device id). */

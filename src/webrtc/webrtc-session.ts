@@ -28,19 +28,11 @@ import {
   PermissionDeniedError,
   RateLimitedError,
 } from "../google/errors";
-import type { SdmCommandName, SdmCommands } from "../google/sdm-types";
+import type { SdmCommandExecutor } from "../google/sdm-types";
 import { redact } from "../redact";
 import { ParameterSets, startsKeyframe } from "./h264";
 import { fixNestAnswer, parseNegotiatedMedia, type NegotiatedMedia } from "./sdp";
 
-/** What the session needs of the SDM client (structurally: `SdmClient` fits). */
-export interface SdmCommandRunner {
-  execute<C extends SdmCommandName>(
-    deviceId: string,
-    command: C,
-    params: SdmCommands[C]["params"],
-  ): Promise<SdmCommands[C]["results"]>;
-}
 
 export type WebRtcState = "starting" | "live" | "extending" | "retrying" | "stopped" | "error";
 
@@ -75,7 +67,7 @@ export interface WebRtcRtpEvent {
 export type WebRtcLogLevel = "debug" | "info" | "warn";
 
 export interface WebRtcSessionOptions {
-  sdm: SdmCommandRunner;
+  sdm: SdmCommandExecutor;
   /** Device id (short or full `enterprises/…/devices/…` name, as the runner expects it). */
   deviceId: string;
   clock?: Clock;
@@ -205,7 +197,7 @@ function message(err: unknown): string {
 }
 
 export class WebRtcSession extends EventEmitter {
-  private readonly sdm: SdmCommandRunner;
+  private readonly sdm: SdmCommandExecutor;
   private readonly deviceId: string;
   private readonly clock: Clock;
   private readonly opts: Required<
