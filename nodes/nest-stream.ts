@@ -4,7 +4,8 @@
  */
 import { systemClock } from "../src/clock";
 import { formatDuration, truncate } from "../src/format";
-import { redact } from "../src/redact";
+import { deviceId as shortDeviceId } from "../src/google/sdm-types";
+import { errorMessage, redact } from "../src/redact";
 import {
   CameraStream,
   DEFAULT_RTSP_HOST,
@@ -65,6 +66,15 @@ module.exports = function register(RED: RED) {
     let lastState: CameraStreamState = { state: "stopped" };
     let tick: NodeJS.Timeout | undefined;
     let releaseAccount: (() => void) | undefined;
+    let closed = false;
+    // Node-RED does not wait for an async input handler: commands run one after another here, so a
+    // "stop" that arrives during a restart or a camera switch is applied after it, never lost.
+    let queue: Promise<void> = Promise.resolve();
+    const inOrder = (command: () => Promise<void>): Promise<void> => {
+      const run = queue.then(() => (closed ? undefined : command()));
+      queue = run.catch(() => undefined);
+      return run;
+    };
 
     const showStatus = () => {
       this.status(statusFor(lastState));
@@ -94,7 +104,8 @@ module.exports = function register(RED: RED) {
         clock: systemClock,
         webrtc: { host: rtspHost, port: rtspPort },
         // The states carry what the user must see; this is the WebRTC sessions' progress, for the log.
-        log: (level, message) => (level === "warn" ? this.log(message) : this.debug(message)),
+        log: (level, message) =>
+          level === "warn" ? this.warn(redact(message)) : this.debug(redact(message)),
       });
       k.on("url", (ev: CameraUrlEvent) => {
         if (k !== keeper) return;
@@ -110,10 +121,10 @@ module.exports = function register(RED: RED) {
     };
 
     const start = async (deviceId: string, restart: boolean) => {
-      if (keeper && keeper.deviceId !== deviceId) {
-        const old = keeper;
+      if (keeper && shortDeviceId(keeper.deviceId) !== shortDeviceId(deviceId)) {
+        // Another camera: the old stream's "stopped" goes out (readers stop) before the new one starts.
+        await keeper.stop();
         keeper = undefined;
-        await old.stop();
       }
       if (!keeper) {
         keeper = newKeeper(deviceId);
@@ -134,9 +145,11 @@ module.exports = function register(RED: RED) {
         return;
       }
       try {
-        if (command.action === "stop") {
-          await keeper?.stop();
-        } else {
+        await inOrder(async () => {
+          if (command.action === "stop") {
+            await keeper?.stop();
+            return;
+          }
           const deviceId = command.deviceId ?? configuredDevice;
           if (!deviceId) {
             throw new Error(
@@ -144,21 +157,26 @@ module.exports = function register(RED: RED) {
             );
           }
           await start(deviceId, command.action === "restart");
-        }
+        });
         done();
       } catch (err) {
-        const message = redact(err instanceof Error ? err.message : String(err));
+        const message = errorMessage(err);
         if (!keeper) setState({ state: "error", reason: message });
         done(new Error(message));
       }
     });
 
     this.on("close", (_removed, done) => {
+      closed = true;
       if (tick) clearInterval(tick);
-      const k = keeper;
-      keeper = undefined;
-      // CameraStream.stop() is bounded in time (best effort StopRtspStream / StopWebRtcStream).
-      (k ? k.stop() : Promise.resolve())
+      // After a command in flight; CameraStream.stop() is bounded in time (best effort
+      // StopRtspStream / StopWebRtcStream), so this stays inside Node-RED's close timeout.
+      queue
+        .then(async () => {
+          const k = keeper;
+          keeper = undefined;
+          await k?.stop();
+        })
         .catch(() => undefined)
         .then(() => {
           releaseAccount?.();
@@ -173,7 +191,7 @@ module.exports = function register(RED: RED) {
         keeper = newKeeper(configuredDevice);
         keeper.start();
       } catch (err) {
-        const message = redact(err instanceof Error ? err.message : String(err));
+        const message = errorMessage(err);
         setState({ state: "error", reason: message });
         this.error(message);
       }

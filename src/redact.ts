@@ -53,6 +53,11 @@ export function redact(text: string, registry: SecretRegistry = secrets): string
   return out;
 }
 
+/** The message of anything thrown, redacted: what adapters show in errors and statuses. */
+export function errorMessage(err: unknown, registry: SecretRegistry = secrets): string {
+  return redact(err instanceof Error ? err.message : String(err), registry);
+}
+
 /** Redacts an error's message (and stack) in place and returns it, for errors that will be surfaced. */
 export function redactError<E>(err: E, registry: SecretRegistry = secrets): E {
   if (err instanceof Error) {

@@ -226,6 +226,41 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
     );
   });
 
+  it("applies commands in order: a camera switch stops the old stream first, a stop right after is not lost", async () => {
+    await helper.load(nodes, flow({ startOnDeploy: true }), credentials);
+    const msgs = collect();
+    await waitFor(() => msgs.find((m) => m.stream.event === "started"), 5000, "started");
+    node().receive({ payload: "start", deviceId: "cam-garden" });
+    node().receive({ payload: "stop" });
+    // The stop comes after the switch: the garden camera's start is cancelled (and any stream Google
+    // made for it stopped), so readers see the front camera stop and nothing after.
+    await waitFor(() => msgs.some((m) => m.stream.event === "stopped"), 10_000, "the front camera stops");
+    await waitFor(
+      () => fake.rtspStreams().every((st) => !st.alive),
+      10_000,
+      "nothing left running at Google",
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(
+      msgs.map((m) => `${m.stream.event} ${m.topic}`),
+      ["started cam-front", "stopped cam-front"],
+    );
+    assert.ok(fake.rtspStreams().every((st) => !st.alive));
+  });
+
+  it("treats the full device name and the short id as the same camera", async () => {
+    await helper.load(nodes, flow({ startOnDeploy: true }), credentials);
+    const msgs = collect();
+    await waitFor(() => msgs.find((m) => m.stream.event === "started"), 5000, "started");
+    node().receive({
+      payload: "start",
+      deviceId: `enterprises/${FAKE_DEFAULTS.projectId}/devices/cam-front`,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(fake.commands("GenerateRtspStream").length, 1, "no second stream for the same camera");
+    assert.ok(!msgs.some((m) => m.stream.event === "stopped"));
+  });
+
   it("stops the stream at Google on redeploy", async () => {
     await helper.load(nodes, flow({ startOnDeploy: true }), credentials);
     const msgs = collect();
