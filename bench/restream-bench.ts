@@ -256,7 +256,11 @@ async function main(): Promise<number> {
     log(`republish after a cut: ${republish.join(", ")} ms`);
 
     // ---- the table -----------------------------------------------------------------------------
-    const target = (r: number): string => `within 5 % (≤ 1.05×): ${r <= 1.05 ? "met" : "not met"}`;
+    // The two identical hand-runs differ by this much: a ratio inside it is no measurable difference.
+    const noise = Math.abs(two.schedS / one.schedS - 1);
+    const target = (r: number): string =>
+      `within 5 % (≤ 1.05×): ${r <= 1.05 ? "met" : "not met"}` +
+      (r > 1.05 && r - 1 <= noise ? ` (inside the noise floor, ±${(100 * noise).toFixed(1)} %)` : "");
     const rows: string[][] = [
       [
         "Measure",

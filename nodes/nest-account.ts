@@ -46,7 +46,15 @@ module.exports = function register(RED: RED) {
     this.account = () => {
       if (!account) {
         account = openNestAccount({ projectId: this.projectId, ...this.credentials });
-        account.on("warning", (text: string) => this.warn(text));
+        account.on("warning", (text: string) => this.warn(redact(text)));
+        // Google seldom rotates a refresh token; the new one is used from now on, but a runtime cannot
+        // rewrite its own credentials: say so, so the user authorizes again before the next restart.
+        account.on("refresh-token", () =>
+          this.warn(
+            "Google issued a new refresh token for this account; it is in use until Node-RED restarts. " +
+              "Open the account node, press Authorize and deploy to keep it across restarts.",
+          ),
+        );
       }
       return account;
     };

@@ -1,6 +1,6 @@
 /** nest-restream node: translates messages to a Restreamer (supervised ffmpeg) and its snapshots to messages and status. */
 import { formatDuration, truncate } from "../src/format";
-import { redact } from "../src/redact";
+import { errorMessage, redact } from "../src/redact";
 import type { AudioMode, VideoMode } from "../src/ffmpeg/args";
 import { parseRestreamInput, type TargetOverride } from "../src/ffmpeg/restream-input";
 import { Restreamer, type RestreamSnapshot } from "../src/ffmpeg/restreamer";
@@ -48,7 +48,7 @@ module.exports = function register(RED: RED) {
       resolveOutputs(target, outputs);
       this.status({ fill: "grey", shape: "ring", text: "stopped" });
     } catch (err) {
-      this.status({ fill: "red", shape: "ring", text: truncate(redact((err as Error).message)) });
+      this.status({ fill: "red", shape: "ring", text: truncate(errorMessage(err)) });
     }
 
     const report = (snapshot: RestreamSnapshot) => {
@@ -63,12 +63,13 @@ module.exports = function register(RED: RED) {
     restreamer.on("log", (line) => this.debug(line));
 
     const applyTarget = (override: TargetOverride) => {
-      target = {
+      const next = {
         ...target,
         ...(override.url !== undefined ? { url: override.url } : {}),
         ...(override.streamKey !== undefined ? { streamKey: override.streamKey } : {}),
       };
-      restreamer.setTarget(target, outputs);
+      restreamer.setTarget(next, outputs); // throws on a bad destination: nothing changes then
+      target = next;
     };
 
     this.on("input", async (msg, _send, done) => {
@@ -78,6 +79,10 @@ module.exports = function register(RED: RED) {
         switch (command.action) {
           case "play":
             restreamer.play(command.url);
+            break;
+          case "switch":
+            if (restreamer.state === "stopped") restreamer.updateUrl(command.url);
+            else restreamer.play(command.url);
             break;
           case "update-url":
             // nest-stream "extended": the running ffmpeg keeps its session; the new URL is for reconnects
@@ -95,7 +100,7 @@ module.exports = function register(RED: RED) {
         }
         done();
       } catch (err) {
-        done(new Error(redact(err instanceof Error ? err.message : String(err))));
+        done(new Error(errorMessage(err)));
       }
     });
 

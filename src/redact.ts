@@ -4,18 +4,28 @@
  */
 const MASK = "***";
 
-/** Known secret values registered by the objects that hold them (exact-match masking). */
+/**
+ * Known secret values registered by the objects that hold them (exact-match masking). Counted: a
+ * value several holders registered stays masked until the last of them lets go of it.
+ */
 export class SecretRegistry {
-  private readonly secrets = new Set<string>();
+  /** Shorter values would mask ordinary words ("test", "cam1") everywhere. */
+  static readonly MIN_LENGTH = 6;
+  private readonly counts = new Map<string, number>();
   add(...values: (string | undefined | null)[]): void {
-    for (const v of values) if (v && v.length >= 4) this.secrets.add(v);
+    for (const v of values) {
+      if (v && v.length >= SecretRegistry.MIN_LENGTH) this.counts.set(v, (this.counts.get(v) ?? 0) + 1);
+    }
   }
   delete(value: string | undefined | null): void {
-    if (value) this.secrets.delete(value);
+    if (!value) return;
+    const n = this.counts.get(value) ?? 0;
+    if (n <= 1) this.counts.delete(value);
+    else this.counts.set(value, n - 1);
   }
   values(): string[] {
     // Longest first so a secret containing another is masked whole.
-    return [...this.secrets].sort((a, b) => b.length - a.length);
+    return [...this.counts.keys()].sort((a, b) => b.length - a.length);
   }
 }
 
@@ -23,9 +33,9 @@ export class SecretRegistry {
 export const secrets = new SecretRegistry();
 
 const PATTERNS: [RegExp, string][] = [
-  // RTSP(S) stream tokens and any URL query credential.
+  // RTSP(S) stream tokens, HLS cid, SRT passphrases and any other URL query credential.
   [
-    /([?&](?:auth|access_token|token|key|cid|client_secret|refresh_token|code)=)[^&\s"'#),;\]>]+/gi,
+    /([?&](?:auth|access_token|token|key|cid|client_secret|refresh_token|code|passphrase|streamid|pass|password|secret|sig|signature)=)[^&\s"'#),;\]>\\]+/gi,
     `$1${MASK}`,
   ],
   // Bearer headers.
@@ -34,13 +44,14 @@ const PATTERNS: [RegExp, string][] = [
   [/ya29\.[A-Za-z0-9._-]+/g, MASK],
   [/1\/\/0[A-Za-z0-9._-]{10,}/g, MASK],
   [/GOCSPX-[A-Za-z0-9._-]+/g, MASK],
-  // JSON bodies echoing credentials.
+  // JSON bodies echoing credentials (also JSON inside JSON, with escaped quotes).
   [
-    /("(?:access_token|refresh_token|client_secret|streamToken|streamExtensionToken|streamKey)"\s*:\s*")[^"]*"/g,
-    `$1${MASK}"`,
+    /(\\?"(?:access_token|refresh_token|client_secret|streamToken|streamExtensionToken|streamKey)\\?"\s*:\s*\\?")[^"\\]*/g,
+    `$1${MASK}`,
   ],
-  // YouTube ingest URLs: the last path segment after live2/ is the stream key.
-  [/(\/live2\/)[^/?\s"']+/g, `$1${MASK}`],
+  // RTMP(S) publish URLs: everything after the application is the stream name, which is the key
+  // (YouTube rtmps://a.rtmps.youtube.com/live2/<key>, also …/live2?backup=1/<key>; Twitch, Facebook).
+  [/(\brtmps?:\/\/[^/\s"']+\/[^/\s"'?]+(?:\?[^/\s"']*)?\/)[^\s"'),;]+/gi, `$1${MASK}`],
   // user:password@ in URLs.
   [/(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:)[^@/\s]+@/gi, `$1${MASK}@`],
 ];

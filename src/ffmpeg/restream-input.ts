@@ -3,6 +3,8 @@ import { describeValue } from "../stream/stream-command";
 
 export type RestreamAction =
   | { action: "play"; url: string }
+  /** nest-stream's "restarted": switch a running restream to the new session; a stopped one only keeps the URL. */
+  | { action: "switch"; url: string }
   | { action: "update-url"; url: string }
   | { action: "start" }
   | { action: "stop" }
@@ -31,7 +33,7 @@ export class RestreamInputError extends Error {
   }
 }
 
-const URL_LIKE = /^(rtsps?|rtmps?|srt|https?|udp|tcp):\/\/\S+$/i;
+const URL_LIKE = /^(rtsps?|rtmps?|srt|https?):\/\/\S+$/i;
 const FILE_LIKE = /^(\/|\.\.?\/|[A-Za-z]:\\)\S*$/;
 const STREAM_EVENTS = ["started", "extended", "restarted", "stopped"];
 
@@ -53,8 +55,13 @@ export function parseRestreamInput(msg: {
   else if (typeof p === "string" && /^\s*stop\s*$/i.test(p)) command = { action: "stop" };
   else if (typeof p === "string" && /^\s*start\s*$/i.test(p)) command = { action: "start" };
   else if (typeof p === "string" && isInputUrl(p.trim())) {
+    const url = p.trim();
     command =
-      event === "extended" ? { action: "update-url", url: p.trim() } : { action: "play", url: p.trim() };
+      event === "extended"
+        ? { action: "update-url", url }
+        : event === "restarted"
+          ? { action: "switch", url }
+          : { action: "play", url };
   } else if (target && (p === undefined || p === "")) command = { action: "none" };
   else throw new RestreamInputError(describeValue(p));
   return target ? { command, target } : { command };

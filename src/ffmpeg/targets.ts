@@ -21,8 +21,8 @@ export const YOUTUBE_HLS_URL = "https://a.upload.youtube.com/http_upload_hls";
 export const YOUTUBE_HLS_PLAYLIST = "out.m3u8";
 /** File name pattern used when a custom target is a directory. */
 export const DEFAULT_RECORDING_PATTERN = "cam-%Y%m%d-%H%M%S.mkv";
-/** Without `segmentSeconds`, a recording still rolls over to a new file once a day. */
-export const DEFAULT_FILE_SEGMENT_SECONDS = 86_400;
+/** Without `segmentSeconds`, a recording rolls over to a new file every hour (the editor's default too). */
+export const DEFAULT_FILE_SEGMENT_SECONDS = 3600;
 
 export const ACCEPTED_TARGETS =
   `target one of ${TARGET_KINDS.map((t) => `"${t}"`).join(", ")} (default "youtube-rtmps"); ` +

@@ -7,7 +7,7 @@
 import { EventEmitter } from "node:events";
 import { Backoff } from "../backoff";
 import { sleep, systemClock, type Clock, type Timer } from "../clock";
-import { secrets } from "../redact";
+import { errorMessage, secrets } from "../redact";
 import {
   ClosedError,
   CredentialsError,
@@ -298,8 +298,7 @@ export class TokenKeeper extends EventEmitter {
     if (this.closed || this.fatal) return;
     this.refresh().catch((err: unknown) => {
       if (this.closed) return;
-      const message = err instanceof Error ? err.message : String(err);
-      this.emit("warning", `Could not refresh the Google access token ahead of time: ${message}`);
+      this.emit("warning", `Could not refresh the Google access token ahead of time: ${errorMessage(err)}`);
       const cached = this.current;
       if (!this.fatal && cached && this.clock.now() + PROACTIVE_RETRY_MS < cached.expiresAt) {
         this.scheduleProactive(this.clock.now() + PROACTIVE_RETRY_MS);

@@ -33,7 +33,6 @@ import { redact } from "../redact";
 import { ParameterSets, startsKeyframe } from "./h264";
 import { fixNestAnswer, parseNegotiatedMedia, type NegotiatedMedia } from "./sdp";
 
-
 export type WebRtcState = "starting" | "live" | "extending" | "retrying" | "stopped" | "error";
 
 export interface WebRtcStateEvent {

@@ -179,7 +179,7 @@ describe("ffmpeg targets", () => {
     );
     const dir = resolveTarget({ target: "custom", url: "/rec/" });
     assert.equal(dir.url, "/rec/cam-%Y%m%d-%H%M%S.mkv");
-    assert.equal(after(outputArgs(dir), "-segment_time"), "86400");
+    assert.equal(after(outputArgs(dir), "-segment_time"), "3600");
     assert.equal(resolveTarget({ target: "custom", url: "./preview/live.m3u8" }).format, "hls");
   });
 

@@ -23,6 +23,41 @@ describe("redact", () => {
     assert.equal(redact("rtmp://user:s3cret@host/app"), "rtmp://user:***@host/app");
   });
 
+  it("masks the stream name of any RTMP publish URL, SRT passphrases and escaped JSON", () => {
+    const none = new SecretRegistry();
+    assert.equal(
+      redact("rtmp://live.twitch.tv/app/live_12345_abcdef", none),
+      "rtmp://live.twitch.tv/app/***",
+    );
+    assert.equal(
+      redact("to 'rtmps://b.rtmps.youtube.com:443/live2?backup=1/abcd-efgh': refused", none),
+      "to 'rtmps://b.rtmps.youtube.com:443/live2?backup=1/***': refused",
+    );
+    assert.equal(redact("(rtmp://h:1935/live2/k-1); again", none), "(rtmp://h:1935/live2/***); again");
+    assert.equal(
+      redact("rtmp://127.0.0.1:1935/live2", none),
+      "rtmp://127.0.0.1:1935/live2",
+      "no key, nothing to mask",
+    );
+    assert.equal(
+      redact("srt://host:9000?streamid=publish:cam&passphrase=supersecret123", none),
+      "srt://host:9000?streamid=***&passphrase=***",
+    );
+    assert.equal(redact('{\\"streamToken\\": \\"abc123\\"}', none), '{\\"streamToken\\": \\"***\\"}');
+  });
+
+  it("counts registrations: a value stays masked until its last holder lets go", () => {
+    const registry = new SecretRegistry();
+    registry.add("shared-token-1");
+    registry.add("shared-token-1");
+    registry.delete("shared-token-1");
+    assert.equal(redact("x shared-token-1", registry), "x ***");
+    registry.delete("shared-token-1");
+    assert.equal(redact("x shared-token-1", registry), "x shared-token-1");
+    registry.add("cam1");
+    assert.equal(redact("cam1", registry), "cam1", "too short to mask safely");
+  });
+
   it("masks Google tokens by shape and in JSON", () => {
     const none = new SecretRegistry();
     assert.equal(redact("Bearer ya29.a0AfB_byC-xyz", none), "Bearer ***");

@@ -6,12 +6,15 @@ const URL1 = "rtsps://edge.example:443/sdm_live_stream/abc?auth=tok1";
 describe("parseRestreamInput", () => {
   it("plays a URL, or a URL from started/restarted", () => {
     assert.deepEqual(parseRestreamInput({ payload: URL1 }), { command: { action: "play", url: URL1 } });
-    for (const event of ["started", "restarted"]) {
-      assert.deepEqual(parseRestreamInput({ payload: URL1, stream: { event } }).command, {
-        action: "play",
-        url: URL1,
-      });
-    }
+    assert.deepEqual(parseRestreamInput({ payload: URL1, stream: { event: "started" } }).command, {
+      action: "play",
+      url: URL1,
+    });
+    // A recovery by nest-stream switches a running restream, but never starts one that was stopped.
+    assert.deepEqual(parseRestreamInput({ payload: URL1, stream: { event: "restarted" } }).command, {
+      action: "switch",
+      url: URL1,
+    });
     assert.deepEqual(parseRestreamInput({ payload: "/media/in.mkv" }).command, {
       action: "play",
       url: "/media/in.mkv",

@@ -74,7 +74,7 @@ describe("Restreamer with the real ffmpeg", function () {
   let restreamer: Restreamer | undefined;
 
   before(function () {
-    if (!haveFfmpeg()) this.skip();
+    if (!haveFfmpeg()) throw new Error(`${FFMPEG} does not run: install ffmpeg (npm run test:setup)`);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "restreamer-real-"));
     makeClip(path.join(dir, "with-audio.mp4"), true);
     makeClip(path.join(dir, "no-audio.mp4"), false);
