@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import path from "node:path";
 import type { Page, Request } from "playwright-core";
 import { FAKE_DEFAULTS } from "../fixtures/fake-google";
 import {
@@ -14,7 +13,7 @@ import {
   deploy,
   openNode,
   openPage,
-  repoRoot,
+  screenshotPath,
   screenshotWorkspace,
   startEditor,
   waitForStatus,
@@ -333,7 +332,7 @@ describe("editor (browser)", function () {
     await page.waitForSelector("#node-input-nest-list-cameras", { state: "detached" });
 
     // The picture for the README.
-    const file = path.join(repoRoot(), "docs", "flow.png");
+    const file = screenshotPath("flow.png");
     await screenshotWorkspace(page, file, { paletteFilter: "nest", height: 360 });
     assert.ok(fs.statSync(file).size > 10_000);
   });

@@ -21,6 +21,7 @@ import {
   openNode,
   openPage,
   repoRoot,
+  screenshotPath,
   screenshotWorkspace,
   startEditor,
   waitForStatus,
@@ -188,7 +189,7 @@ describe("example flows in the editor (browser)", function () {
     assert.equal(media.edge.stats.peakPerStream, 1, "never two RTSP sessions at once on the camera's URL");
 
     // The picture for the README: the example, live.
-    await screenshotWorkspace(page, path.join(repoRoot(), "docs", "nest-to-youtube.png"), {
+    await screenshotWorkspace(page, screenshotPath("nest-to-youtube.png"), {
       paletteFilter: "nest",
       height: 360,
     });

@@ -37,6 +37,16 @@ export function repoRoot(): string {
 }
 
 /**
+ * Where a screenshot goes: test-results/ (git-ignored) on every run, and docs/ (the README's pictures)
+ * only with UPDATE_DOCS=1, so a test run leaves the working tree as it was.
+ */
+export function screenshotPath(name: string): string {
+  const dir = path.join(repoRoot(), process.env.UPDATE_DOCS === "1" ? "docs" : "test-results");
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, name);
+}
+
+/**
  * A package directory for Node-RED: package.json from the repository, dist/nodes/ holding links to
  * the compiled nodes of this build and copies of the current editor files.
  */
