@@ -59,8 +59,7 @@ if (want("nodes")) {
   mocha("node tests (Node-RED 5)", ["dist/test/nodes/**/*.test.js"], { NODE_RED_MAJOR: "5" });
 }
 if (want("e2e")) mocha("end-to-end tests", ["dist/test/e2e/**/*.test.js"]);
-if (want("browser") && fs.existsSync(path.join(root, "dist/test/browser")))
-  mocha("browser tests", ["dist/test/browser/**/*.test.js"]);
+if (want("browser")) mocha("browser tests", ["dist/test/browser/**/*.test.js"]);
 
 const tail = skipped ? `, ${skipped} skipped` : "";
 console.log(`\n${passed} passed, ${failed} failed${tail}`);
