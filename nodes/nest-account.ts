@@ -19,7 +19,7 @@ import {
 } from "../src/google/authorization";
 import { GoogleError } from "../src/google/errors";
 import { validateProjectId } from "../src/google/sdm-client";
-import { redact } from "../src/redact";
+import { errorMessage, redact } from "../src/redact";
 import type { AdminRequest, AdminResponse, Node, RED } from "./red-types";
 
 export interface NestAccountNode extends Node<Partial<NestCredentials>> {
@@ -36,6 +36,15 @@ interface NestAccountConfig {
 
 /** Stored password credentials come back to the editor as this placeholder. */
 const PASSWORD_PLACEHOLDER = "__PWRD__";
+
+/** Local problems (credentials, state, pasted URL) are 400; Google's refusals 502; anything else 500. */
+const statusFor = (code: string) => (code === "CREDENTIALS" || isLocalReason(code) ? 400 : 502);
+
+/** Sends an error as JSON the editor can show; never a secret, never a stack. */
+function sendError(res: AdminResponse, err: unknown) {
+  const code = err instanceof GoogleError ? err.code : "ERROR";
+  res.status(err instanceof GoogleError ? statusFor(code) : 500).json({ error: errorMessage(err), code });
+}
 
 module.exports = function register(RED: RED) {
   function NestAccountNodeCtor(this: NestAccountNode, config: NestAccountConfig) {
@@ -75,13 +84,6 @@ module.exports = function register(RED: RED) {
   });
 
   /** Sends a Google error as JSON the editor can show; never a secret, never a stack. */
-  function sendError(res: AdminResponse, err: unknown) {
-    const status = err instanceof GoogleError ? (err.code === "CREDENTIALS" ? 400 : 502) : 500;
-    const message = redact(err instanceof Error ? err.message : String(err));
-    const code = err instanceof GoogleError ? err.code : "ERROR";
-    res.status(status).json({ error: message, code });
-  }
-
   async function listCameras(account: NestAccount, res: AdminResponse, close: boolean) {
     try {
       res.json({ cameras: await account.cameras() });
@@ -169,14 +171,6 @@ function registerAuthorization(
   };
 
   /** 400 for what the user typed or pasted (or a stale authorization), 502 for Google's refusals. */
-  const statusFor = (code: string) => (isLocalReason(code) ? 400 : 502);
-
-  function sendAuthError(res: AdminResponse, err: unknown) {
-    const message = redact(err instanceof Error ? err.message : String(err));
-    const code = err instanceof GoogleError ? err.code : "ERROR";
-    res.status(err instanceof GoogleError ? statusFor(code) : 500).json({ error: message, code });
-  }
-
   /** Exchanges the code of a claimed state; the outcome never carries the client secret or the code. */
   async function exchange(
     pending: PendingAuthorization,
@@ -194,7 +188,7 @@ function registerAuthorization(
       RED.log.info(`nest-account: authorized Device Access project ${pending.projectId}`);
       return { ok: true, refreshToken: tokens.refreshToken, scope: tokens.scope };
     } catch (err) {
-      const message = redact(err instanceof Error ? err.message : String(err));
+      const message = errorMessage(err);
       RED.log.warn(`nest-account: authorization failed: ${message}`);
       return { ok: false, error: message, code: err instanceof GoogleError ? err.code : "ERROR" };
     }
@@ -229,7 +223,7 @@ function registerAuthorization(
           expiresAt: new Date(expiresAt).toISOString(),
         });
       } catch (err) {
-        sendAuthError(res, err);
+        sendError(res, err);
       }
     },
   );
@@ -242,7 +236,7 @@ function registerAuthorization(
     try {
       pending = states.take(params.state);
     } catch (err) {
-      const message = redact(err instanceof Error ? err.message : String(err));
+      const message = errorMessage(err);
       sendCallbackPage(res, 400, { ok: false, error: message });
       return;
     }
@@ -263,7 +257,7 @@ function registerAuthorization(
         res.setHeader("Cache-Control", "no-store");
         res.json(poll);
       } catch (err) {
-        sendAuthError(res, err);
+        sendError(res, err);
       }
     },
   );
@@ -279,7 +273,7 @@ function registerAuthorization(
         params = parseRedirectUrl((req.body ?? {}).url);
         pending = states.take(params.state);
       } catch (err) {
-        sendAuthError(res, err);
+        sendError(res, err);
         return;
       }
       const state = params.state as string;

@@ -3,6 +3,7 @@
  * in-memory fake in tests) and the mapping of Google's answers to the typed errors of errors.ts.
  */
 import axios, { type AxiosInstance } from "axios";
+import { truncate } from "../format";
 import { redact } from "../redact";
 import {
   FailedPreconditionError,
@@ -109,7 +110,7 @@ export function networkError(err: unknown, req: Pick<HttpRequest, "url" | "timeo
     );
   }
   return new TransientGoogleError(
-    `Could not reach ${host}${code ? ` (${code})` : ""}: ${truncate(detail, 200)}`,
+    `Could not reach ${host}${code ? ` (${code})` : ""}: ${truncate(redact(detail), 200)}`,
     0,
     "NETWORK",
   );
@@ -155,7 +156,7 @@ export function errorFromResponse(res: HttpResponse, what: string, now: number):
 
   const http = res.status;
   const tag = `HTTP ${http}${status ? ` ${status}` : ""}`;
-  const message = `${what} failed: ${truncate(detail || "no details", 300)} (${tag})`;
+  const message = `${what} failed: ${truncate(redact(detail || "no details"), 300)} (${tag})`;
 
   if (http === 429 || status === "RESOURCE_EXHAUSTED") {
     return new RateLimitedError(message, parseRetryAfter(res.headers["retry-after"], now));
@@ -220,9 +221,4 @@ function hostOf(url: string): string {
   } catch {
     return "Google";
   }
-}
-
-function truncate(text: string, max: number): string {
-  const clean = redact(text);
-  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }

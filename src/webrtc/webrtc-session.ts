@@ -29,7 +29,7 @@ import {
   RateLimitedError,
 } from "../google/errors";
 import type { SdmCommandExecutor } from "../google/sdm-types";
-import { redact } from "../redact";
+import { errorMessage } from "../redact";
 import { ParameterSets, startsKeyframe } from "./h264";
 import { fixNestAnswer, parseNegotiatedMedia, type NegotiatedMedia } from "./sdp";
 
@@ -191,10 +191,6 @@ export function isFatalSdmError(err: unknown): boolean {
   );
 }
 
-function message(err: unknown): string {
-  return redact(err instanceof Error ? err.message : String(err));
-}
-
 export class WebRtcSession extends EventEmitter {
   private readonly sdm: SdmCommandExecutor;
   private readonly deviceId: string;
@@ -329,11 +325,11 @@ export class WebRtcSession extends EventEmitter {
     try {
       peer.video.receiver.dtlsTransport
         .sendRtcp(packets)
-        .catch((e: unknown) => this.log("debug", `keyframe request failed: ${message(e)}`));
+        .catch((e: unknown) => this.log("debug", `keyframe request failed: ${errorMessage(e)}`));
       this.keyframeRequests++;
       return true;
     } catch (e) {
-      this.log("debug", `keyframe request failed: ${message(e)}`);
+      this.log("debug", `keyframe request failed: ${errorMessage(e)}`);
       return false;
     }
   }
@@ -359,13 +355,13 @@ export class WebRtcSession extends EventEmitter {
         } catch (err) {
           if (this.stopped || err instanceof StoppedError) return;
           if (isFatalSdmError(err)) {
-            this.log("warn", `WebRTC stream failed: ${message(err)}`);
-            await this.failFatal(message(err));
+            this.log("warn", `WebRTC stream failed: ${errorMessage(err)}`);
+            await this.failFatal(errorMessage(err));
             return;
           }
           let delay = this.backoff.next();
           if (err instanceof RateLimitedError && err.retryAfterMs) delay = Math.max(delay, err.retryAfterMs);
-          const why = `${message(err)}; new WebRTC session in ${Math.round(delay / 1000)} s`;
+          const why = `${errorMessage(err)}; new WebRTC session in ${Math.round(delay / 1000)} s`;
           this.log("warn", why);
           this.setState("retrying", why);
           try {
@@ -609,7 +605,7 @@ export class WebRtcSession extends EventEmitter {
       ) {
         // Battery cameras refuse to extend (FAILED_PRECONDITION); an unknown session id is no better.
         // Open a new session while this one still plays; it is closed once the new one is live.
-        const why = `the camera refused to extend the WebRTC session (${message(err)}); opening a new one`;
+        const why = `the camera refused to extend the WebRTC session (${errorMessage(err)}); opening a new one`;
         this.log("info", why);
         this.setState("extending", why);
         void this.establish();
@@ -619,12 +615,12 @@ export class WebRtcSession extends EventEmitter {
       if (err instanceof RateLimitedError && err.retryAfterMs) delay = Math.max(delay, err.retryAfterMs);
       const left = peer.expiresAt - this.clock.now();
       if (left - delay > 5_000) {
-        const why = `extending the WebRTC session failed (${message(err)}); trying again in ${Math.round(delay / 1000)} s`;
+        const why = `extending the WebRTC session failed (${errorMessage(err)}); trying again in ${Math.round(delay / 1000)} s`;
         this.log("warn", why);
         this.setState("retrying", why);
         this.extendTimer = this.clock.setTimeout(() => void this.extend(peer), delay);
       } else {
-        const why = `extending the WebRTC session failed (${message(err)}); opening a new one`;
+        const why = `extending the WebRTC session failed (${errorMessage(err)}); opening a new one`;
         this.log("warn", why);
         this.setState("retrying", why);
         void this.establish();
@@ -724,6 +720,6 @@ export class WebRtcSession extends EventEmitter {
     return this.sdm
       .execute(this.deviceId, "StopWebRtcStream", { mediaSessionId })
       .then(() => undefined)
-      .catch((e: unknown) => this.log("debug", `StopWebRtcStream failed: ${message(e)}`));
+      .catch((e: unknown) => this.log("debug", `StopWebRtcStream failed: ${errorMessage(e)}`));
   }
 }
