@@ -226,6 +226,23 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
     assert.deepEqual(errors(), []);
   });
 
+  it('nest-stream\'s "restarted" never starts a restream stopped on purpose; "start" then uses its URL', async () => {
+    const msgs = await load({ target: "custom", url: outDir() });
+    node().receive({ payload: clip, stream: { event: "started" } });
+    let from = await waitState(msgs, "live");
+    node().receive({ payload: "stop" });
+    from = await waitState(msgs, "stopped", from);
+    const other = `${clip}?session=2`;
+    node().receive({ payload: other, stream: { event: "restarted" } });
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(ffmpegs(), [], "still stopped");
+    assert.equal(msgs.length, from + 1, "no new state");
+    node().receive({ payload: "start" });
+    await waitState(msgs, "starting", from);
+    const proc = await waitFor(() => ffmpegs()[0], 5000, "an ffmpeg");
+    assert.ok(proc.argv.includes(other), "the URL of the new session");
+  });
+
   it('"start" before any URL is rejected with done(err); nothing runs', async () => {
     const msgs = await load({ target: "custom", url: outDir() });
     node().receive({ payload: "start" });
