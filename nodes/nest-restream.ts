@@ -74,15 +74,15 @@ module.exports = function register(RED: RED) {
 
     this.on("input", async (msg, _send, done) => {
       try {
-        const { command, target: override } = parseRestreamInput(msg);
+        const { command, target: override, inputAudio } = parseRestreamInput(msg);
         if (override) applyTarget(override);
         switch (command.action) {
           case "play":
-            restreamer.play(command.url);
+            restreamer.play(command.url, inputAudio);
             break;
           case "switch":
             if (restreamer.state === "stopped") restreamer.updateUrl(command.url);
-            else restreamer.play(command.url);
+            else restreamer.play(command.url, inputAudio);
             break;
           case "update-url":
             // nest-stream "extended": the running ffmpeg keeps its session; the new URL is for reconnects

@@ -4,12 +4,14 @@
  * Audio "auto" and the input's audio: what the camera sends is learned from ffmpeg's own stream
  * listing on stderr, never from a second connection (one Nest URL serves one client, so no
  * ffprobe). While it is unknown (`inputAudio` undefined) the plan is "probe": map the input's
- * first audio stream if there is one (`-map 0:a:0?`) and re-encode it to AAC, which is right for
- * AAC, Opus or anything else. The Restreamer reads the listing of that run and, when the input
- * needs another plan, restarts once at once (after the first run has exited): "copy" for AAC (so a
- * long restream costs no audio encoding), "silence" when there is no audio (anullsrc as a second
- * input, because YouTube wants an audio track). It remembers the layout, so reconnects and new
- * sessions of the same camera start with the right plan.
+ * first audio stream if there is one (`-map 0:a:0?`) and COPY it, because Nest RTSP cameras send
+ * AAC: for them the first run is the right one (one ffmpeg, one publish). The Restreamer reads the
+ * listing of that run and, when the input needs another plan, restarts once at once (after the
+ * first run has exited): "silence" when there is no audio (anullsrc as a second input, because
+ * YouTube wants an audio track), "encode" (to AAC) for Opus or another codec that an output cannot
+ * carry (FLV refuses Opus at the header, so that run exits by itself). Matroska and MPEG-TS
+ * outputs carry any codec: there a copied Opus track is kept. The Restreamer remembers the
+ * layout, so reconnects and new sessions of the same camera start with the right plan.
  */
 import { outputArgs, teeSpec, type Destination } from "./targets";
 
@@ -50,8 +52,15 @@ export class ArgsError extends Error {
   override name = "ArgsError";
 }
 
-/** Decides the audio handling from the mode and what is known of the input. */
-export function audioPlan(mode: AudioMode = "auto", inputAudio?: InputAudio): AudioPlan {
+/**
+ * Decides the audio handling from the mode and what is known of the input. With `outputs`, a
+ * non-AAC input is copied when every output's container can carry it (see `carriesAnyAudio`).
+ */
+export function audioPlan(
+  mode: AudioMode = "auto",
+  inputAudio?: InputAudio,
+  outputs?: readonly Destination[],
+): AudioPlan {
   switch (mode) {
     case "none":
       return "none";
@@ -64,7 +73,8 @@ export function audioPlan(mode: AudioMode = "auto", inputAudio?: InputAudio): Au
     case "auto":
       if (inputAudio === undefined) return "probe";
       if (inputAudio === null) return "silence";
-      return isAac(inputAudio.codec) ? "copy" : "encode";
+      if (isAac(inputAudio.codec)) return "copy";
+      return outputs && outputs.length > 0 && outputs.every(carriesAnyAudio) ? "copy" : "encode";
     default:
       throw new ArgsError(`audio must be one of ${AUDIO_MODES.join(", ")}; got ${JSON.stringify(mode)}`);
   }
@@ -72,6 +82,17 @@ export function audioPlan(mode: AudioMode = "auto", inputAudio?: InputAudio): Au
 
 export function isAac(codec: string): boolean {
   return /^aac(_latm)?$/i.test(codec);
+}
+
+/**
+ * Whether an output's container takes any audio codec as is (Opus included): Matroska and MPEG-TS
+ * (recordings, SRT). FLV (RTMP, YouTube) takes only AAC/MP3; HLS, MP4 and RTSP are re-encoded to
+ * AAC to stay on the safe side.
+ */
+export function carriesAnyAudio(dest: Destination): boolean {
+  const format =
+    dest.format === "segment" ? dest.options.find(([k]) => k === "segment_format")?.[1] : dest.format;
+  return format === "matroska" || format === "mpegts";
 }
 
 export function isRtspUrl(url: string): boolean {
@@ -87,7 +108,7 @@ export function buildArgs(options: BuildArgsOptions): string[] {
   }
   if (!Number.isInteger(timeoutUs) || timeoutUs <= 0)
     throw new ArgsError("timeoutUs must be a positive integer");
-  const plan = audioPlan(options.audio ?? "auto", options.inputAudio);
+  const plan = audioPlan(options.audio ?? "auto", options.inputAudio, outputs);
 
   const args = [
     "-hide_banner",
@@ -147,13 +168,13 @@ export function buildArgs(options: BuildArgsOptions): string[] {
     case "none":
       args.push("-an");
       break;
+    case "probe":
     case "copy":
       args.push("-c:a", "copy");
       break;
     case "silence":
       args.push(...AAC_ARGS, "-shortest");
       break;
-    case "probe":
     case "encode":
       args.push(...AAC_ARGS, "-ar", "48000");
       break;
@@ -165,7 +186,7 @@ export function buildArgs(options: BuildArgsOptions): string[] {
     args.push(...outputArgs(outputs[0] as Destination));
   } else {
     // Each slave gets its own muxer; encoders must put codec headers out of band for FLV/MP4.
-    if (video === "h264" || plan !== "copy") args.push("-flags", "+global_header");
+    if (video === "h264" || (plan !== "copy" && plan !== "probe")) args.push("-flags", "+global_header");
     args.push("-f", "tee", teeSpec(outputs));
   }
   return args;

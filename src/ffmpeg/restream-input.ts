@@ -18,6 +18,8 @@ export interface TargetOverride {
 export interface RestreamInput {
   command: RestreamAction;
   target?: TargetOverride;
+  /** The input's audio when the source says it (nest-stream's WebRTC cameras send Opus). */
+  inputAudio?: { codec: string };
 }
 
 export const ACCEPTED_RESTREAM_INPUTS =
@@ -64,7 +66,15 @@ export function parseRestreamInput(msg: {
           : { action: "play", url };
   } else if (target && (p === undefined || p === "")) command = { action: "none" };
   else throw new RestreamInputError(describeValue(p));
-  return target ? { command, target } : { command };
+  const result: RestreamInput = target ? { command, target } : { command };
+  if (isWebRtcStream(msg.stream)) result.inputAudio = { codec: "opus" };
+  return result;
+}
+
+function isWebRtcStream(stream: unknown): boolean {
+  return (
+    typeof stream === "object" && stream !== null && (stream as { protocol?: unknown }).protocol === "WEB_RTC"
+  );
 }
 
 function parseStreamEvent(stream: unknown): string | undefined {

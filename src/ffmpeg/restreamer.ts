@@ -130,6 +130,13 @@ interface Run {
   timers: Timer[];
   stderr: string[];
   gone: boolean;
+  /** The process has exited; its end is handled once its stderr is read (see onExit). */
+  exited: boolean;
+  stderrDone: boolean;
+  /** Set by onLayout once ffmpeg has listed this run's input. */
+  listed: boolean;
+  /** Called when stderr ends (a deferred exit waits for the stream listing). */
+  afterStderr?: () => void;
   whenGone: Promise<void>;
   markGone: () => void;
 }
@@ -138,6 +145,8 @@ interface Run {
 const KILL_GRACE_MS = 2000;
 /** At most this many immediate restarts to fix the audio plan per play(). */
 const MAX_REPLANS = 2;
+/** How long an exit waits for the rest of stderr (the stream listing) before it is handled. */
+const STDERR_DRAIN_MS = 1000;
 
 export function ffmpegMissingMessage(path: string): string {
   return (
@@ -198,6 +207,8 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
   private replans = 0;
   private lastErrorText: string | null = null;
   private layout: { key: string; layout: InputLayout } | null = null;
+  /** What the source says it sends, for a first run before any listing (a WebRTC camera: Opus). */
+  private audioHint: InputAudio = undefined;
   private readonly tokens = new Set<string>();
 
   private retryTimer: Timer | undefined;
@@ -256,9 +267,10 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
    * Starts the restream, or switches to `url`: a running ffmpeg is stopped and, once it has
    * exited, a new one starts on the new URL. The same URL while running changes nothing.
    */
-  play(url: string): void {
+  play(url: string, inputAudio?: InputAudio): void {
     if (typeof url !== "string" || !url.trim()) throw new TypeError("play() needs the input URL");
     url = url.trim();
+    if (inputAudio !== undefined) this.audioHint = inputAudio;
     const fromIdle = !this.wanted || this.currentState === "stopped" || this.currentState === "failed";
     this.setUrl(url);
     this.wanted = true;
@@ -400,8 +412,8 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
       // listing (onLayout checks the guess and replans at once if the input turns out different).
       const known = this.layout?.layout;
       const inputAudio: InputAudio =
-        known === undefined ? undefined : known.audio ? { codec: known.audio.codec } : null;
-      plan = audioPlan(this.options.audio ?? "auto", inputAudio);
+        known === undefined ? this.audioHint : known.audio ? { codec: known.audio.codec } : null;
+      plan = audioPlan(this.options.audio ?? "auto", inputAudio, this.destinations);
       args = buildArgs({
         inputUrl: url,
         outputs: this.destinations,
@@ -442,6 +454,9 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
       timers: [],
       stderr: [],
       gone: false,
+      exited: false,
+      stderrDone: !proc.stderr,
+      listed: false,
       whenGone,
       markGone,
     };
@@ -456,6 +471,12 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     proc.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
     proc.stdout?.on("error", () => {});
     proc.stderr?.on("error", () => {});
+    const stderrDone = () => {
+      run.stderrDone = true;
+      run.afterStderr?.();
+    };
+    proc.stderr?.on("end", stderrDone);
+    proc.stderr?.on("close", stderrDone);
     proc.stdin?.on("error", () => {}); // EPIPE when writing "q" to an ffmpeg that just died
     proc.on("exit", (code, signal) => this.onExit(run, code, signal));
     proc.on("error", (err: NodeJS.ErrnoException) => {
@@ -486,18 +507,29 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
   }
 
   private onLayout(run: Run, layout: InputLayout): void {
+    run.listed = true;
     this.layout = { key: run.key, layout };
     this.log(
       `input: video ${describeStream(layout.video) ?? "none"}, audio ${describeStream(layout.audio) ?? "none"}`,
     );
     if (run !== this.run || run.stopReason !== undefined) return;
     if ((this.options.audio ?? "auto") !== "auto") return;
-    // The plan this input needs, against what the running ffmpeg does ("probe" re-encodes any audio,
-    // and publishes none when there is none). A mismatch costs one immediate restart, never a
-    // second connection at the same time: the first run has exited before the next one starts.
-    const needed = audioPlan("auto", layout.audio ? { codec: layout.audio.codec } : null);
-    const running = run.plan === "probe" ? (layout.audio ? "encode" : "none") : run.plan;
-    if (needed !== running && this.replans < MAX_REPLANS) {
+    // The plan this input needs, against what the running ffmpeg does ("probe" copies the audio
+    // there is, and publishes none when there is none). A mismatch costs one immediate restart,
+    // never a second connection at the same time: the first run has exited before the next one
+    // starts. For Opus to FLV the probe run fails at the header by itself; whether its exit or this
+    // listing comes first, the next run starts at once with "encode" (see onExit).
+    const needed = audioPlan(
+      "auto",
+      layout.audio ? { codec: layout.audio.codec } : null,
+      this.destinations ?? undefined,
+    );
+    const running = run.plan === "probe" ? (layout.audio ? "copy" : "none") : run.plan;
+    if (needed === running) {
+      run.plan = running; // later snapshots say what the probe run turned out to do
+      return;
+    }
+    if (this.replans < MAX_REPLANS) {
       this.replans++;
       this.log(
         needed === "silence"
@@ -572,7 +604,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
   private requestStop(run: Run, reason: StopReason): void {
     const escalating = run.stopReason !== undefined;
     run.stopReason = reason;
-    if (escalating || run.gone) return;
+    if (escalating || run.gone || run.exited) return;
     const kill = (signal: NodeJS.Signals) => {
       if (run.gone) return;
       this.log(`sending ${signal} to ffmpeg (pid ${run.proc.pid ?? "?"})`);
@@ -614,6 +646,27 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     err?: NodeJS.ErrnoException,
   ): void {
     if (run.gone) return;
+    // A first run that exits by itself before its stream listing was read (Node may report the
+    // exit before the last stderr data): read stderr to its end first, so that the listing can
+    // still turn this exit into an audio replan (Opus refused by FLV) instead of a failure.
+    if (
+      !err &&
+      !run.exited &&
+      !run.stderrDone &&
+      !run.listed &&
+      run.plan === "probe" &&
+      run.stopReason === undefined
+    ) {
+      run.exited = true;
+      const resume = () => {
+        run.afterStderr = undefined;
+        this.onExit(run, code, signal, err);
+      };
+      run.afterStderr = resume;
+      run.timers.push(this.clock.setTimeout(resume, STDERR_DRAIN_MS));
+      return;
+    }
+    run.exited = true;
     run.gone = true;
     for (const t of run.timers) this.clock.clearTimeout(t);
     run.timers = [];

@@ -88,8 +88,7 @@ describe("nest-stream end to end (fake Google, RTSPS edge, real ffmpeg and RTMP)
       await helper.load(nodes, flow("keep"), credentials);
       const urls = collect("urls");
       const states = collect("states");
-      // The first ffmpeg learns the camera's tracks and is replaced at once by one that copies the
-      // audio: measure from the ffmpeg that stays.
+      // Audio "auto" copies the camera's AAC from the first run: that ffmpeg is the one that stays.
       await waitFor(
         () => states.some((m) => (m.payload as { state?: string }).state === "live"),
         30_000,

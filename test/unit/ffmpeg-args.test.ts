@@ -262,13 +262,35 @@ describe("ffmpeg args", () => {
     assert.equal(args[args.indexOf("-i") - 1], "-re");
   });
 
-  it("audio auto, input not known yet: maps audio if any and re-encodes it (probe run)", () => {
+  it("audio auto, input not known yet: maps audio if any and copies it (probe run: Nest sends AAC)", () => {
     const args = buildArgs({ inputUrl: RTSP, outputs: youtube, audio: "auto" });
     assert.equal(audioPlan("auto", undefined), "probe");
+    assert.equal(audioPlan("auto", undefined, youtube), "probe");
     assert.deepEqual(maps(args), ["0:v:0", "0:a:0?"]);
-    assert.equal(after(args, "-c:a"), "aac");
-    assert.equal(after(args, "-b:a"), "128k");
+    assert.equal(after(args, "-c:a"), "copy");
+    assert.ok(!args.includes("-b:a"), "no encoder options");
+    assert.ok(!args.includes("-ar"));
+    assert.ok(!args.includes(SILENCE_SOURCE));
     assert.equal(args.filter((a) => a === "-i").length, 1);
+    // Copying needs no out-of-band codec headers in a tee either.
+    const tee = resolveOutputs({ streamKey: KEY }, [{ target: "custom", url: "/rec/" }]);
+    assert.ok(!buildArgs({ inputUrl: RTSP, outputs: tee }).includes("-flags"));
+  });
+
+  it("audio auto, Opus input: re-encoded for FLV/HLS, copied when every output is Matroska or MPEG-TS", () => {
+    const opus = { codec: "opus" };
+    assert.equal(audioPlan("auto", opus), "encode");
+    assert.equal(audioPlan("auto", opus, youtube), "encode");
+    const mkv = [resolveTarget({ target: "custom", url: "/rec/cam.mkv" })];
+    const dir = [resolveTarget({ target: "custom", url: "/rec/" })];
+    const srt = [resolveTarget({ target: "custom", url: "srt://127.0.0.1:9000" })];
+    const ts = [resolveTarget({ target: "custom", url: "/rec/cam.ts" })];
+    const mp4 = [resolveTarget({ target: "custom", url: "/rec/cam.mp4" })];
+    for (const outs of [mkv, dir, srt, ts]) assert.equal(audioPlan("auto", opus, outs), "copy");
+    assert.equal(audioPlan("auto", opus, mp4), "encode");
+    assert.equal(audioPlan("auto", opus, [...mkv, ...youtube]), "encode", "one FLV output: encode");
+    assert.equal(after(buildArgs({ inputUrl: RTSP, outputs: mkv, inputAudio: opus }), "-c:a"), "copy");
+    assert.equal(audioPlan("auto", null, mkv), "silence");
   });
 
   it("audio auto: copies AAC, re-encodes Opus, adds silence when there is none", () => {

@@ -21,6 +21,20 @@ describe("parseRestreamInput", () => {
     });
   });
 
+  it("passes on that a WebRTC camera's stream carries Opus", () => {
+    assert.deepEqual(
+      parseRestreamInput({ payload: URL1, stream: { event: "started", protocol: "WEB_RTC" } }),
+      {
+        command: { action: "play", url: URL1 },
+        inputAudio: { codec: "opus" },
+      },
+    );
+    assert.equal(
+      parseRestreamInput({ payload: URL1, stream: { event: "started", protocol: "RTSP" } }).inputAudio,
+      undefined,
+    );
+  });
+
   it("only updates the kept URL on extended", () => {
     assert.deepEqual(parseRestreamInput({ payload: URL1, stream: { event: "extended" } }).command, {
       action: "update-url",

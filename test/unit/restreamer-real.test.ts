@@ -17,7 +17,7 @@ function haveFfmpeg(): boolean {
   return spawnSync(FFMPEG, ["-version"], { stdio: "ignore" }).status === 0;
 }
 
-function makeClip(file: string, withAudio: boolean): void {
+function makeClip(file: string, withAudio: boolean, audioCodec = "aac"): void {
   const args = [
     "-hide_banner",
     "-loglevel",
@@ -30,7 +30,7 @@ function makeClip(file: string, withAudio: boolean): void {
   ];
   if (withAudio) args.push("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000");
   args.push("-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "15", "-pix_fmt", "yuv420p");
-  if (withAudio) args.push("-c:a", "aac");
+  if (withAudio) args.push("-c:a", audioCodec);
   args.push(file);
   const r = spawnSync(FFMPEG, args, { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
@@ -78,6 +78,7 @@ describe("Restreamer with the real ffmpeg", function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "restreamer-real-"));
     makeClip(path.join(dir, "with-audio.mp4"), true);
     makeClip(path.join(dir, "no-audio.mp4"), false);
+    makeClip(path.join(dir, "with-opus.mkv"), true, "libopus");
   });
 
   afterEach(async () => {
@@ -100,13 +101,14 @@ describe("Restreamer with the real ffmpeg", function () {
     const logs: string[] = [];
     restreamer.on("log", (l) => logs.push(l));
     restreamer.play(path.join(dir, "with-audio.mp4"));
-    const probePid = restreamer.pid;
-    assert.ok(probePid && alive(probePid));
-    // The first run learns that the audio is AAC and is replaced at once by one that copies it.
+    const firstPid = restreamer.pid;
+    assert.ok(firstPid && alive(firstPid));
+    assert.equal(restreamer.snapshot().audio, "probe");
+    // The first run copies the audio there is: for AAC it is the right one and is kept.
     const live = await waitFor(restreamer, (s) => s.state === "live", 15_000);
     const pid = live.pid;
+    assert.equal(pid, firstPid, "no replan for an AAC input");
     assert.ok(pid && alive(pid));
-    assert.equal(alive(probePid), false, "never two ffmpeg at once");
     const stats = await waitFor(restreamer, (s) => s.state === "live" && (s.frames ?? 0) >= 20, 15_000);
     assert.ok((stats.fps ?? 0) > 0, JSON.stringify(stats));
     assert.ok((stats.speed ?? 0) > 0.5, JSON.stringify(stats));
@@ -148,6 +150,37 @@ describe("Restreamer with the real ffmpeg", function () {
     assert.equal(alive(pids[0] as number), false);
     await restreamer.stop();
     for (const pid of pids) assert.equal(alive(pid), false);
+  });
+
+  it("Opus to FLV: the first run (audio copied) fails at the header; the next one re-encodes at once", async () => {
+    const out = path.join(dir, "rec-c");
+    fs.mkdirSync(out);
+    restreamer = new Restreamer({
+      target: { target: "custom", url: `${out}/clip.flv` },
+      inputArgs: ["-re", "-stream_loop", "-1"],
+    });
+    const starts: RestreamSnapshot[] = [];
+    const logs: string[] = [];
+    restreamer.on("log", (l) => logs.push(l));
+    restreamer.on("state", (s) => {
+      if (s.state === "starting") starts.push(s);
+    });
+    restreamer.play(path.join(dir, "with-opus.mkv"));
+    const live = await waitFor(restreamer, (s) => s.state === "live", 15_000);
+    assert.deepEqual(
+      starts.map((s) => s.audio),
+      ["probe", "encode"],
+      "one immediate replan",
+    );
+    assert.equal(live.audio, "encode");
+    assert.equal(live.restarts, 0, "not a failure");
+    assert.equal(live.lastError, null);
+    assert.deepEqual(live.input, { video: "h264 320x240 15 fps", audio: "opus 48000 Hz" });
+    assert.ok(logs.some((l) => /restarting at once to re-encode it to AAC/.test(l)));
+    await restreamer.stop();
+    const files = fs.readdirSync(out);
+    assert.ok(files.length >= 1, "the encoding run records");
+    for (const pid of starts.map((s) => s.pid)) assert.equal(alive(pid as number), false);
   });
 
   it("writes every tee output, names with spaces and | included", () => {

@@ -350,8 +350,9 @@ describe("Restreamer", () => {
     const { r, spawner, clock } = setup({ audio: "auto" });
     r.play(URL1);
     const probe = spawner.last;
-    assert.equal(argAfter(probe, "-c:a"), "aac");
+    assert.equal(argAfter(probe, "-c:a"), "copy", "the first run copies whatever audio there is");
     assert.ok(probe.args.includes("0:a:0?"));
+    assert.equal(r.snapshot().audio, "probe");
     probe.listing(null);
     await flush();
     assert.equal(probe.stdinText, "q", "the probe run is replaced at once");
@@ -390,37 +391,114 @@ describe("Restreamer", () => {
     assert.equal(spawner.maxAlive, 1);
   });
 
-  it("AAC input: the probe run is replaced at once by one that copies the audio", async () => {
-    const { r, spawner, clock } = setup({ audio: "auto" });
+  it("AAC input: the first run copies the audio and is kept (no replan)", async () => {
+    const { r, spawner, clock, logs } = setup({ audio: "auto" });
     r.play(URL1);
-    const probe = spawner.last;
-    assert.equal(argAfter(probe, "-c:a"), "aac", "the first run re-encodes whatever audio there is");
-    probe.listing("aac (LC)");
+    const first = spawner.last;
+    assert.equal(argAfter(first, "-c:a"), "copy", "the first run copies whatever audio there is");
+    assert.ok(first.args.includes("0:a:0?"));
+    assert.ok(!first.args.includes(SILENCE_SOURCE));
+    await goLive(first, "aac (LC)");
     await flush();
-    assert.equal(probe.stdinText, "q");
+    assert.equal(first.stdinText, "", "not stopped");
+    assert.equal(r.state, "live");
+    assert.equal(spawner.processes.length, 1, "one ffmpeg for the whole start");
+    assert.equal(r.snapshot().restarts, 0);
+    assert.ok(!logs.some((l) => /restarting at once/.test(l)));
+    // A reconnect copies from the start, now knowing the layout.
+    first.exit(1);
     await flush();
+    await clock.advance(1);
     assert.equal(spawner.processes.length, 2);
     assert.equal(argAfter(spawner.last, "-c:a"), "copy");
     assert.equal(r.snapshot().audio, "copy");
-    await goLive(spawner.last, "aac (LC)");
-    assert.equal(r.state, "live");
-    assert.equal(spawner.processes.length, 2, "the copying run is kept");
-    assert.equal(r.snapshot().restarts, 0, "a replan is not a failure");
-    // A reconnect copies from the start.
-    spawner.last.exit(1);
-    await flush();
-    await clock.advance(1);
-    assert.equal(argAfter(spawner.last, "-c:a"), "copy");
   });
 
-  it("Opus input: re-encoded to AAC on every run, without a replan", async () => {
+  it("a source that says it sends Opus (a WebRTC camera) is encoded from the first run", async () => {
     const { r, spawner } = setup({ audio: "auto" });
-    r.play(URL1);
+    r.play(URL1, { codec: "opus" });
+    assert.equal(argAfter(spawner.last, "-c:a"), "aac");
     await goLive(spawner.last, "opus");
-    spawner.last.exit(1);
+    assert.equal(spawner.processes.length, 1, "no replan");
+    assert.equal(r.snapshot().audio, "encode");
+  });
+
+  it("Opus input to FLV: the listing replans to AAC at once; the run's own exit adds nothing", async () => {
+    const { r, spawner, clock } = setup({ audio: "auto" });
+    r.play(URL1);
+    const first = spawner.last;
+    first.obeys.q = false; // ffmpeg fails at the FLV header by itself
+    first.listing("opus");
     await flush();
+    assert.equal(first.stdinText, "q", "the replan is requested from the listing");
+    assert.equal(spawner.processes.length, 1, "never two ffmpeg at once");
+    first.stderrLine("[flv @ 0x1] Audio codec opus not compatible with flv");
+    first.exit(1);
+    await flush();
+    assert.equal(spawner.processes.length, 2, "the encoding run starts at once");
     assert.equal(argAfter(spawner.last, "-c:a"), "aac");
     assert.equal(argAfter(spawner.last, "-ar"), "48000");
+    const snap = r.snapshot();
+    assert.equal(snap.restarts, 0, "a replan is not a failure");
+    assert.equal(snap.lastError, null);
+    assert.equal(snap.audio, "encode");
+    assert.deepEqual(r.snapshot().input, { video: "h264 1920x1080 15 fps", audio: "opus 48000 Hz" });
+    await goLive(spawner.last, "opus");
+    await clock.advance(5000);
+    assert.equal(spawner.processes.length, 2, "the encoding run is kept: no second restart");
+    assert.equal(r.state, "live");
+    // A reconnect re-encodes from the start.
+    spawner.last.exit(1);
+    await flush();
+    assert.equal(spawner.processes.length, 3);
+    assert.equal(argAfter(spawner.last, "-c:a"), "aac");
+    assert.equal(spawner.maxAlive, 1);
+  });
+
+  it("Opus input to FLV: an exit reported before the listing was read still replans at once", async () => {
+    const { r, spawner, stateNames } = setup({ audio: "auto" });
+    r.play(URL1);
+    const first = spawner.last;
+    // Node may report the exit before the last stderr data: emit it, then the listing, then EOF.
+    first.exited = true;
+    first.emit("exit", 1, null);
+    await flush();
+    assert.equal(spawner.processes.length, 1, "waits for the rest of stderr");
+    first.listing("opus");
+    first.stderrLine("[flv @ 0x1] Audio codec opus not compatible with flv");
+    first.stderr.end();
+    await flush();
+    assert.equal(spawner.processes.length, 2, "then starts at once");
+    assert.equal(argAfter(spawner.last, "-c:a"), "aac");
+    assert.equal(r.snapshot().restarts, 0);
+    assert.equal(r.snapshot().audio, "encode");
+    assert.ok(!stateNames().includes("retrying"));
+    assert.equal(first.stdinText, "", "nothing written to a process that is gone");
+  });
+
+  it("a first run that fails before any listing is a failure as usual", async () => {
+    const { r, spawner } = setup({ audio: "auto" });
+    r.play(URL1);
+    spawner.last.stderrLine("[rtsp @ 0x1] method DESCRIBE failed: 404 Not Found");
+    spawner.last.exit(1);
+    await flush();
+    assert.equal(spawner.processes.length, 2, "reconnects at once");
+    assert.equal(r.snapshot().restarts, 1);
+    assert.match(r.snapshot().lastError ?? "", /404 Not Found/);
+    assert.equal(argAfter(spawner.last, "-c:a"), "copy", "still unknown: the probe plan again");
+  });
+
+  it("Opus input to a Matroska recording: the copied Opus track is kept", async () => {
+    const { r, spawner } = setup({ audio: "auto", target: { target: "custom", url: "/tmp/rec/cam.mkv" } });
+    r.play(URL1);
+    await goLive(spawner.last, "opus");
+    await flush();
+    assert.equal(spawner.processes.length, 1, "no replan: Matroska carries Opus");
+    assert.equal(argAfter(spawner.last, "-c:a"), "copy");
+    spawner.last.exit(1);
+    await flush();
+    assert.equal(argAfter(spawner.last, "-c:a"), "copy", "a reconnect copies too");
+    assert.equal(r.snapshot().audio, "copy");
   });
 
   it("never shows the stream key or the stream token", async () => {
