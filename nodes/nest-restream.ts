@@ -3,7 +3,7 @@ import { formatDuration, truncate } from "../src/format";
 import { errorMessage, redact } from "../src/redact";
 import type { AudioMode, VideoMode } from "../src/ffmpeg/args";
 import { parseRestreamInput, type TargetOverride } from "../src/ffmpeg/restream-input";
-import { Restreamer, type RestreamSnapshot } from "../src/ffmpeg/restreamer";
+import { Restreamer, restreamPayload, type RestreamSnapshot } from "../src/ffmpeg/restreamer";
 import { resolveOutputs, type TargetConfig, type TargetKind } from "../src/ffmpeg/targets";
 import type { Node, NodeStatus, RED } from "./red-types";
 
@@ -53,7 +53,7 @@ module.exports = function register(RED: RED) {
 
     const report = (snapshot: RestreamSnapshot) => {
       this.status(statusFor(snapshot));
-      this.send({ payload: publicSnapshot(snapshot), topic: config.name || "nest-restream" });
+      this.send({ payload: restreamPayload(snapshot), topic: config.name || "nest-restream" });
     };
     restreamer.on("state", (snapshot) => {
       report(snapshot);
@@ -117,12 +117,6 @@ module.exports = function register(RED: RED) {
     credentials: { streamKey: { type: "password" } },
   });
 };
-
-/** The contract's fields (design section 3), without internals such as the pid. */
-function publicSnapshot(s: RestreamSnapshot) {
-  const { state, url, fps, bitrateKbps, frames, speed, uptimeS, restarts, lastError } = s;
-  return { state, url, fps, bitrateKbps, frames, speed, uptimeS, restarts, lastError };
-}
 
 function statusFor(s: RestreamSnapshot): NodeStatus {
   switch (s.state) {

@@ -61,6 +61,17 @@ export interface RestreamSnapshot {
   input: { video: string | null; audio: string | null } | null;
 }
 
+/** The nest-restream output message's payload (design section 3): the snapshot without internals. */
+export type RestreamPayload = Pick<
+  RestreamSnapshot,
+  "state" | "url" | "fps" | "bitrateKbps" | "frames" | "speed" | "uptimeS" | "restarts" | "lastError"
+>;
+
+export function restreamPayload(s: RestreamSnapshot): RestreamPayload {
+  const { state, url, fps, bitrateKbps, frames, speed, uptimeS, restarts, lastError } = s;
+  return { state, url, fps, bitrateKbps, frames, speed, uptimeS, restarts, lastError };
+}
+
 /** The part of a ChildProcess the Restreamer uses (a test double implements just this). */
 export interface FfmpegProcess {
   readonly pid?: number | undefined;

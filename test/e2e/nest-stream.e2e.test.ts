@@ -4,7 +4,7 @@
  * real ffmpeg reads the URL into a real RTMP server.
  */
 import assert from "node:assert/strict";
-import { FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
 import { listProcesses } from "../fixtures/probe";
 import { RtmpServer } from "../fixtures/rtmp-server";
 import { RtspEdge } from "../fixtures/rtsp-edge";
@@ -67,11 +67,7 @@ describe("nest-stream end to end (fake Google, RTSPS edge, real ffmpeg and RTMP)
     ];
   }
   const credentials = {
-    acc: {
-      clientId: FAKE_DEFAULTS.clientId,
-      clientSecret: FAKE_DEFAULTS.clientSecret,
-      refreshToken: FAKE_DEFAULTS.refreshToken,
-    },
+    acc: FAKE_CREDENTIALS,
   };
   function collect(id: string): OutMsg[] {
     const msgs: OutMsg[] = [];

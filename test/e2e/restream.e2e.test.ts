@@ -12,22 +12,13 @@ import { RtmpServer } from "../fixtures/rtmp-server";
 import { RtspEdge, type RtspStreamAuthority } from "../fixtures/rtsp-edge";
 import { RtspSource } from "../fixtures/rtsp-source";
 import { builtNode, helper } from "../support/node-red";
+import type { RestreamPayload } from "../../src/ffmpeg/restreamer";
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
 
 const restreamNode = builtNode("nest-restream");
 
-interface Payload {
-  state: string;
-  url: string | null;
-  fps: number | null;
-  bitrateKbps: number | null;
-  frames: number | null;
-  speed: number | null;
-  uptimeS: number;
-  restarts: number;
-  lastError: string | null;
-}
+type Payload = RestreamPayload;
 interface OutMsg {
   payload: Payload;
   topic: string;

@@ -6,7 +6,7 @@
  * extends, refused extends (battery doorbell) and renewals happen during the test.
  */
 import assert from "node:assert/strict";
-import { FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
 import { listProcesses, probeStreams } from "../fixtures/probe";
 import { RtmpServer } from "../fixtures/rtmp-server";
@@ -50,11 +50,7 @@ describe("WebRTC-only cameras end to end (fake WebRTC camera → nest-stream →
   });
 
   const credentials = {
-    acc: {
-      clientId: FAKE_DEFAULTS.clientId,
-      clientSecret: FAKE_DEFAULTS.clientSecret,
-      refreshToken: FAKE_DEFAULTS.refreshToken,
-    },
+    acc: FAKE_CREDENTIALS,
   };
   function flow(key: string, deviceId: string) {
     return [

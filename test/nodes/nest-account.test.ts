@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
 import { builtNode, helper, nodeRedMajor } from "../support/node-red";
 import { assertNoSecrets } from "../support/secrets";
 
@@ -34,11 +34,7 @@ describe(`nest-account node (Node-RED ${nodeRedMajor})`, function () {
 
   const flow = [{ id: "acc", type: "nest-account", name: "Home", projectId: FAKE_DEFAULTS.projectId }];
   const goodCredentials = {
-    acc: {
-      clientId: FAKE_DEFAULTS.clientId,
-      clientSecret: FAKE_DEFAULTS.clientSecret,
-      refreshToken: FAKE_DEFAULTS.refreshToken,
-    },
+    acc: FAKE_CREDENTIALS,
   };
 
   it("runs on the Node-RED major it claims to test", () => {

@@ -12,22 +12,13 @@ import path from "node:path";
 import { freePort } from "../fixtures/ports";
 import { ffmpegPath, listProcessDetails } from "../fixtures/probe";
 import { builtNode, helper, nodeRedMajor } from "../support/node-red";
+import type { RestreamPayload } from "../../src/ffmpeg/restreamer";
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
 
 const restreamNode = builtNode("nest-restream");
 
-interface Payload {
-  state: string;
-  url: string | null;
-  fps: number | null;
-  bitrateKbps: number | null;
-  frames: number | null;
-  speed: number | null;
-  uptimeS: number;
-  restarts: number;
-  lastError: string | null;
-}
+type Payload = RestreamPayload;
 interface OutMsg {
   payload: Payload;
   topic: string;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
 import { builtNode, helper, nodeRedMajor } from "../support/node-red";
 import { assertNoSecrets } from "../support/secrets";
@@ -56,11 +56,7 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
   });
 
   const credentials = {
-    acc: {
-      clientId: FAKE_DEFAULTS.clientId,
-      clientSecret: FAKE_DEFAULTS.clientSecret,
-      refreshToken: FAKE_DEFAULTS.refreshToken,
-    },
+    acc: FAKE_CREDENTIALS,
   };
   function flow(extra: object = {}, deviceId = "cam-front") {
     return [
