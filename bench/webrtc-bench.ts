@@ -34,7 +34,7 @@ import {
   type SdmCommandName,
   type SdmCommands,
   type SdmDevice,
-} from "../src/google/sdm-types";
+} from "../src/nest/sdm-types";
 import { CameraStream, type CameraUrlEvent } from "../src/stream/camera-stream";
 import type { SdmCommandRunner } from "../src/stream/stream-keeper";
 import { rtpPayload, startsKeyframe } from "../src/webrtc/h264";

@@ -3,7 +3,7 @@
  * and SDM client (with the project-wide command budget) to the nest-stream nodes that use it.
  */
 import { endpointsFromEnv } from "../src/endpoints";
-import { openNestAccount, type NestAccount, type NestCredentials } from "../src/google/account";
+import { openNestAccount, type NestAccount, type NestCredentials } from "../src/nest/account";
 import {
   AuthorizationStates,
   authorizationUrl,
@@ -18,7 +18,7 @@ import {
   type RedirectParams,
 } from "../src/google/authorization";
 import { GoogleError } from "../src/google/errors";
-import { validateProjectId } from "../src/google/sdm-client";
+import { validateProjectId } from "../src/nest/sdm-client";
 import { errorMessage, redact } from "../src/redact";
 import type { AdminRequest, AdminResponse, Node, RED } from "./red-types";
 

@@ -4,7 +4,7 @@
  */
 import { systemClock } from "../src/clock";
 import { formatDuration, truncate } from "../src/format";
-import { deviceId as shortDeviceId } from "../src/google/sdm-types";
+import { deviceId as shortDeviceId } from "../src/nest/sdm-types";
 import { errorMessage, redact } from "../src/redact";
 import {
   CameraStream,

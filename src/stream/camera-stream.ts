@@ -18,14 +18,14 @@
 import { EventEmitter } from "node:events";
 import { Backoff } from "../backoff";
 import { sleep, systemClock, type Clock } from "../clock";
-import { RateLimitedError } from "../google/errors";
+import { retryDelay } from "../google/retry";
 import {
   describeDevice,
   deviceId as shortDeviceId,
   type CameraInfo,
   type SdmDevice,
   type StreamProtocol,
-} from "../google/sdm-types";
+} from "../nest/sdm-types";
 import { redact } from "../redact";
 import { sharedRtspServers, type RtspServerLease, type RtspServerPool } from "../webrtc/rtsp-server-pool";
 import {
@@ -315,8 +315,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
         if (run.cancelled) throw new Cancelled();
         const verdict = classifyError(err, "lookup", this.label);
         if (verdict.kind === "fatal") throw new StreamConfigError(verdict.message);
-        let delay = backoff.next();
-        if (err instanceof RateLimitedError && err.retryAfterMs) delay = Math.max(delay, err.retryAfterMs);
+        const delay = retryDelay(backoff, err);
         this.setState({ state: "retrying", reason: `${verdict.reason}; next try in ${seconds(delay)}` });
         await sleep(this.clock, delay, run.abort.signal).catch(() => undefined);
         if (run.cancelled) throw new Cancelled();

@@ -12,7 +12,8 @@
 import { EventEmitter } from "node:events";
 import { Backoff } from "../backoff";
 import { sleep, systemClock, type Clock } from "../clock";
-import { RateLimitedError, TransientGoogleError } from "../google/errors";
+import { TransientGoogleError } from "../google/errors";
+import { retryDelay, serverDelayMs } from "../google/retry";
 import {
   describeDevice,
   deviceId as shortDeviceId,
@@ -23,7 +24,7 @@ import {
   type SdmCommandRunner,
   type SdmCommands,
   type SdmDevice,
-} from "../google/sdm-types";
+} from "../nest/sdm-types";
 import { redact, secrets } from "../redact";
 import {
   classifyError,
@@ -37,7 +38,7 @@ import {
 
 export { StreamConfigError } from "./stream-messages";
 
-export type { SdmCommandRunner } from "../google/sdm-types";
+export type { SdmCommandRunner } from "../nest/sdm-types";
 
 /** Why a `url` event was sent (design section 3, `msg.stream.event`). */
 export type StreamUrlEventName = "started" | "extended" | "restarted" | "stopped";
@@ -675,12 +676,9 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> {
 
   /** The next retry delay; a 429's Retry-After is honoured (and holds back every command until then). */
   private retryDelay(backoff: Backoff, err: unknown): number {
-    let delay = backoff.next();
-    if (err instanceof RateLimitedError && err.retryAfterMs !== undefined && err.retryAfterMs > 0) {
-      delay = Math.max(delay, err.retryAfterMs);
-      this.notBefore = Math.max(this.notBefore, this.clock.now() + err.retryAfterMs);
-    }
-    return delay;
+    const serverMs = serverDelayMs(err);
+    if (serverMs > 0) this.notBefore = Math.max(this.notBefore, this.clock.now() + serverMs);
+    return retryDelay(backoff, err);
   }
 
   private async waitForRateLimit(run: Run): Promise<void> {

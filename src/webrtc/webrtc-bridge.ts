@@ -15,7 +15,7 @@
  */
 import { EventEmitter } from "node:events";
 import { systemClock, type Clock, type Timer } from "../clock";
-import { deviceId as shortDeviceId, type SdmCommandExecutor } from "../google/sdm-types";
+import { deviceId as shortDeviceId, type SdmCommandExecutor } from "../nest/sdm-types";
 import { RtpContinuity } from "./rtp-continuity";
 import { LocalRtspServer, type RtspStreamDescription } from "./rtsp-server";
 import type { NegotiatedMedia } from "./sdp";

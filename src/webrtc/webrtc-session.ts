@@ -26,12 +26,15 @@ import {
   InvalidGrantError,
   NotFoundError,
   PermissionDeniedError,
-  RateLimitedError,
 } from "../google/errors";
-import type { SdmCommandExecutor } from "../google/sdm-types";
+import { retryDelay, serverDelayMs } from "../google/retry";
+import type { SdmCommandExecutor } from "../nest/sdm-types";
 import { errorMessage } from "../redact";
 import { ParameterSets, startsKeyframe } from "./h264";
 import { fixNestAnswer, parseNegotiatedMedia, type NegotiatedMedia } from "./sdp";
+
+/** How soon a failed extend is tried again (while the session has time left). */
+const EXTEND_RETRY_MS = 10_000;
 
 export type WebRtcState = "starting" | "live" | "extending" | "retrying" | "stopped" | "error";
 
@@ -359,8 +362,7 @@ export class WebRtcSession extends EventEmitter {
             await this.failFatal(errorMessage(err));
             return;
           }
-          let delay = this.backoff.next();
-          if (err instanceof RateLimitedError && err.retryAfterMs) delay = Math.max(delay, err.retryAfterMs);
+          const delay = retryDelay(this.backoff, err);
           const why = `${errorMessage(err)}; new WebRTC session in ${Math.round(delay / 1000)} s`;
           this.log("warn", why);
           this.setState("retrying", why);
@@ -611,8 +613,7 @@ export class WebRtcSession extends EventEmitter {
         void this.establish();
         return;
       }
-      let delay = 10_000;
-      if (err instanceof RateLimitedError && err.retryAfterMs) delay = Math.max(delay, err.retryAfterMs);
+      const delay = Math.max(EXTEND_RETRY_MS, serverDelayMs(err));
       const left = peer.expiresAt - this.clock.now();
       if (left - delay > 5_000) {
         const why = `extending the WebRTC session failed (${errorMessage(err)}); trying again in ${Math.round(delay / 1000)} s`;

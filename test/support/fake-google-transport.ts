@@ -6,7 +6,7 @@
 import { sleep } from "../../src/clock";
 import { TransientGoogleError } from "../../src/google/errors";
 import type { HttpRequest, HttpResponse, HttpTransport } from "../../src/google/http";
-import type { SdmDevice } from "../../src/google/sdm-types";
+import type { SdmDevice } from "../../src/nest/sdm-types";
 import type { FakeClock } from "./fake-clock";
 
 export type Route = "token" | "devices" | "device" | "execute";

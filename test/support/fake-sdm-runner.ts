@@ -13,7 +13,7 @@ import {
   type SdmCommands,
   type SdmDevice,
   type StreamProtocol,
-} from "../../src/google/sdm-types";
+} from "../../src/nest/sdm-types";
 import type { SdmCommandRunner } from "../../src/stream/stream-keeper";
 import type { FakeClock } from "./fake-clock";
 

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
 import { NotFoundError, TransientGoogleError } from "../../src/google/errors";
-import type { SdmCommandName, SdmCommands, StreamProtocol } from "../../src/google/sdm-types";
+import type { SdmCommandName, SdmCommands, StreamProtocol } from "../../src/nest/sdm-types";
 import {
   CameraStream,
   chooseProtocol,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CommandBudget } from "../../src/google/command-budget";
+import { CommandBudget } from "../../src/nest/command-budget";
 import { ClosedError } from "../../src/google/errors";
 import { FakeClock, flush } from "../support/fake-clock";
 

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { endpointsFromEnv } from "../../src/endpoints";
-import type { SdmDevice } from "../../src/google/sdm-types";
-import { describeDevice } from "../../src/google/sdm-types";
+import type { SdmDevice } from "../../src/nest/sdm-types";
+import { describeDevice } from "../../src/nest/sdm-types";
 import {
   CAMERA_UNAVAILABLE_MESSAGE,
   EXECUTE_RATE_LIMIT_MESSAGE,

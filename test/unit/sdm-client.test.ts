@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { sleep } from "../../src/clock";
-import { openNestAccount, createAccount } from "../../src/google/account";
-import { CommandBudget } from "../../src/google/command-budget";
+import { openNestAccount, createAccount } from "../../src/nest/account";
+import { CommandBudget } from "../../src/nest/command-budget";
 import {
   CredentialsError,
   FailedPreconditionError,
@@ -15,7 +15,7 @@ import {
   UnauthenticatedError,
 } from "../../src/google/errors";
 import type { HttpResponse } from "../../src/google/http";
-import { SdmClient, validateProjectId } from "../../src/google/sdm-client";
+import { SdmClient, validateProjectId } from "../../src/nest/sdm-client";
 import { TokenKeeper } from "../../src/google/token-keeper";
 import { drive, driveToError } from "../support/drive";
 import { FakeClock, flush } from "../support/fake-clock";

@@ -7,7 +7,7 @@ import {
   TransientGoogleError,
   UnauthenticatedError,
 } from "../../src/google/errors";
-import { SdmClient } from "../../src/google/sdm-client";
+import { SdmClient } from "../../src/nest/sdm-client";
 import { TokenKeeper, validateCredentials, type TokenKeeperOptions } from "../../src/google/token-keeper";
 import { secrets } from "../../src/redact";
 import { drive, driveToError } from "../support/drive";

@@ -7,8 +7,15 @@
 import { Backoff } from "../backoff";
 import { sleep, systemClock, type Clock } from "../clock";
 import { CommandBudget } from "./command-budget";
-import { CredentialsError, GoogleError, InvalidDeviceIdError, RateLimitedError } from "./errors";
-import { AxiosTransport, errorFromResponse, isOk, parseBody, sendRequest, type HttpTransport } from "./http";
+import { CredentialsError, GoogleError, InvalidDeviceIdError, RateLimitedError } from "../google/errors";
+import {
+  AxiosTransport,
+  errorFromResponse,
+  isOk,
+  parseBody,
+  sendRequest,
+  type HttpTransport,
+} from "../google/http";
 import {
   COMMAND_PREFIX,
   describeDevice,
@@ -17,7 +24,7 @@ import {
   type SdmCommands,
   type SdmDevice,
 } from "./sdm-types";
-import type { TokenKeeper } from "./token-keeper";
+import type { TokenKeeper } from "../google/token-keeper";
 
 export interface SdmClientOptions {
   projectId: string;

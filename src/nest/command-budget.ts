@@ -4,7 +4,7 @@
  * Callers queue (first come, first served) rather than fail; time comes from the injected clock.
  */
 import { systemClock, type Clock, type Timer } from "../clock";
-import { ClosedError } from "./errors";
+import { ClosedError } from "../google/errors";
 
 export interface CommandBudgetOptions {
   /** Commands per window for the whole project. Default 10 (Google's sandbox limit). */

@@ -6,10 +6,10 @@ import { EventEmitter } from "node:events";
 import { systemClock, type Clock } from "../clock";
 import { endpointsFromEnv, type Endpoints } from "../endpoints";
 import { CommandBudget, type CommandBudgetOptions } from "./command-budget";
-import type { HttpTransport } from "./http";
+import type { HttpTransport } from "../google/http";
 import type { CameraInfo } from "./sdm-types";
 import { SdmClient, validateProjectId } from "./sdm-client";
-import { TokenKeeper, validateCredentials, type OAuthCredentials } from "./token-keeper";
+import { TokenKeeper, validateCredentials, type OAuthCredentials } from "../google/token-keeper";
 
 /** The nest-account node's credentials (design section 3). */
 export type NestCredentials = OAuthCredentials;

@@ -1,0 +1,55 @@
+/**
+ * The one retry policy for calls to Google: which failures are worth another try, and how long to
+ * wait before it (the backoff's next delay, or the server's `Retry-After` when that is longer).
+ */
+import { Backoff, type BackoffOptions } from "../backoff";
+import { sleep, type Clock } from "../clock";
+import { GoogleError, RateLimitedError } from "./errors";
+
+/** Network failures, timeouts, 5xx and 429 are worth another try; everything else is an answer. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof GoogleError && err.transient;
+}
+
+/** The server's own wait (`Retry-After`, read once in http.ts) in ms, or 0. */
+export function serverDelayMs(err: unknown): number {
+  return err instanceof RateLimitedError && err.retryAfterMs !== undefined && err.retryAfterMs > 0
+    ? err.retryAfterMs
+    : 0;
+}
+
+/** The wait before the next try: the backoff's next delay, never shorter than the server asked for. */
+export function retryDelay(backoff: Backoff, err: unknown): number {
+  return Math.max(backoff.next(), serverDelayMs(err));
+}
+
+export interface RetryOptions extends BackoffOptions {
+  clock: Clock;
+  /** Tries in all, the first included. */
+  maxAttempts: number;
+  signal?: AbortSignal;
+  /** Told before each wait (for a status line or a log). */
+  onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+  /** Called before each try (a budget slot, say). */
+  beforeAttempt?: () => Promise<void>;
+}
+
+/**
+ * Runs `op` until it succeeds, fails with an error that is not retryable, or `maxAttempts` tries
+ * are spent. The one retry loop: callers that keep their own schedule use `retryDelay` instead.
+ */
+export async function withRetries<T>(op: () => Promise<T>, options: RetryOptions): Promise<T> {
+  const backoff = new Backoff(options);
+  for (let attempt = 1; ; attempt++) {
+    await options.beforeAttempt?.();
+    try {
+      return await op();
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      if (!isRetryable(err) || attempt >= options.maxAttempts) throw err;
+      const delayMs = retryDelay(backoff, err);
+      options.onRetry?.({ attempt, delayMs, error: err });
+      await sleep(options.clock, delayMs, options.signal);
+    }
+  }
+}
