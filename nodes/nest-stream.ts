@@ -98,7 +98,8 @@ module.exports = function register(RED: RED) {
       const account = accountNode.account();
       releaseAccount ??= account.retain();
       const k = new CameraStream({
-        sdm: account.sdm,
+        // The stream keepers schedule their own retries (they know the stream's deadline).
+        sdm: account.sdm.singleTry,
         deviceId,
         protocol,
         clock: systemClock,

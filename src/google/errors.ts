@@ -1,4 +1,4 @@
-/** Typed errors for Google's OAuth and SDM answers; messages say what the user should do. */
+/** Typed errors for Google's answers, shared by every API; messages say what the user should do. */
 import { redact } from "../redact";
 
 export class GoogleError extends Error {
@@ -24,13 +24,16 @@ export class TransientGoogleError extends GoogleError {
   }
 }
 
-/** `invalid_grant`: the refresh token is expired or revoked. */
+/**
+ * `invalid_grant`: the refresh token is expired or revoked. `account` names the node to authorize
+ * again, as the editor labels it.
+ */
 export class InvalidGrantError extends GoogleError {
-  constructor(detail?: string) {
+  constructor(detail?: string, account = "account") {
     super(
       "Google refused the refresh token (invalid_grant" +
         (detail ? `: ${detail}` : "") +
-        "). Authorize the nest-account again to get a new refresh token. If it keeps happening after about " +
+        `). Authorize the ${account} again to get a new refresh token. If it keeps happening after about ` +
         '7 days, your Google Cloud project\'s OAuth consent screen is in "Testing": refresh tokens issued to ' +
         'it die after 7 days, so set its publishing status to "In production" (APIs & Services > OAuth consent ' +
         "screen > Publish app) and authorize again.",
@@ -43,11 +46,11 @@ export class InvalidGrantError extends GoogleError {
 
 /** `invalid_client`: the OAuth client id or secret is wrong. */
 export class InvalidClientError extends GoogleError {
-  constructor(detail?: string) {
+  constructor(detail?: string, account = "account") {
     super(
       "Google refused the OAuth client (invalid_client" +
         (detail ? `: ${detail}` : "") +
-        "). Check the client ID and client secret in the account node: copy them again from Google Cloud " +
+        `). Check the client ID and client secret in the ${account} node: copy them again from Google Cloud ` +
         "Console > APIs & Services > Credentials (a Web application client).",
       401,
       "invalid_client",
@@ -70,32 +73,28 @@ export class UnauthenticatedError extends GoogleError {
   }
 }
 
-/** 403 PERMISSION_DENIED: wrong project, or the user did not share this device. */
+/** 403 PERMISSION_DENIED: the credentials may not do this (each API adds why it thinks so). */
 export class PermissionDeniedError extends GoogleError {
   constructor(message: string) {
     super(message, 403, "PERMISSION_DENIED", false);
   }
 }
 
-/** 400 FAILED_PRECONDITION: the camera is offline, or the command is not supported on this device. */
+/** 400 FAILED_PRECONDITION: the resource is not in a state that allows the call. */
 export class FailedPreconditionError extends GoogleError {
   constructor(message: string) {
     super(message, 400, "FAILED_PRECONDITION", false);
   }
-  /** Google's wording for an offline camera. */
-  get offline(): boolean {
-    return /offline|unavailable|not (?:online|reachable|available)/i.test(this.message);
-  }
 }
 
-/** 400 INVALID_ARGUMENT: wrong protocol command, bad or expired extension token. */
+/** 400 INVALID_ARGUMENT: the request itself is wrong (a bad parameter or token in it). */
 export class InvalidArgumentError extends GoogleError {
   constructor(message: string) {
     super(message, 400, "INVALID_ARGUMENT", false);
   }
 }
 
-/** 404 NOT_FOUND: no such device in this project. */
+/** 404 NOT_FOUND: no such resource. */
 export class NotFoundError extends GoogleError {
   constructor(message: string) {
     super(message, 404, "NOT_FOUND", false);
@@ -112,16 +111,9 @@ export class RateLimitedError extends GoogleError {
   }
 }
 
-/** A device id or name that cannot be used with this account: caught before any request. */
-export class InvalidDeviceIdError extends GoogleError {
-  constructor(message: string) {
-    super(message, 0, "INVALID_DEVICE_ID", false);
-  }
-}
-
 /** The account (token keeper, client or budget) was closed while a call was waiting. */
 export class ClosedError extends GoogleError {
-  constructor(what = "The nest-account") {
+  constructor(what = "The account") {
     super(`${what} was closed (redeployed or removed); the call was abandoned.`, 0, "CLOSED", false);
   }
 }

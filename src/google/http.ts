@@ -1,22 +1,13 @@
 /**
- * The HTTP layer under the Google clients: an injectable transport (axios in production, an
- * in-memory fake in tests) and the mapping of Google's answers to the typed errors of errors.ts.
+ * The HTTP transport under every Google client: an injectable `request` (axios in production, an
+ * in-memory fake in tests) that sends JSON, form, text, binary or streamed bodies and hands every
+ * answer, whatever its status, to the caller; only a missing answer is an error.
  */
+import type { Readable } from "node:stream";
 import axios, { type AxiosInstance } from "axios";
 import { truncate } from "../format";
 import { redact } from "../redact";
-import {
-  FailedPreconditionError,
-  GoogleError,
-  InvalidArgumentError,
-  InvalidClientError,
-  InvalidGrantError,
-  NotFoundError,
-  PermissionDeniedError,
-  RateLimitedError,
-  TransientGoogleError,
-  UnauthenticatedError,
-} from "./errors";
+import { GoogleError, TransientGoogleError } from "./errors";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -24,10 +15,17 @@ export interface HttpRequest {
   method: HttpMethod;
   url: string;
   headers?: Record<string, string>;
-  /** JSON body. */
+  /** JSON body (or text, with its own Content-Type header). */
   data?: unknown;
   /** Form body (application/x-www-form-urlencoded); used instead of `data` when given. */
   form?: Record<string, string>;
+  /**
+   * A raw body sent as it is: bytes, or a stream read as it is sent (an upload's chunk, never held
+   * whole in memory). Its Content-Type and Content-Length go in `headers`. Used instead of `data`.
+   */
+  body?: Buffer | Readable;
+  /** `"binary"`: the answer's body as a Buffer (an image); default: parsed JSON or text. */
+  responseType?: "json" | "binary";
   timeoutMs: number;
   signal?: AbortSignal;
 }
@@ -36,7 +34,7 @@ export interface HttpResponse {
   status: number;
   /** Header names in lower case. */
   headers: Record<string, string>;
-  /** Parsed JSON when the body was JSON, else the text. */
+  /** Parsed JSON when the body was JSON, else the text; a Buffer with `responseType: "binary"`. */
   data: unknown;
 }
 
@@ -56,9 +54,12 @@ export class AxiosTransport implements HttpTransport {
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
-    const headers: Record<string, string> = { Accept: "application/json", ...req.headers };
+    const binary = req.responseType === "binary";
+    const headers: Record<string, string> = { Accept: binary ? "*/*" : "application/json", ...req.headers };
     let data: unknown = req.data;
-    if (req.form) {
+    if (req.body !== undefined) {
+      data = req.body;
+    } else if (req.form) {
       data = new URLSearchParams(req.form).toString();
       headers["Content-Type"] = "application/x-www-form-urlencoded";
     } else if (data !== undefined && !hasHeader(headers, "content-type")) {
@@ -72,12 +73,19 @@ export class AxiosTransport implements HttpTransport {
         data,
         timeout: req.timeoutMs,
         signal: req.signal,
-        // Google's error answers are data to map, not exceptions.
+        // Every status is an answer for the caller: Google's errors are data to map, and a 3xx can be
+        // part of a protocol (a resumable upload's 308 Resume Incomplete), never a redirect to follow.
         validateStatus: () => true,
+        maxRedirects: 0,
+        responseType: binary ? "arraybuffer" : undefined,
+        // A streamed upload must not be buffered to compute its length, nor capped in size.
+        maxBodyLength: Infinity,
+        maxContentLength: Infinity,
         // Report a timeout as ETIMEDOUT rather than the ambiguous ECONNABORTED.
         transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: true },
       });
-      return { status: res.status, headers: plainHeaders(res.headers), data: res.data };
+      const body: unknown = binary ? Buffer.from(res.data as ArrayBuffer) : res.data;
+      return { status: res.status, headers: plainHeaders(res.headers), data: body };
     } catch (err) {
       if (req.signal?.aborted) throw req.signal.reason ?? err;
       throw networkError(err, req);
@@ -119,71 +127,6 @@ export function networkError(err: unknown, req: Pick<HttpRequest, "url" | "timeo
 /** True for 2xx. */
 export function isOk(res: HttpResponse): boolean {
   return res.status >= 200 && res.status < 300;
-}
-
-/**
- * The typed error for a non-2xx answer. Understands the SDM envelope
- * `{ error: { code, message, status } }` and the OAuth one `{ error, error_description }`.
- * `what` names the call for the message ("Listing devices", …); `now` dates `Retry-After`.
- */
-export function errorFromResponse(res: HttpResponse, what: string, now: number): GoogleError {
-  const body = parseBody(res.data);
-  const envelope = body && typeof body === "object" ? (body as Record<string, unknown>) : undefined;
-  const error = envelope?.error;
-  let status: string | undefined;
-  let detail: string | undefined;
-
-  if (typeof error === "string") {
-    // OAuth token endpoint.
-    const description =
-      typeof envelope?.error_description === "string" ? envelope.error_description : undefined;
-    if (error === "invalid_grant") return new InvalidGrantError(description);
-    if (error === "invalid_client" || error === "unauthorized_client") {
-      return new InvalidClientError(description ?? error);
-    }
-    status = error;
-    detail = description;
-  } else if (error && typeof error === "object") {
-    const e = error as Record<string, unknown>;
-    status = typeof e.status === "string" ? e.status : undefined;
-    detail = typeof e.message === "string" ? e.message : undefined;
-  } else if (typeof body === "string" && body.trim()) {
-    detail = body
-      .replace(/<[^>]*>/g, " ")
-      .replace(/\s+/g, " ")
-      .trim();
-  }
-
-  const http = res.status;
-  const tag = `HTTP ${http}${status ? ` ${status}` : ""}`;
-  const message = `${what} failed: ${truncate(redact(detail || "no details"), 300)} (${tag})`;
-
-  if (http === 429 || status === "RESOURCE_EXHAUSTED") {
-    return new RateLimitedError(message, parseRetryAfter(res.headers["retry-after"], now));
-  }
-  if (http >= 500 || http === 408) return new TransientGoogleError(message, http, status ?? "UNAVAILABLE");
-  if (http === 401 || status === "UNAUTHENTICATED") return new UnauthenticatedError(message);
-  if (http === 403 || status === "PERMISSION_DENIED") {
-    return new PermissionDeniedError(
-      `${message}. Check the Device Access project ID, and that this camera was shared with the project ` +
-        "when the account was authorized (authorize again to change the selection).",
-    );
-  }
-  if (http === 404 || status === "NOT_FOUND") return new NotFoundError(message);
-  if (status === "FAILED_PRECONDITION") return new FailedPreconditionError(message);
-  if (http === 400 || status === "INVALID_ARGUMENT") return new InvalidArgumentError(message);
-  return new GoogleError(message, http, status ?? `HTTP_${http}`, false);
-}
-
-/** `Retry-After` as milliseconds from `now`: delta-seconds or an HTTP date; undefined if absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (!text) return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
 }
 
 /** The body as an object when it is JSON text (a proxy may hand it over unparsed). */

@@ -6,9 +6,15 @@ import { Backoff, type BackoffOptions } from "../backoff";
 import { sleep, type Clock } from "../clock";
 import { GoogleError, RateLimitedError } from "./errors";
 
-/** Network failures, timeouts, 5xx and 429 are worth another try; everything else is an answer. */
+/** Errors a retry loop already gave up on: final for every caller above it (no retries of retries). */
+const spent = new WeakSet<object>();
+
+/**
+ * Network failures, timeouts, 5xx and 429 are worth another try, unless a retry loop below already
+ * spent its tries on them; everything else is an answer.
+ */
 export function isRetryable(err: unknown): boolean {
-  return err instanceof GoogleError && err.transient;
+  return err instanceof GoogleError && err.transient && !spent.has(err);
 }
 
 /** The server's own wait (`Retry-After`, read once in http.ts) in ms, or 0. */
@@ -18,9 +24,9 @@ export function serverDelayMs(err: unknown): number {
     : 0;
 }
 
-/** The wait before the next try: the backoff's next delay, never shorter than the server asked for. */
+/** The wait before the next try: what the server asked for (`Retry-After`), else the backoff's next delay. */
 export function retryDelay(backoff: Backoff, err: unknown): number {
-  return Math.max(backoff.next(), serverDelayMs(err));
+  return serverDelayMs(err) || backoff.next();
 }
 
 export interface RetryOptions extends BackoffOptions {
@@ -46,7 +52,11 @@ export async function withRetries<T>(op: () => Promise<T>, options: RetryOptions
       return await op();
     } catch (err) {
       if (options.signal?.aborted) throw err;
-      if (!isRetryable(err) || attempt >= options.maxAttempts) throw err;
+      if (!isRetryable(err)) throw err;
+      if (attempt >= options.maxAttempts) {
+        spent.add(err as GoogleError);
+        throw err;
+      }
       const delayMs = retryDelay(backoff, err);
       options.onRetry?.({ attempt, delayMs, error: err });
       await sleep(options.clock, delayMs, options.signal);

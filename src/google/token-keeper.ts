@@ -5,20 +5,20 @@
  * token it knows to be expired.
  */
 import { EventEmitter } from "node:events";
-import { Backoff } from "../backoff";
-import { sleep, systemClock, type Clock, type Timer } from "../clock";
+import { systemClock, type Clock, type Timer } from "../clock";
 import { errorMessage, secrets } from "../redact";
+import { errorFromResponse, oauthErrorRules, type ApiErrorRules } from "./error-envelope";
 import {
   ClosedError,
   CredentialsError,
-  GoogleError,
+  type GoogleError,
   InvalidClientError,
   InvalidGrantError,
-  RateLimitedError,
   TransientGoogleError,
   UnauthenticatedError,
 } from "./errors";
-import { AxiosTransport, errorFromResponse, isOk, parseBody, sendRequest, type HttpTransport } from "./http";
+import { AxiosTransport, isOk, parseBody, sendRequest, type HttpTransport } from "./http";
+import { withRetries } from "./retry";
 
 export interface OAuthCredentials {
   clientId: string;
@@ -28,6 +28,8 @@ export interface OAuthCredentials {
 
 export interface TokenKeeperOptions {
   credentials: Partial<OAuthCredentials>;
+  /** The node that holds the credentials, as errors name it. Default "account". */
+  account?: string;
   tokenUrl: string;
   clock?: Clock;
   http?: HttpTransport;
@@ -70,7 +72,10 @@ const FIELDS: [keyof OAuthCredentials, string][] = [
  * Checks credentials before any request: present, not blank, no whitespace inside (a paste gone
  * wrong). Surrounding whitespace is trimmed. Never echoes a value in the error.
  */
-export function validateCredentials(credentials: Partial<OAuthCredentials> | undefined): OAuthCredentials {
+export function validateCredentials(
+  credentials: Partial<OAuthCredentials> | undefined,
+  account = "account",
+): OAuthCredentials {
   const missing: string[] = [];
   const malformed: string[] = [];
   const out: Partial<OAuthCredentials> = {};
@@ -86,7 +91,7 @@ export function validateCredentials(credentials: Partial<OAuthCredentials> | und
   if (malformed.length) problems.push(`has a ${list(malformed)} with spaces or line breaks inside`);
   if (problems.length) {
     throw new CredentialsError(
-      `The nest-account ${problems.join(" and ")}. Open the account node and enter them: the client ID and ` +
+      `The ${account} ${problems.join(" and ")}. Open the account node and enter them: the client ID and ` +
         "secret come from Google Cloud Console > APIs & Services > Credentials, the refresh token from the " +
         "node's Authorize button.",
     );
@@ -104,6 +109,7 @@ export class TokenKeeper extends EventEmitter {
   private readonly maxAttempts: number;
   private readonly timeoutMs: number;
   private readonly lifecycle = new AbortController();
+  private readonly errorRules: ApiErrorRules;
   private current?: CachedToken;
   private previousToken?: string;
   private inflight?: Promise<CachedToken>;
@@ -116,7 +122,8 @@ export class TokenKeeper extends EventEmitter {
   /** Throws CredentialsError (and sends nothing) when the credentials are missing or malformed. */
   constructor(options: TokenKeeperOptions) {
     super();
-    this.credentials = validateCredentials(options.credentials);
+    this.credentials = validateCredentials(options.credentials, options.account);
+    this.errorRules = oauthErrorRules(options.account);
     this.tokenUrl = options.tokenUrl;
     this.clock = options.clock ?? systemClock;
     this.http = options.http ?? new AxiosTransport();
@@ -211,22 +218,22 @@ export class TokenKeeper extends EventEmitter {
   }
 
   private async refreshWithRetries(): Promise<CachedToken> {
-    const backoff = new Backoff({ initialMs: 1_000, maxMs: 30_000, random: this.random });
-    for (let attempt = 1; ; attempt++) {
-      this.assertUsable();
-      try {
-        return await this.refreshOnce();
-      } catch (err) {
-        if (this.closed) throw new ClosedError();
-        const retryable = err instanceof GoogleError && err.transient;
-        if (!retryable || attempt >= this.maxAttempts) throw err;
-        let delayMs = backoff.next();
-        if (err instanceof RateLimitedError && err.retryAfterMs !== undefined) {
-          delayMs = Math.max(delayMs, err.retryAfterMs);
-        }
-        this.emit("retry", { attempt, delayMs, reason: err.message });
-        await sleep(this.clock, delayMs, this.lifecycle.signal);
-      }
+    this.assertUsable();
+    try {
+      return await withRetries(() => this.refreshOnce(), {
+        initialMs: 1_000,
+        maxMs: 30_000,
+        random: this.random,
+        clock: this.clock,
+        maxAttempts: this.maxAttempts,
+        signal: this.lifecycle.signal,
+        beforeAttempt: async () => this.assertUsable(),
+        onRetry: ({ attempt, delayMs, error }) =>
+          this.emit("retry", { attempt, delayMs, reason: errorMessage(error) }),
+      });
+    } catch (err) {
+      if (this.closed) throw new ClosedError();
+      throw err;
     }
   }
 
@@ -244,7 +251,9 @@ export class TokenKeeper extends EventEmitter {
       timeoutMs: this.timeoutMs,
       signal: this.lifecycle.signal,
     });
-    if (!isOk(res)) throw errorFromResponse(res, "Refreshing the Google access token", this.clock.now());
+    if (!isOk(res)) {
+      throw errorFromResponse(res, "Refreshing the Google access token", this.clock.now(), this.errorRules);
+    }
 
     const body = parseBody(res.data) as Record<string, unknown> | undefined;
     const token = body && typeof body === "object" ? body.access_token : undefined;

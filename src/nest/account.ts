@@ -11,6 +11,9 @@ import type { CameraInfo } from "./sdm-types";
 import { SdmClient, validateProjectId } from "./sdm-client";
 import { TokenKeeper, validateCredentials, type OAuthCredentials } from "../google/token-keeper";
 
+/** How errors name the node that holds these credentials. */
+const NODE_TYPE = "nest-account";
+
 /** The nest-account node's credentials (design section 3). */
 export type NestCredentials = OAuthCredentials;
 
@@ -43,10 +46,11 @@ export class NestAccount extends EventEmitter {
     this.clock = options.clock ?? systemClock;
     // Both checks run before anything is built, so bad input never reaches Google.
     this.projectId = validateProjectId(options.projectId);
-    const credentials = validateCredentials(options);
+    const credentials = validateCredentials(options, NODE_TYPE);
     const endpoints = options.endpoints ?? endpointsFromEnv();
     this.tokens = new TokenKeeper({
       credentials,
+      account: NODE_TYPE,
       tokenUrl: endpoints.oauthTokenUrl,
       clock: options.clock,
       http: options.http,

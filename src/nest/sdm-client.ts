@@ -1,21 +1,17 @@
 /**
  * The Smart Device Management API client (design section 5): device listing and the
- * CameraLiveStream commands. Every `executeCommand` goes through the project's CommandBudget;
- * 429s pause the budget (Retry-After honoured) and are retried, transient failures retried with
- * backoff, both a bounded number of times; a refused token is handled by the token keeper.
+ * CameraLiveStream commands. Every `executeCommand` goes through the project's CommandBudget and a
+ * 429 pauses the whole budget (Retry-After honoured); 429s and transient failures are retried a
+ * bounded number of times, or not at all on the `singleTry` view, whose callers keep their own
+ * schedule; a refused token is handled by the token keeper.
  */
 import { Backoff } from "../backoff";
 import { sleep, systemClock, type Clock } from "../clock";
 import { CommandBudget } from "./command-budget";
-import { CredentialsError, GoogleError, InvalidDeviceIdError, RateLimitedError } from "../google/errors";
-import {
-  AxiosTransport,
-  errorFromResponse,
-  isOk,
-  parseBody,
-  sendRequest,
-  type HttpTransport,
-} from "../google/http";
+import { CredentialsError, GoogleError, RateLimitedError } from "../google/errors";
+import { AxiosTransport, isOk, parseBody, sendRequest, type HttpTransport } from "../google/http";
+import { isRetryable, retryDelay } from "../google/retry";
+import { InvalidDeviceIdError, sdmError } from "./sdm-errors";
 import {
   COMMAND_PREFIX,
   describeDevice,
@@ -81,8 +77,11 @@ export class SdmClient {
   private readonly random: () => number;
   private readonly maxTransientRetries: number;
   private readonly maxRateLimitRetries: number;
+  private readonly options: SdmClientOptions;
+  private singleTryView?: SdmClient;
 
   constructor(options: SdmClientOptions) {
+    this.options = options;
     this.projectId = validateProjectId(options.projectId);
     this.tokens = options.tokens;
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -93,6 +92,21 @@ export class SdmClient {
     this.random = options.random ?? Math.random;
     this.maxTransientRetries = Math.max(0, options.maxTransientRetries ?? 3);
     this.maxRateLimitRetries = Math.max(0, options.maxRateLimitRetries ?? 3);
+  }
+
+  /**
+   * The same client (same token, same budget) making one try per call, for callers that decide
+   * themselves when to try again (the stream keepers: their schedule knows the stream's deadline),
+   * so a failure is never retried by two loops at once.
+   */
+  get singleTry(): SdmClient {
+    this.singleTryView ??= new SdmClient({
+      ...this.options,
+      budget: this.budget,
+      maxTransientRetries: 0,
+      maxRateLimitRetries: 0,
+    });
+    return this.singleTryView;
   }
 
   /** `enterprises/{project}/devices/{id}` for a short id or a full name of this project. */
@@ -204,7 +218,7 @@ export class SdmClient {
         timeoutMs: this.timeoutMs,
         signal: options.signal,
       });
-      if (!isOk(res)) throw errorFromResponse(res, what, this.clock.now());
+      if (!isOk(res)) throw sdmError(res, what, this.clock.now());
       const body = parseBody(res.data);
       if (!body || typeof body !== "object") {
         // An empty body is a valid answer to Stop* commands.
@@ -230,21 +244,18 @@ export class SdmClient {
         return await op();
       } catch (err) {
         if (options.signal?.aborted) throw err;
-        if (err instanceof RateLimitedError && rateRetries < this.maxRateLimitRetries) {
-          rateRetries++;
-          const delayMs = err.retryAfterMs ?? rateBackoff.next();
+        if (err instanceof RateLimitedError) {
+          const delayMs = retryDelay(rateBackoff, err);
+          // Google's window is the project's: every command waits, retried or not.
           if (budgetKey !== undefined) this.budget.penalize(delayMs);
-          else await sleep(this.clock, delayMs, options.signal);
+          if (rateRetries >= this.maxRateLimitRetries) throw err;
+          rateRetries++;
+          if (budgetKey === undefined) await sleep(this.clock, delayMs, options.signal);
           continue;
         }
-        if (
-          err instanceof GoogleError &&
-          err.transient &&
-          !(err instanceof RateLimitedError) &&
-          transientRetries < this.maxTransientRetries
-        ) {
+        if (isRetryable(err) && transientRetries < this.maxTransientRetries) {
           transientRetries++;
-          await sleep(this.clock, transientBackoff.next(), options.signal);
+          await sleep(this.clock, retryDelay(transientBackoff, err), options.signal);
           continue;
         }
         throw err;

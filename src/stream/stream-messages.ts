@@ -16,6 +16,7 @@ import {
   TransientGoogleError,
   UnauthenticatedError,
 } from "../google/errors";
+import { isCameraOffline } from "../nest/sdm-errors";
 import { redact } from "../redact";
 
 /** Which call failed: the device lookup, GenerateRtspStream or ExtendRtspStream. */
@@ -90,7 +91,7 @@ export function classifyError(err: unknown, phase: StreamPhase, camera: string):
           `to "auto" or "WebRTC" in the nest-stream node.`,
       };
     }
-    if (err.offline) {
+    if (isCameraOffline(err)) {
       return {
         kind: "retry",
         offline: true,

@@ -7,7 +7,6 @@ import {
   FailedPreconditionError,
   GoogleError,
   InvalidArgumentError,
-  InvalidDeviceIdError,
   NotFoundError,
   PermissionDeniedError,
   RateLimitedError,
@@ -16,6 +15,7 @@ import {
 } from "../../src/google/errors";
 import type { HttpResponse } from "../../src/google/http";
 import { SdmClient, validateProjectId } from "../../src/nest/sdm-client";
+import { InvalidDeviceIdError, isCameraOffline } from "../../src/nest/sdm-errors";
 import { TokenKeeper } from "../../src/google/token-keeper";
 import { drive, driveToError } from "../support/drive";
 import { FakeClock, flush } from "../support/fake-clock";
@@ -202,7 +202,7 @@ describe("SdmClient", () => {
         const { fake, sdm } = track(setup());
         fake.script("execute", sdmError(400, "FAILED_PRECONDITION", "The camera is offline."));
         const err = await sdm.execute("cam-1", "GenerateRtspStream", {}).catch((e: unknown) => e);
-        assert.ok(err instanceof FailedPreconditionError && err.offline);
+        assert.ok(err instanceof FailedPreconditionError && isCameraOffline(err));
       });
     });
 

@@ -409,7 +409,7 @@ describe("StreamKeeper", () => {
 
     it("stops on credential errors, passing on what to do", async () => {
       for (const err of [
-        new InvalidGrantError("Token has been expired or revoked."),
+        new InvalidGrantError("Token has been expired or revoked.", "nest-account"),
         new CredentialsError("No refresh token: authorize the account."),
       ]) {
         const { clock, sdm, keeper, states } = setup();

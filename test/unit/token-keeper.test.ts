@@ -35,6 +35,7 @@ function setup(google: Partial<FakeGoogleOptions> = {}, keeper: Partial<TokenKee
       clientSecret: FAKE.clientSecret,
       refreshToken: FAKE.refreshToken,
     },
+    account: "nest-account",
     tokenUrl: TOKEN_URL,
     clock,
     http: fake,
