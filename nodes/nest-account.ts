@@ -6,17 +6,20 @@ import { endpointsFromEnv } from "../src/endpoints";
 import { openNestAccount, type NestAccount, type NestCredentials } from "../src/nest/account";
 import {
   AuthorizationStates,
-  authorizationUrl,
   exchangeCode,
   isLocalReason,
   parseRedirectUrl,
   redirectError,
   redirectParams,
-  validateAuthorizationInput,
   type AuthorizationOutcome,
-  type PendingAuthorization,
   type RedirectParams,
 } from "../src/google/authorization";
+import {
+  authorizationUrl,
+  DEVICE_ACCESS_CLIENT_HINT,
+  validateAuthorizationInput,
+  type DeviceAccessAuthorization as PendingAuthorization,
+} from "../src/nest/authorization";
 import { GoogleError } from "../src/google/errors";
 import { validateProjectId } from "../src/nest/sdm-client";
 import { errorMessage, redact } from "../src/redact";
@@ -164,7 +167,7 @@ function registerAuthorization(
   RED: RED,
   typedCredentials: (body: Record<string, unknown>) => { projectId: string } & Partial<NestCredentials>,
 ) {
-  const states = new AuthorizationStates();
+  const states = new AuthorizationStates<PendingAuthorization>();
   const t = (key: string, fallback: string) => {
     const text = RED._(`nest-account.authorize.${key}`);
     return text && !text.includes(`authorize.${key}`) ? text : fallback;
@@ -184,6 +187,7 @@ function registerAuthorization(
         clientSecret: pending.clientSecret,
         code: params.code,
         redirectUri: pending.redirectUri,
+        clientHint: DEVICE_ACCESS_CLIENT_HINT,
       });
       RED.log.info(`nest-account: authorized Device Access project ${pending.projectId}`);
       return { ok: true, refreshToken: tokens.refreshToken, scope: tokens.scope };

@@ -1,8 +1,8 @@
 /**
- * Device Access authorization (design section 5): the authorization URL the user opens, the
- * single-use `state` that ties Google's redirect back to the authorization it answers, the pasted
- * redirect URL, and the exchange of the code for a refresh token at the token endpoint. Errors say
- * what to do; the client secret and the code never appear in one.
+ * Google's OAuth authorization-code flow for any authorize URL and scopes: the URL the user opens,
+ * the single-use `state` that ties Google's redirect back to the authorization it answers, the
+ * pasted redirect URL, and the exchange of the code for a refresh token at the token endpoint.
+ * Errors say what to do; the client secret and the code never appear in one.
  */
 import { randomBytes } from "node:crypto";
 import { systemClock, type Clock } from "../clock";
@@ -10,8 +10,7 @@ import { redact, secrets } from "../redact";
 import { GoogleError } from "./errors";
 import { AxiosTransport, isOk, networkError, parseBody, sendRequest, type HttpTransport } from "./http";
 
-export const SDM_SCOPE = "https://www.googleapis.com/auth/sdm.service";
-/** The redirect URI that Google's Device Access guide registers: the user pastes the address back. */
+/** The redirect URI that Google's guides register for a pasted-back address. */
 export const GOOGLE_REDIRECT_URI = "https://www.google.com";
 /** How long an authorization may take, from the Authorize button to the exchange. */
 export const DEFAULT_STATE_TTL_MS = 10 * 60_000;
@@ -66,32 +65,38 @@ export function isLocalReason(code: string): boolean {
 
 // ---------------------------------------------------------------- the authorization URL
 
-export interface AuthorizationUrlOptions {
-  /** `https://nestservices.google.com/partnerconnections` or its override. */
-  partnerAuthUrl: string;
-  projectId: string;
+/** One configuration of the flow: where the user authorizes, and for what. */
+export interface OAuthFlow {
+  /** Google's standard `…/o/oauth2/v2/auth`, or an API's own page (Device Access's partner URL). */
+  authorizeUrl: string;
+  scopes: string[];
+  /** More query parameters, after the standard ones. */
+  extraParams?: Record<string, string>;
+}
+
+export interface AuthorizationRequest {
   clientId: string;
   redirectUri: string;
   state: string;
 }
 
 /**
- * `{partner auth url}/{projectId}/auth?redirect_uri=…&access_type=offline&prompt=consent&client_id=…
- * &response_type=code&scope=…sdm.service&state=…`. `prompt=consent` makes Google issue a refresh token
- * even to a user who authorized this client before.
+ * `{authorize url}?redirect_uri=…&access_type=offline&prompt=consent&client_id=…&response_type=code
+ * &scope=…&state=…` (the order of Google's guides). `prompt=consent` makes Google issue a refresh
+ * token even to a user who authorized this client before.
  */
-export function authorizationUrl(o: AuthorizationUrlOptions): string {
-  const base = o.partnerAuthUrl.replace(/\/+$/, "");
+export function flowUrl(flow: OAuthFlow, request: AuthorizationRequest): string {
   const query = new URLSearchParams({
-    redirect_uri: o.redirectUri,
+    redirect_uri: request.redirectUri,
     access_type: "offline",
     prompt: "consent",
-    client_id: o.clientId,
+    client_id: request.clientId,
     response_type: "code",
-    scope: SDM_SCOPE,
-    state: o.state,
+    scope: flow.scopes.join(" "),
+    state: request.state,
+    ...flow.extraParams,
   });
-  return `${base}/${encodeURIComponent(o.projectId)}/auth?${query.toString()}`;
+  return `${flow.authorizeUrl}?${query.toString()}`;
 }
 
 /**
@@ -116,33 +121,41 @@ export function validateRedirectUri(uri: unknown): string {
   return text;
 }
 
+/** A field an API's dialog adds to the client's (a project ID, say): its label and what was typed. */
+export interface ExtraField {
+  label: string;
+  value: unknown;
+  /** Whether a slash is as wrong as a space (identifiers). */
+  noSlash?: boolean;
+}
+
 /**
- * Checks what the editor sent to start an authorization: project ID, client ID and secret present
- * and free of inner spaces, a usable redirect URI. Never echoes a value.
+ * Checks what the editor sent to start an authorization: the extra fields, client ID and secret
+ * present and free of inner spaces, a usable redirect URI. `where` tells where the values come
+ * from. Never echoes a value. Returns the trimmed values, extra fields in their order.
  */
-export function validateAuthorizationInput(input: {
-  projectId?: unknown;
-  clientId?: unknown;
-  clientSecret?: unknown;
-  redirectUri?: unknown;
-  nodeId?: unknown;
-}): PendingAuthorization {
+export function validateClientInput(
+  input: { clientId?: unknown; clientSecret?: unknown; redirectUri?: unknown; nodeId?: unknown },
+  extra: ExtraField[] = [],
+  where = "the client ID and secret come from Google Cloud Console > APIs & Services > Credentials.",
+): { pending: PendingAuthorization; extra: string[] } {
   const text = (v: unknown) => (typeof v === "string" ? v.trim() : "");
-  const fields: [string, string][] = [
-    ["Project ID", text(input.projectId)],
-    ["Client ID", text(input.clientId)],
-    ["Client secret", text(input.clientSecret)],
+  const fields: [string, string, boolean][] = [
+    ...extra.map((f): [string, string, boolean] => [f.label, text(f.value), f.noSlash ?? true]),
+    ["Client ID", text(input.clientId), true],
+    ["Client secret", text(input.clientSecret), false],
   ];
   const missing = fields.filter(([, v]) => !v).map(([label]) => label);
   if (missing.length) {
     throw new AuthorizationError(
       "MISSING_FIELDS",
-      `To authorize, fill in the ${joinLabels(missing)} first: the project ID comes from the Device Access ` +
-        "Console, the client ID and secret from Google Cloud Console > APIs & Services > Credentials.",
+      `To authorize, fill in the ${joinLabels(missing)} first: ${where}`,
     );
   }
-  // Project and client IDs never hold spaces or slashes, a secret never spaces: a paste gone wrong.
-  const spaced = fields.filter(([, v], i) => (i < 2 ? /[\s/]/ : /\s/).test(v)).map(([label]) => label);
+  // Identifiers never hold spaces or slashes, a secret never spaces: a paste gone wrong.
+  const spaced = fields
+    .filter(([, v, noSlash]) => (noSlash ? /[\s/]/ : /\s/).test(v))
+    .map(([label]) => label);
   if (spaced.length) {
     throw new AuthorizationError(
       "MISSING_FIELDS",
@@ -151,11 +164,13 @@ export function validateAuthorizationInput(input: {
     );
   }
   return {
-    projectId: text(input.projectId),
-    clientId: text(input.clientId),
-    clientSecret: text(input.clientSecret),
-    redirectUri: validateRedirectUri(input.redirectUri),
-    nodeId: text(input.nodeId) || undefined,
+    pending: {
+      clientId: text(input.clientId),
+      clientSecret: text(input.clientSecret),
+      redirectUri: validateRedirectUri(input.redirectUri),
+      nodeId: text(input.nodeId) || undefined,
+    },
+    extra: extra.map((f) => text(f.value)),
   };
 }
 
@@ -167,11 +182,10 @@ function joinLabels(labels: string[]): string {
 
 /** What an authorization needs from its start to its exchange. Kept in memory only. */
 export interface PendingAuthorization {
-  projectId: string;
   clientId: string;
   clientSecret: string;
   redirectUri: string;
-  /** The nest-account node the editor is authorizing (informational). */
+  /** The config node the editor is authorizing (informational). */
   nodeId?: string;
 }
 
@@ -181,9 +195,9 @@ export type AuthorizationOutcome =
 
 export type AuthorizationPoll = { status: "pending" } | ({ status: "done" } & AuthorizationOutcome);
 
-interface StateEntry {
+interface StateEntry<P> {
   /** Dropped once claimed or expired: the client secret is kept no longer than needed. */
-  pending?: PendingAuthorization;
+  pending?: P;
   expiresAt: number;
   /** Claimed for its one exchange. */
   used: boolean;
@@ -212,12 +226,12 @@ const EXCHANGE_GRACE_MS = 60_000;
  * once (`poll`). Missing, unknown, expired and used states are refused with an AuthorizationError
  * that says what to do.
  */
-export class AuthorizationStates {
+export class AuthorizationStates<P extends PendingAuthorization = PendingAuthorization> {
   private readonly clock: Clock;
   private readonly ttlMs: number;
   private readonly max: number;
   private readonly random: (bytes: number) => Buffer;
-  private readonly entries = new Map<string, StateEntry>();
+  private readonly entries = new Map<string, StateEntry<P>>();
 
   constructor(options: AuthorizationStatesOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -227,7 +241,7 @@ export class AuthorizationStates {
   }
 
   /** Starts an authorization: returns its new state (43 url-safe characters, 256 random bits). */
-  create(pending: PendingAuthorization): { state: string; expiresAt: number } {
+  create(pending: P): { state: string; expiresAt: number } {
     this.sweep();
     secrets.add(pending.clientSecret);
     let state = this.random(32).toString("base64url");
@@ -250,7 +264,7 @@ export class AuthorizationStates {
    * Claims a state for its one exchange and returns what the exchange needs. Throws for a state
    * that is missing, unknown, expired or already used.
    */
-  take(state: unknown): PendingAuthorization {
+  take(state: unknown): P {
     const entry = this.lookup(state);
     if (entry.used) throw stateUsed();
     if (!entry.pending || this.clock.now() >= entry.expiresAt) throw stateExpired(this.ttlMs);
@@ -304,7 +318,7 @@ export class AuthorizationStates {
     this.entries.clear();
   }
 
-  private lookup(state: unknown): StateEntry {
+  private lookup(state: unknown): StateEntry<P> {
     const text = typeof state === "string" ? state.trim() : "";
     if (!text) {
       throw new AuthorizationError(
@@ -426,7 +440,7 @@ export function redirectError(params: RedirectParams): AuthorizationError {
   const detail = params.errorDescription ? `: ${params.errorDescription}` : "";
   return new AuthorizationError(
     "AUTHORIZATION_FAILED",
-    `Google did not authorize (${error}${detail}). Check the project ID, client ID and redirect URI, ` +
+    `Google did not authorize (${error}${detail}). Check the client ID and redirect URI, ` +
       "then press Authorize again.",
   );
 }
@@ -439,6 +453,8 @@ export interface ExchangeCodeOptions {
   clientSecret: string;
   code: string;
   redirectUri: string;
+  /** Which OAuth client to check on invalid_client, in the API's words. Default: "the Web application client". */
+  clientHint?: string;
   http?: HttpTransport;
   /** Default 15 s. */
   timeoutMs?: number;
@@ -490,7 +506,7 @@ export async function exchangeCode(o: ExchangeCodeOptions): Promise<ExchangedTok
   }
   const body = parseBody(res.data);
   const fields = body && typeof body === "object" ? (body as Record<string, unknown>) : {};
-  if (!isOk(res)) throw exchangeError(res.status, fields, o.redirectUri, body);
+  if (!isOk(res)) throw exchangeError(res.status, fields, o, body);
 
   const refreshToken = fields.refresh_token;
   const accessToken = typeof fields.access_token === "string" ? fields.access_token : undefined;
@@ -517,9 +533,10 @@ export async function exchangeCode(o: ExchangeCodeOptions): Promise<ExchangedTok
 function exchangeError(
   status: number,
   fields: Record<string, unknown>,
-  redirectUri: string,
+  o: Pick<ExchangeCodeOptions, "redirectUri" | "clientHint">,
   body: unknown,
 ): AuthorizationError {
+  const redirectUri = o.redirectUri;
   const error = typeof fields.error === "string" ? fields.error : undefined;
   const description = typeof fields.error_description === "string" ? fields.error_description : undefined;
   const said = description ? `: ${description}` : "";
@@ -536,8 +553,7 @@ function exchangeError(
       return new AuthorizationError(
         "invalid_client",
         `Google refused the OAuth client (${error}${said}). Check the client ID and client secret: copy them ` +
-          "again from Google Cloud Console > APIs & Services > Credentials (the Web application client whose " +
-          "ID is in the Device Access project).",
+          `again from Google Cloud Console > APIs & Services > Credentials (${o.clientHint ?? "the Web application client"}).`,
         401,
       );
     case "redirect_uri_mismatch":
@@ -576,7 +592,7 @@ function exchangeError(
   );
 }
 
-/** Whether the granted scopes include the SDM API (a missing scope means the cameras cannot be listed). */
-export function hasSdmScope(scope: string | undefined): boolean {
-  return scope === undefined || scope.split(/\s+/).includes(SDM_SCOPE);
+/** Whether the granted scopes include `scope` (Google leaves `scope` out when it granted all asked). */
+export function hasScope(granted: string | undefined, scope: string): boolean {
+  return granted === undefined || granted.split(/\s+/).includes(scope);
 }

@@ -2,18 +2,20 @@ import assert from "node:assert/strict";
 import {
   AuthorizationError,
   AuthorizationStates,
-  authorizationUrl,
   exchangeCode,
   GOOGLE_REDIRECT_URI,
   isLocalReason,
   parseRedirectUrl,
   redirectError,
   redirectParams,
+  validateRedirectUri,
+} from "../../src/google/authorization";
+import {
+  authorizationUrl,
   SDM_SCOPE,
   validateAuthorizationInput,
-  validateRedirectUri,
-  type PendingAuthorization,
-} from "../../src/google/authorization";
+  type DeviceAccessAuthorization as PendingAuthorization,
+} from "../../src/nest/authorization";
 import type { HttpRequest, HttpResponse, HttpTransport } from "../../src/google/http";
 import { FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
 import { FakeClock } from "../support/fake-clock";
