@@ -14,3 +14,9 @@ export function formatDuration(ms: number): string {
 export function truncate(text: string, max = 60): string {
   return text.length <= max ? text : text.slice(0, max - 1) + "…";
 }
+
+/** Long identifiers keep both ends, where they differ: 60+ characters become 24…24. */
+export function truncateMiddle(text: string, max = 60): string {
+  const keep = Math.floor((max - 12) / 2);
+  return text.length > max ? `${text.slice(0, keep)}…${text.slice(-keep)}` : text;
+}

@@ -7,6 +7,7 @@
  */
 import { Backoff } from "../backoff";
 import { sleep, systemClock, type Clock } from "../clock";
+import { truncateMiddle } from "../format";
 import { CommandBudget } from "./command-budget";
 import { CredentialsError, GoogleError, RateLimitedError } from "../google/errors";
 import { AxiosTransport, isOk, parseBody, sendRequest, type HttpTransport } from "../google/http";
@@ -15,6 +16,7 @@ import { InvalidDeviceIdError, sdmError } from "./sdm-errors";
 import {
   COMMAND_PREFIX,
   describeDevice,
+  deviceId,
   type CameraInfo,
   type SdmCommandName,
   type SdmCommands,
@@ -116,7 +118,7 @@ export class SdmClient {
     if (full) {
       if (full[1] !== this.projectId) {
         throw new InvalidDeviceIdError(
-          `Device ${shorten(text)} belongs to Device Access project ${full[1]}, but this nest-account is for ` +
+          `Device ${truncateMiddle(text)} belongs to Device Access project ${full[1]}, but this nest-account is for ` +
             `project ${this.projectId}: use the device id alone, or pick the camera again.`,
         );
       }
@@ -125,7 +127,7 @@ export class SdmClient {
       return `enterprises/${this.projectId}/devices/${text}`;
     }
     throw new InvalidDeviceIdError(
-      `${text ? `"${shorten(text)}" is` : "An empty value is"} not a device id: use the id the camera picker ` +
+      `${text ? `"${truncateMiddle(text)}" is` : "An empty value is"} not a device id: use the id the camera picker ` +
         "shows, or the full enterprises/{project}/devices/{id} name.",
     );
   }
@@ -298,9 +300,5 @@ function badAnswer(what: string): GoogleError {
 }
 
 function shortId(name: string): string {
-  return shorten(name.split("/").pop() ?? name);
-}
-
-function shorten(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 24)}…${text.slice(-24)}` : text;
+  return truncateMiddle(deviceId(name));
 }

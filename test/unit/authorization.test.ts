@@ -3,6 +3,7 @@ import {
   AuthorizationError,
   AuthorizationStates,
   exchangeCode,
+  flowUrl,
   GOOGLE_REDIRECT_URI,
   isLocalReason,
   parseRedirectUrl,
@@ -102,6 +103,25 @@ describe("authorization", () => {
         [...url.searchParams.keys()],
         ["redirect_uri", "access_type", "prompt", "client_id", "response_type", "scope", "state"],
       );
+    });
+
+    it("builds Google's standard URL from the same flow for other scopes", () => {
+      const url = new URL(
+        flowUrl(
+          {
+            authorizeUrl: "https://accounts.google.com/o/oauth2/v2/auth",
+            scopes: ["https://www.googleapis.com/auth/youtube", "openid"],
+            extraParams: { include_granted_scopes: "true" },
+          },
+          { clientId: "c-1", redirectUri: GOOGLE_REDIRECT_URI, state: "t".repeat(43) },
+        ),
+      );
+      assert.equal(url.origin + url.pathname, "https://accounts.google.com/o/oauth2/v2/auth");
+      assert.equal(url.searchParams.get("scope"), "https://www.googleapis.com/auth/youtube openid");
+      assert.equal(url.searchParams.get("access_type"), "offline");
+      assert.equal(url.searchParams.get("prompt"), "consent");
+      assert.equal(url.searchParams.get("include_granted_scopes"), "true");
+      assert.equal([...url.searchParams.keys()].at(-1), "include_granted_scopes");
     });
 
     it("encodes the redirect URI and never carries the client secret", () => {

@@ -176,4 +176,30 @@ describe("error envelope: Google answers to typed errors", () => {
     const err = errorFromResponse(res(500, "x".repeat(5000)), "X", NOW);
     assert.ok(err.message.length < 400);
   });
+
+  it("reads the reason of YouTube's envelope and lets an API's rules decide first", () => {
+    const quota = res(403, {
+      error: {
+        code: 403,
+        message: "The request cannot be completed because you have exceeded your quota.",
+        errors: [{ domain: "youtube.quota", reason: "quotaExceeded", message: "quota" }],
+      },
+    });
+    const plain = readWith(quota, "Inserting a broadcast", NOW);
+    assert.ok(plain instanceof PermissionDeniedError);
+    assert.equal(
+      plain.message,
+      "Inserting a broadcast failed: The request cannot be completed because you have exceeded your quota. " +
+        "(HTTP 403 quotaExceeded)",
+    );
+    assert.ok(!/Device Access|project ID/.test(plain.message), "the common mapping has no API's advice");
+    class QuotaError extends GoogleError {}
+    const rules: ApiErrorRules = (info) =>
+      info.reason === "quotaExceeded" && info.domain === "youtube.quota"
+        ? new QuotaError(info.message, info.httpStatus, info.reason, false)
+        : undefined;
+    assert.ok(readWith(quota, "X", NOW, rules) instanceof QuotaError);
+    // Rules that know nothing of an answer leave it to the common mapping.
+    assert.ok(readWith(envelope(404, "NOT_FOUND", "x"), "X", NOW, rules) instanceof NotFoundError);
+  });
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatDuration, truncate } from "../../src/format";
+import { formatDuration, truncate, truncateMiddle } from "../../src/format";
 
 describe("format", () => {
   it("formats durations as m:ss or h:mm:ss", () => {
@@ -12,5 +12,10 @@ describe("format", () => {
     assert.equal(truncate("short"), "short");
     assert.equal(truncate("x".repeat(70)).length, 60);
     assert.ok(truncate("x".repeat(70)).endsWith("…"));
+  });
+  it("keeps both ends of a long identifier", () => {
+    assert.equal(truncateMiddle("short-id"), "short-id");
+    const long = "a".repeat(30) + "b".repeat(40);
+    assert.equal(truncateMiddle(long), `${"a".repeat(24)}…${"b".repeat(24)}`);
   });
 });

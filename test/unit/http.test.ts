@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
 import { RateLimitedError, TransientGoogleError } from "../../src/google/errors";
 import { errorFromResponse } from "../../src/google/error-envelope";
 import { AxiosTransport, sendRequest } from "../../src/google/http";
@@ -43,14 +44,33 @@ describe("http: sendRequest", () => {
 describe("http: AxiosTransport (loopback server)", () => {
   let server: http.Server;
   let base: string;
-  const seen: { method?: string; url?: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
+  const seen: {
+    method?: string;
+    url?: string;
+    headers: http.IncomingHttpHeaders;
+    body: string;
+    bytes: Buffer;
+  }[] = [];
 
   before(async () => {
     server = http.createServer((req, response) => {
-      let body = "";
-      req.on("data", (c: Buffer) => (body += c.toString()));
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
-        seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+        const bytes = Buffer.concat(chunks);
+        const body = bytes.toString();
+        seen.push({ method: req.method, url: req.url, headers: req.headers, body, bytes });
+        if (req.url === "/resume") {
+          // A resumable upload's answer: a 308 that is not a redirect, even with a Location.
+          response.writeHead(308, { range: `bytes=0-${bytes.length - 1}`, location: `${base}/elsewhere` });
+          response.end();
+          return;
+        }
+        if (req.url === "/image") {
+          response.writeHead(200, { "content-type": "image/jpeg" });
+          response.end(Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x7b, 0xd9]));
+          return;
+        }
         if (req.url?.startsWith("/hang")) return; // never answers: the client must time out
         if (req.url === "/json-error") {
           response.writeHead(429, { "content-type": "application/json", "retry-after": "9" });
@@ -104,6 +124,52 @@ describe("http: AxiosTransport (loopback server)", () => {
     const req = seen.at(-1);
     assert.equal(req?.headers["content-type"], "application/x-www-form-urlencoded");
     assert.equal(req?.body, "grant_type=refresh_token&refresh_token=1%2F%2F0a+b%26c");
+  });
+
+  it("sends bytes as they are, and a stream as it is read", async () => {
+    const bytes = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256));
+    await transport.request({
+      method: "PUT",
+      url: `${base}/ok`,
+      headers: { "Content-Type": "video/mp4", "Content-Length": String(bytes.length) },
+      body: bytes,
+      timeoutMs: 5000,
+    });
+    assert.ok(seen.at(-1)?.bytes.equals(bytes));
+    assert.equal(seen.at(-1)?.headers["content-type"], "video/mp4");
+    await transport.request({
+      method: "PUT",
+      url: `${base}/ok`,
+      headers: { "Content-Type": "video/mp4", "Content-Length": String(bytes.length) },
+      body: Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]),
+      timeoutMs: 5000,
+    });
+    assert.ok(seen.at(-1)?.bytes.equals(bytes));
+  });
+
+  it("hands a 308 to the caller instead of following it", async () => {
+    const before = seen.length;
+    const r = await transport.request({
+      method: "PUT",
+      url: `${base}/resume`,
+      headers: { "Content-Range": "bytes 0-3/10" },
+      body: Buffer.from("abcd"),
+      timeoutMs: 5000,
+    });
+    assert.equal(r.status, 308);
+    assert.equal(r.headers.range, "bytes=0-3");
+    assert.equal(seen.length, before + 1, "no second request to the Location");
+  });
+
+  it("returns a binary answer as a Buffer", async () => {
+    const r = await transport.request({
+      method: "GET",
+      url: `${base}/image`,
+      responseType: "binary",
+      timeoutMs: 5000,
+    });
+    assert.ok(Buffer.isBuffer(r.data));
+    assert.deepEqual([...(r.data as Buffer)], [0xff, 0xd8, 0xff, 0x00, 0x7b, 0xd9]);
   });
 
   it("returns 4xx and 5xx answers instead of throwing", async () => {

@@ -277,6 +277,22 @@ describe("SdmClient", () => {
       assert.equal(executes(fake).length, 8);
     });
 
+    it("singleTry makes one try per call, yet a 429 still pauses the shared budget", async () => {
+      const { clock, fake, sdm } = track(setup());
+      const once = sdm.singleTry;
+      assert.equal(once.budget, sdm.budget);
+      fake.script("execute", sdmError(503, "UNAVAILABLE", "Unavailable."));
+      await assert.rejects(once.execute("cam-1", "GenerateRtspStream", {}), TransientGoogleError);
+      assert.equal(executes(fake).length, 1);
+      fake.script("execute", sdmError(429, "RESOURCE_EXHAUSTED", "Rate limited.", { "retry-after": "7" }));
+      await assert.rejects(once.execute("cam-1", "GenerateRtspStream", {}), RateLimitedError);
+      assert.equal(sdm.budget.stats().penalties, 1);
+      // The retrying client waits for the pause too: Google's window is the project's.
+      const start = clock.now();
+      await drive(clock, sdm.execute("cam-2", "GenerateRtspStream", {}), MINUTE, 250);
+      assert.ok((executes(fake).at(-1)?.at ?? 0) - start >= 6_000);
+    });
+
     it("rejects an answer without the documented results", async () => {
       const { fake, sdm } = track(setup());
       fake.script("execute", json(200, { results: { streamToken: "x" } }));
