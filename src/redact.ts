@@ -68,14 +68,3 @@ export function redact(text: string, registry: SecretRegistry = secrets): string
 export function errorMessage(err: unknown, registry: SecretRegistry = secrets): string {
   return redact(err instanceof Error ? err.message : String(err), registry);
 }
-
-/** Redacts an error's message (and stack) in place and returns it, for errors that will be surfaced. */
-export function redactError<E>(err: E, registry: SecretRegistry = secrets): E {
-  if (err instanceof Error) {
-    err.message = redact(err.message, registry);
-    if (err.stack) err.stack = redact(err.stack, registry);
-  }
-  return err;
-}
-
-export const REDACTED = MASK;

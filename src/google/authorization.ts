@@ -591,8 +591,3 @@ function exchangeError(
     status,
   );
 }
-
-/** Whether the granted scopes include `scope` (Google leaves `scope` out when it granted all asked). */
-export function hasScope(granted: string | undefined, scope: string): boolean {
-  return granted === undefined || granted.split(/\s+/).includes(scope);
-}

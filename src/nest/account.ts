@@ -131,16 +131,3 @@ export class NestAccount extends EventEmitter {
 export function openNestAccount(options: OpenNestAccountOptions): NestAccount {
   return new NestAccount(options);
 }
-
-/** The same, with the credentials as one object. */
-export function createAccount(options: {
-  projectId: string;
-  credentials: Partial<NestCredentials>;
-  endpoints?: Pick<Endpoints, "oauthTokenUrl" | "sdmApiUrl">;
-  clock?: Clock;
-  http?: HttpTransport;
-  random?: () => number;
-}): NestAccount {
-  const { credentials, ...rest } = options;
-  return new NestAccount({ ...rest, ...credentials });
-}

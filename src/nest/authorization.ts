@@ -5,7 +5,6 @@
  */
 import {
   flowUrl,
-  hasScope,
   validateClientInput,
   type OAuthFlow,
   type PendingAuthorization,
@@ -60,9 +59,4 @@ export function validateAuthorizationInput(input: {
       "Console > APIs & Services > Credentials.",
   );
   return { projectId: extra[0], ...pending };
-}
-
-/** Whether the granted scopes include the SDM API (a missing scope means the cameras cannot be listed). */
-export function hasSdmScope(scope: string | undefined): boolean {
-  return hasScope(scope, SDM_SCOPE);
 }

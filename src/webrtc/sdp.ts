@@ -99,17 +99,6 @@ export function parseNegotiatedMedia(sdp: string): NegotiatedMedia {
   return media;
 }
 
-/** The session direction of each audio/video section, in order. */
-export function mediaDirections(sdp: string): { kind: string; direction: string }[] {
-  return sections(sdp)
-    .filter((s) => s.kind === "audio" || s.kind === "video")
-    .map((s) => ({
-      kind: s.kind,
-      direction:
-        s.lines.find((l) => /^a=(sendrecv|sendonly|recvonly|inactive)$/.test(l))?.slice(2) ?? "sendrecv",
-    }));
-}
-
 /**
  * Repairs the answers Google sends for Nest cameras so a standard stack accepts them:
  * - `a=sendrecv` for media we offered receive-only becomes `a=sendonly` (RFC 3264);

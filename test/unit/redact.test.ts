@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { redact, redactError, SecretRegistry } from "../../src/redact";
+import { redact, SecretRegistry } from "../../src/redact";
 
 describe("redact", () => {
   it("masks RTSP auth tokens and keeps the punctuation after them", () => {
@@ -75,11 +75,5 @@ describe("redact", () => {
     assert.equal(redact("key=plain-stream-key-42 and x", registry), "key=*** and x");
     registry.delete("plain-stream-key-42");
     assert.equal(redact("plain-stream-key-42", registry), "plain-stream-key-42");
-  });
-
-  it("redacts an error's message and stack in place", () => {
-    const err = redactError(new Error("open rtsps://h/p?auth=tok-123 failed"));
-    assert.equal(err.message, "open rtsps://h/p?auth=*** failed");
-    assert.ok(!err.stack?.includes("tok-123"));
   });
 });

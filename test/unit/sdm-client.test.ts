@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { sleep } from "../../src/clock";
-import { openNestAccount, createAccount } from "../../src/nest/account";
+import { openNestAccount } from "../../src/nest/account";
 import { CommandBudget } from "../../src/nest/command-budget";
 import {
   CredentialsError,
@@ -426,16 +426,14 @@ describe("project id and account", () => {
     assert.equal(fake.requests.length, 0);
   });
 
-  it("createAccount wires tokens, budget and SDM together, and close() leaves no timer", async () => {
+  it("openNestAccount wires tokens, budget and SDM together, and close() leaves no timer", async () => {
     const clock = new FakeClock();
     const fake = new FakeGoogleTransport({ clock });
-    const account = createAccount({
+    const account = openNestAccount({
       projectId: P,
-      credentials: {
-        clientId: FAKE.clientId,
-        clientSecret: FAKE.clientSecret,
-        refreshToken: FAKE.refreshToken,
-      },
+      clientId: FAKE.clientId,
+      clientSecret: FAKE.clientSecret,
+      refreshToken: FAKE.refreshToken,
       endpoints: { oauthTokenUrl: TOKEN_URL, sdmApiUrl: SDM_URL },
       clock,
       http: fake,
