@@ -1,0 +1,124 @@
+/**
+ * youtube-live node: translates nest-stream's messages to a LiveBroadcaster and its broadcast
+ * states to output 2 and the status; the stream messages go on with `msg.target` for nest-restream.
+ */
+import { truncate } from "../src/format";
+import { errorMessage } from "../src/redact";
+import { parseLiveInput } from "../src/youtube/live-input";
+import {
+  INGESTS,
+  LiveBroadcaster,
+  type BroadcastSettings,
+  type BroadcastStatus,
+  type Ingest,
+} from "../src/youtube/live-broadcaster";
+import type { Latency, Privacy } from "../src/youtube/live-api";
+import type { Node, NodeStatus, RED } from "./red-types";
+import type { YouTubeAccountNode } from "./youtube-account";
+
+interface YouTubeLiveConfig {
+  id: string;
+  name?: string;
+  account?: string;
+  title?: string;
+  description?: string;
+  privacy?: string;
+  latency?: string;
+  ingest?: string;
+  rotateHours?: string | number;
+  captions?: boolean;
+  madeForKids?: boolean;
+  pollSeconds?: string | number;
+}
+
+const pick = <T extends string>(value: unknown, allowed: readonly T[], fallback: T): T =>
+  allowed.includes(value as T) ? (value as T) : fallback;
+
+const number = (value: unknown, fallback: number, min: number): number => {
+  const n = value === undefined || value === "" ? fallback : Number(value);
+  return Number.isFinite(n) && n >= min ? n : fallback;
+};
+
+function settingsFrom(config: YouTubeLiveConfig): BroadcastSettings {
+  return {
+    title: config.title?.trim() || "{camera} live",
+    description: config.description ?? "",
+    privacy: pick<Privacy>(config.privacy, ["unlisted", "public", "private"], "unlisted"),
+    latency: pick<Latency>(config.latency, ["normal", "low", "ultraLow"], "normal"),
+    ingest: pick<Ingest>(config.ingest, INGESTS, "rtmps"),
+    rotateHours: number(config.rotateHours, 11, 0),
+    captions: config.captions === true,
+    madeForKids: config.madeForKids === true,
+    pollSeconds: number(config.pollSeconds, 60, 10),
+  };
+}
+
+module.exports = function register(RED: RED) {
+  function YouTubeLiveNode(this: Node, config: YouTubeLiveConfig) {
+    RED.nodes.createNode(this, config);
+    const accountNode = config.account
+      ? (RED.nodes.getNode(config.account) as YouTubeAccountNode | null)
+      : null;
+    if (!accountNode) {
+      this.status({ fill: "red", shape: "ring", text: RED._("youtube-live.status.noAccount") });
+      this.on("input", (_msg, _send, done) => done(new Error(RED._("youtube-live.error.noAccount"))));
+      return;
+    }
+    let broadcaster: LiveBroadcaster | undefined;
+    const open = (): LiveBroadcaster => {
+      if (!broadcaster) {
+        const account = accountNode.account();
+        broadcaster = new LiveBroadcaster({
+          api: account.live,
+          ledger: account.ledger,
+          nodeId: this.id,
+          name: config.name,
+          settings: settingsFrom(config),
+        });
+        broadcaster.on("status", (s: BroadcastStatus) => {
+          this.status(statusFor(RED, s));
+          const url = broadcaster?.captionsUrl;
+          this.send([null, url ? { payload: s, captions: { url } } : { payload: s }]);
+        });
+        broadcaster.on("warning", (text: string) => this.warn(text));
+      }
+      return broadcaster;
+    };
+    this.status({ fill: "grey", shape: "ring", text: RED._("youtube-live.status.idle") });
+
+    this.on("input", async (msg, send, done) => {
+      try {
+        const input = parseLiveInput(msg);
+        const b = open();
+        const target = await b.follow(input);
+        if (!target) {
+          send([msg, null]);
+        } else {
+          const url = b.captionsUrl;
+          send([url ? { ...msg, target, captions: { url } } : { ...msg, target }, null]);
+        }
+        done();
+      } catch (err) {
+        done(new Error(errorMessage(err)));
+      }
+    });
+
+    this.on("close", (_removed, done) => {
+      broadcaster?.close();
+      broadcaster = undefined;
+      done();
+    });
+  }
+
+  RED.nodes.registerType("youtube-live", YouTubeLiveNode);
+};
+
+function statusFor(RED: RED, s: BroadcastStatus): NodeStatus {
+  const quota = RED._("youtube-live.status.quota", { used: s.quotaUsed });
+  if (s.state === "error") {
+    return { fill: "red", shape: "dot", text: truncate(`${s.error ?? s.state}`) };
+  }
+  const text = RED._(`youtube-live.status.${s.state}`, { health: s.health ?? "noData" });
+  const fill = s.state === "live" ? "green" : s.state === "complete" ? "grey" : "yellow";
+  return { fill, shape: s.state === "live" ? "dot" : "ring", text: truncate(`${text} · ${quota}`) };
+}

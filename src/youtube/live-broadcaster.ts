@@ -1,0 +1,450 @@
+/**
+ * Keeps one camera on YouTube Live for one youtube-live node (design section 3): one reusable
+ * liveStream found again after a redeploy or a restart, a broadcast made and bound on the first URL
+ * of a camera session, taken live once YouTube reads the stream active, watched while live,
+ * replaced when YouTube ends it or after `rotateHours`, and completed when the camera stops.
+ */
+import { EventEmitter } from "node:events";
+import { sleep, systemClock, type Clock } from "../clock";
+import { errorMessage } from "../redact";
+import { QuotaExhaustedError, type QuotaLedger } from "./quota-ledger";
+import type {
+  IngestionType,
+  Latency,
+  LifeCycleStatus,
+  LiveApi,
+  LiveBroadcast,
+  LiveStream,
+  Privacy,
+} from "./live-api";
+import type { LiveInput } from "./live-input";
+import { TransitionError } from "./youtube-errors";
+
+export type Ingest = "rtmps" | "rtmp" | "hls";
+export const INGESTS: readonly Ingest[] = ["rtmps", "rtmp", "hls"];
+
+export interface BroadcastSettings {
+  /** `{camera}` and `{date}` are filled in; at most 100 characters reach YouTube. */
+  title: string;
+  description: string;
+  privacy: Privacy;
+  latency: Latency;
+  ingest: Ingest;
+  /** A new broadcast after this many hours live (YouTube archives at most 12 h); 0 = never. */
+  rotateHours: number;
+  captions: boolean;
+  madeForKids: boolean;
+  /** Health and lifecycle checks while live. */
+  pollSeconds: number;
+}
+
+/** nest-restream's `msg.target` for this node's stream. */
+export interface LiveTarget {
+  target: "youtube-rtmps" | "youtube-rtmp" | "youtube-hls";
+  url: string;
+  streamKey: string;
+}
+
+/** Output 2's payload (design section 3). */
+export interface BroadcastStatus {
+  state: LifeCycleStatus | "error";
+  broadcastId: string | null;
+  streamId: string | null;
+  watchUrl: string | null;
+  title: string | null;
+  /** The stream's `healthStatus.status` (good, ok, bad, noData) when known. */
+  health: string | null;
+  issues: string[];
+  quotaUsed: number;
+  /** Why, when `state` is "error". */
+  error?: string;
+}
+
+export interface LiveBroadcasterOptions {
+  api: Pick<
+    LiveApi,
+    "insertStream" | "listStreams" | "insertBroadcast" | "getBroadcast" | "bind" | "transition"
+  >;
+  ledger: Pick<QuotaLedger, "stats">;
+  /** The node's id: the mark by which its stream is found again. */
+  nodeId: string;
+  /** The node's name, for the stream's title in YouTube Studio. */
+  name?: string;
+  settings: BroadcastSettings;
+  clock?: Clock;
+}
+
+/** While waiting for the stream to read active: often at first, then sparingly (a list costs 1 unit). */
+const ACTIVE_POLL_MS = [5_000, 5_000, 5_000, 10_000, 10_000, 15_000, 30_000];
+/** How soon a failed check is tried again. */
+const RETRY_MS = 30_000;
+
+/** Streams this process already found or made, by node id: a redeploy costs no call at all. */
+const knownStreams = new Map<string, LiveStream>();
+
+export class LiveBroadcaster extends EventEmitter {
+  private readonly api: LiveBroadcasterOptions["api"];
+  private readonly ledger: LiveBroadcasterOptions["ledger"];
+  private readonly nodeId: string;
+  private readonly name: string;
+  private readonly settings: BroadcastSettings;
+  private readonly clock: Clock;
+  private stream?: LiveStream;
+  private broadcast?: LiveBroadcast;
+  private camera = "camera";
+  private titleOverride?: string;
+  private liveSince?: number;
+  private health: string | null = null;
+  private issues: string[] = [];
+  /** A camera session is running: a broadcast that ends is replaced. */
+  private following = false;
+  /** Each loop run gets its own controller: a stop or a new broadcast aborts the old one. */
+  private loop?: AbortController;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(options: LiveBroadcasterOptions) {
+    super();
+    this.api = options.api;
+    this.ledger = options.ledger;
+    this.nodeId = options.nodeId;
+    this.name = options.name || "youtube-live";
+    this.settings = options.settings;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** The destination for nest-restream, once the stream is known. */
+  get target(): LiveTarget | undefined {
+    return this.stream ? targetFor(this.stream, this.settings.ingest) : undefined;
+  }
+
+  /** The caption ingestion URL, when the broadcast takes HTTP POST captions. */
+  get captionsUrl(): string | undefined {
+    return this.settings.captions ? this.stream?.contentDetails?.closedCaptionsIngestionUrl : undefined;
+  }
+
+  /** Whether a broadcast is under way (made, going live or live). */
+  get active(): boolean {
+    const s = this.broadcast?.status?.lifeCycleStatus;
+    return !!this.broadcast && s !== "complete" && s !== "revoked";
+  }
+
+  /**
+   * A camera session's first URL: makes (or adopts) a broadcast bound to the node's stream and
+   * starts taking it live. Resolves with the destination once YouTube has the broadcast; rejects
+   * (and reports on 'status') when YouTube refused.
+   */
+  begin(camera: string, title?: string): Promise<LiveTarget> {
+    return this.inOrder(async () => {
+      this.camera = camera;
+      this.titleOverride = title;
+      this.following = true;
+      try {
+        const stream = await this.ensureStream();
+        if (!this.active) await this.newBroadcast(stream);
+        this.startLoop();
+        return targetFor(stream, this.settings.ingest);
+      } catch (err) {
+        this.following = false;
+        this.report(err);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * What a message from nest-stream means here (design section 3): the first URL of a session, or
+   * any URL while no broadcast is under way, makes one; other URLs pass with the destination; a stop
+   * passes (null: nothing to add) and the broadcast is completed after it.
+   */
+  async follow(input: LiveInput): Promise<LiveTarget | null> {
+    if (input.action === "end") {
+      void this.end().catch(() => undefined);
+      return null;
+    }
+    const target = this.target;
+    if (input.event !== "started" && this.following && this.active && target) return target;
+    return this.begin(input.camera, input.title);
+  }
+
+  /** The camera stopped: the broadcast is completed (its recording becomes the archive). */
+  end(): Promise<void> {
+    return this.inOrder(async () => {
+      this.following = false;
+      this.loop?.abort();
+      const b = this.broadcast;
+      if (!b || !this.active) return;
+      try {
+        await this.complete(b);
+      } catch (err) {
+        this.report(err);
+        throw err;
+      }
+    });
+  }
+
+  /** Stops polling (redeploy); the broadcast stays as it is, and a new node adopts it. */
+  close(): void {
+    this.closed = true;
+    this.following = false;
+    this.loop?.abort();
+  }
+
+  status(): BroadcastStatus {
+    const b = this.broadcast;
+    return {
+      state: b?.status?.lifeCycleStatus ?? "created",
+      broadcastId: b?.id ?? null,
+      streamId: this.stream?.id ?? null,
+      watchUrl: b ? `https://www.youtube.com/watch?v=${b.id}` : null,
+      title: b?.snippet?.title ?? null,
+      health: this.health,
+      issues: this.issues,
+      quotaUsed: this.ledger.stats().used,
+    };
+  }
+
+  private inOrder<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private emitStatus(): void {
+    this.emit("status", this.status());
+  }
+
+  private report(err: unknown): void {
+    this.emit("status", { ...this.status(), state: "error", error: errorMessage(err) });
+  }
+
+  // ------------------------------------------------------------------ the stream
+
+  /** The node's reusable stream: known in this process, found by its mark, or made once. */
+  private async ensureStream(): Promise<LiveStream> {
+    const type: IngestionType = this.settings.ingest === "hls" ? "hls" : "rtmp";
+    const known = knownStreams.get(this.nodeId);
+    if (known && known.cdn?.ingestionType === type) return (this.stream = known);
+    const mark = streamMark(this.nodeId, type);
+    const mine = await this.api.listStreams({ mine: true });
+    let stream = mine.find((s) => s.snippet?.description?.includes(mark) && hasIngestion(s));
+    stream ??= await this.api.insertStream(
+      `nest-restream: ${this.name}`.slice(0, 128),
+      `Made by node-red-contrib-nest-restream for a youtube-live node; reused by every broadcast it makes. ${mark}`,
+      type,
+    );
+    if (!hasIngestion(stream)) throw new Error("YouTube made the stream without ingestion details (no key).");
+    knownStreams.set(this.nodeId, stream);
+    return (this.stream = stream);
+  }
+
+  // ------------------------------------------------------------------ broadcasts
+
+  private async newBroadcast(stream: LiveStream): Promise<void> {
+    const adopted = await this.adopt(stream);
+    if (adopted) return;
+    const broadcast = await this.api.insertBroadcast({
+      title: this.title(),
+      description: this.settings.description,
+      privacy: this.settings.privacy,
+      latency: this.settings.latency,
+      captions: this.settings.captions,
+      madeForKids: this.settings.madeForKids,
+      scheduledStartTime: new Date(this.clock.now()).toISOString(),
+    });
+    this.broadcast = broadcast;
+    this.broadcast = await this.api.bind(broadcast.id, stream.id);
+    this.liveSince = undefined;
+    this.emitStatus();
+  }
+
+  /**
+   * After a redeploy the previous node's broadcast may still be live on this stream: it goes on
+   * (viewers see a stall, not a new broadcast). Only the broadcast this process made is adopted.
+   */
+  private async adopt(stream: LiveStream): Promise<boolean> {
+    const previous = adoptable.get(this.nodeId);
+    if (!previous) return false;
+    const b = await this.api.getBroadcast(previous.id);
+    const s = b?.status?.lifeCycleStatus;
+    if (!b || b.contentDetails?.boundStreamId !== stream.id || s === "complete" || s === "revoked") {
+      adoptable.delete(this.nodeId);
+      return false;
+    }
+    this.broadcast = b;
+    this.liveSince = previous.liveSince;
+    this.emitStatus();
+    return true;
+  }
+
+  private async complete(b: LiveBroadcast): Promise<void> {
+    try {
+      this.broadcast = await this.api.transition(b.id, "complete");
+    } catch (err) {
+      // Already complete (YouTube ended it, or a lost answer): that is what was asked.
+      if (!(err instanceof TransitionError)) throw err;
+      this.broadcast = { ...b, status: { ...b.status, lifeCycleStatus: "complete" } };
+    }
+    if (adoptable.get(this.nodeId)?.id === b.id) adoptable.delete(this.nodeId);
+    this.liveSince = undefined;
+    this.emitStatus();
+  }
+
+  private title(): string {
+    const date = localDate(this.clock.now());
+    const template = this.titleOverride || this.settings.title || "{camera} live";
+    return template
+      .replace(/\{camera\}/g, this.camera)
+      .replace(/\{date\}/g, date)
+      .slice(0, 100);
+  }
+
+  // ------------------------------------------------------------------ going live, staying live
+
+  private startLoop(): void {
+    this.loop?.abort();
+    const controller = new AbortController();
+    this.loop = controller;
+    void this.run(controller.signal).catch(() => undefined);
+  }
+
+  /** Takes the broadcast live, then watches it until the camera stops or the node closes. */
+  private async run(signal: AbortSignal): Promise<void> {
+    let waits = 0;
+    while (!signal.aborted && !this.closed) {
+      let delay: number;
+      try {
+        delay = await this.inOrder(() => this.step(waits));
+      } catch (err) {
+        if (signal.aborted) return;
+        this.report(err);
+        this.emit("warning", errorMessage(err));
+        delay =
+          err instanceof QuotaExhaustedError ? Math.max(RETRY_MS, err.resetsAt - this.clock.now()) : RETRY_MS;
+      }
+      waits++;
+      await sleep(this.clock, delay, signal).catch(() => undefined);
+    }
+  }
+
+  /** One look at YouTube, and what to do about it; returns how long to wait before the next. */
+  private async step(waits: number): Promise<number> {
+    const stream = this.stream;
+    const b = this.broadcast;
+    if (!stream || !b || !this.following) return RETRY_MS;
+    const state = b.status?.lifeCycleStatus;
+
+    if (state === "live" || state === "liveStarting") {
+      const [fresh] = await Promise.all([this.api.getBroadcast(b.id), this.readHealth(stream)]);
+      const now = fresh?.status?.lifeCycleStatus;
+      if (!fresh || now === "complete" || now === "revoked") {
+        // YouTube ended it while the camera still streams: a new one on the same stream, same ffmpeg.
+        this.emit("warning", `YouTube ended broadcast ${b.id}; starting a new one on the same stream`);
+        this.broadcast = fresh ?? { ...b, status: { ...b.status, lifeCycleStatus: "complete" } };
+        this.emitStatus();
+        await this.newBroadcast(stream);
+        return 0;
+      }
+      this.broadcast = fresh;
+      if (now === "live" && this.liveSince === undefined) this.liveSince = this.clock.now();
+      this.emitStatus();
+      if (this.dueForRotation()) {
+        await this.rotate(stream, fresh);
+        return 0;
+      }
+      return now === "live" ? this.settings.pollSeconds * 1000 : 2_000;
+    }
+
+    // Not live yet: wait for YouTube to read the stream active, then take it live.
+    const status = await this.readHealth(stream);
+    this.emitStatus();
+    if (status !== "active") return ACTIVE_POLL_MS[Math.min(waits, ACTIVE_POLL_MS.length - 1)];
+    try {
+      this.broadcast = await this.api.transition(b.id, "live");
+    } catch (err) {
+      if (!(err instanceof TransitionError)) throw err;
+      if (err.reason === "errorStreamInactive") return ACTIVE_POLL_MS[0];
+      // Redundant (already live) or invalid (ended meanwhile): read where it is and go on from there.
+      this.broadcast = (await this.api.getBroadcast(b.id)) ?? b;
+      if (this.broadcast.status?.lifeCycleStatus === "complete") await this.newBroadcast(stream);
+      this.emitStatus();
+      return 0;
+    }
+    adoptable.set(this.nodeId, { id: this.broadcast.id, liveSince: this.clock.now() });
+    this.emitStatus();
+    return 2_000;
+  }
+
+  /** Reads the stream's status and health (1 unit); returns its `streamStatus`. */
+  private async readHealth(stream: LiveStream): Promise<string | undefined> {
+    const [fresh] = await this.api.listStreams({ ids: [stream.id] });
+    const status = fresh?.status;
+    this.health = status?.healthStatus?.status ?? null;
+    this.issues = (status?.healthStatus?.configurationIssues ?? [])
+      .map((i) => i.type || i.reason || "")
+      .filter((t) => t);
+    return status?.streamStatus;
+  }
+
+  private dueForRotation(): boolean {
+    const hours = this.settings.rotateHours;
+    return (
+      hours > 0 && this.liveSince !== undefined && this.clock.now() - this.liveSince >= hours * 3_600_000
+    );
+  }
+
+  /**
+   * A new broadcast takes over on the same stream: made and bound first, then the old one completed,
+   * then the new one taken live (never two live at once).
+   */
+  private async rotate(stream: LiveStream, old: LiveBroadcast): Promise<void> {
+    this.emit(
+      "warning",
+      `broadcast ${old.id} has been live ${this.settings.rotateHours} h: a new one takes over`,
+    );
+    const next = await this.api.insertBroadcast({
+      title: this.title(),
+      description: this.settings.description,
+      privacy: this.settings.privacy,
+      latency: this.settings.latency,
+      captions: this.settings.captions,
+      madeForKids: this.settings.madeForKids,
+      scheduledStartTime: new Date(this.clock.now()).toISOString(),
+    });
+    const bound = await this.api.bind(next.id, stream.id);
+    await this.complete(old);
+    this.broadcast = bound;
+    this.emitStatus();
+  }
+}
+
+/** Broadcasts this process took live, by node id, so the node redeployed in its place goes on with it. */
+const adoptable = new Map<string, { id: string; liveSince: number }>();
+
+function streamMark(nodeId: string, type: IngestionType): string {
+  return `[nest-restream:${nodeId}:${type}]`;
+}
+
+function hasIngestion(s: LiveStream): boolean {
+  return !!s.cdn?.ingestionInfo?.streamName;
+}
+
+function targetFor(stream: LiveStream, ingest: Ingest): LiveTarget {
+  const info = stream.cdn?.ingestionInfo ?? {};
+  const streamKey = info.streamName ?? "";
+  switch (ingest) {
+    case "rtmps":
+      return { target: "youtube-rtmps", url: info.rtmpsIngestionAddress ?? "", streamKey };
+    case "rtmp":
+      return { target: "youtube-rtmp", url: info.ingestionAddress ?? "", streamKey };
+    case "hls":
+      return { target: "youtube-hls", url: info.ingestionAddress ?? "", streamKey };
+  }
+}
+
+/** YYYY-MM-DD in the machine's time zone (what `{date}` means to the person who wrote the title). */
+function localDate(at: number): string {
+  const d = new Date(at);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}

@@ -1,0 +1,137 @@
+/**
+ * The YouTube quota ledger of one channel (design sections 3 and 6): the units spent since midnight
+ * Pacific time, per Google's cost table, and a call refused before it is sent when it would pass the
+ * account's daily quota.
+ */
+import { systemClock, type Clock } from "../clock";
+import { GoogleError } from "../google/errors";
+
+/** Units per call (Google's quota cost table for the methods this package uses). */
+export const QUOTA_COSTS = {
+  "liveStreams.list": 1,
+  "liveStreams.insert": 50,
+  "liveStreams.delete": 50,
+  "liveBroadcasts.list": 1,
+  "liveBroadcasts.insert": 50,
+  "liveBroadcasts.bind": 50,
+  "liveBroadcasts.transition": 50,
+  "liveBroadcasts.delete": 50,
+  "videos.insert": 100,
+} as const;
+
+export type QuotaMethod = keyof typeof QUOTA_COSTS;
+
+/** YouTube's default allowance for a Google Cloud project. */
+export const DEFAULT_DAILY_QUOTA = 10_000;
+
+const PACIFIC = "America/Los_Angeles";
+const dayFormat = new Intl.DateTimeFormat("en-CA", {
+  timeZone: PACIFIC,
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+});
+
+/** The Pacific calendar day of an instant, as YYYY-MM-DD. */
+export function pacificDay(at: number): string {
+  return dayFormat.format(at);
+}
+
+/** The instant the Pacific day of `at` ends (the next midnight in Los Angeles, DST included). */
+export function nextPacificMidnight(at: number): number {
+  const [y, m, d] = pacificDay(at).split("-").map(Number);
+  // Midnight in Los Angeles is 07:00 or 08:00 UTC; the right one is where the day changes.
+  for (const offsetH of [7, 8]) {
+    const t = Date.UTC(y, m - 1, d + 1, offsetH);
+    if (pacificDay(t) !== pacificDay(at) && pacificDay(t - 1) === pacificDay(at)) return t;
+  }
+  return Date.UTC(y, m - 1, d + 1, 8);
+}
+
+/** A call this package did not send: it would pass the daily quota, or YouTube said it is spent. */
+export class QuotaExhaustedError extends GoogleError {
+  constructor(
+    message: string,
+    /** When the quota resets (midnight Pacific time), epoch ms. */
+    readonly resetsAt: number,
+  ) {
+    super(message, 403, "quotaExceeded", false);
+  }
+}
+
+export interface QuotaStats {
+  /** Units spent since midnight Pacific time. */
+  used: number;
+  dailyQuota: number;
+  /** When the count starts again from 0 (epoch ms). */
+  resetsAt: number;
+}
+
+export class QuotaLedger {
+  private readonly clock: Clock;
+  private day: string;
+  private used = 0;
+  /** YouTube itself said the quota is spent (another app on the project may have used it). */
+  private exhausted = false;
+
+  constructor(
+    private dailyQuota: number = DEFAULT_DAILY_QUOTA,
+    clock: Clock = systemClock,
+  ) {
+    this.clock = clock;
+    this.day = pacificDay(clock.now());
+  }
+
+  /** A redeployed account may have another `dailyQuota`; what was spent today stays spent. */
+  setDailyQuota(units: number): void {
+    this.dailyQuota = units;
+  }
+
+  stats(): QuotaStats {
+    this.roll();
+    return { used: this.used, dailyQuota: this.dailyQuota, resetsAt: nextPacificMidnight(this.clock.now()) };
+  }
+
+  /**
+   * Counts the call's units before it is sent, or throws QuotaExhaustedError (and counts nothing)
+   * when it would pass the daily quota. Every call YouTube answers costs its units, failures too.
+   */
+  charge(method: QuotaMethod, what: string): void {
+    this.roll();
+    const cost = QUOTA_COSTS[method];
+    const resetsAt = nextPacificMidnight(this.clock.now());
+    if (this.exhausted) {
+      throw new QuotaExhaustedError(
+        `${what} was not sent: YouTube said the project's daily quota is spent. ${resetText(resetsAt)}`,
+        resetsAt,
+      );
+    }
+    if (this.used + cost > this.dailyQuota) {
+      throw new QuotaExhaustedError(
+        `${what} was not sent: it costs ${cost} units and ${this.used} of the youtube-account's daily quota of ` +
+          `${this.dailyQuota} are spent since midnight Pacific time. ${resetText(resetsAt)}`,
+        resetsAt,
+      );
+    }
+    this.used += cost;
+  }
+
+  /** YouTube refused a call with quotaExceeded: it cost nothing, and nothing more goes out today. */
+  refuseUntilReset(method: QuotaMethod): void {
+    this.used = Math.max(0, this.used - QUOTA_COSTS[method]);
+    this.exhausted = true;
+  }
+
+  private roll(): void {
+    const today = pacificDay(this.clock.now());
+    if (today !== this.day) {
+      this.day = today;
+      this.used = 0;
+      this.exhausted = false;
+    }
+  }
+}
+
+function resetText(resetsAt: number): string {
+  return `The quota resets at midnight Pacific time (${new Date(resetsAt).toISOString()}).`;
+}
