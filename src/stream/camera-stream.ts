@@ -42,6 +42,7 @@ import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } fr
 
 export { chooseProtocol, PROTOCOL_CHOICES, type ProtocolChoice } from "./camera-check";
 export type { CameraUrlEvent, StreamDriver } from "./stream-state";
+export { protocolLabel } from "./stream-status";
 
 /** Where WebRTC cameras are served by default: loopback only (the local server has no access control). */
 export const DEFAULT_RTSP_HOST = "127.0.0.1";
@@ -97,11 +98,6 @@ export interface CameraStreamOptions {
   /** Tests: make the drivers. */
   createKeeper?: (options: StreamKeeperOptions) => StreamKeeper;
   createBridge?: (options: WebRtcBridgeOptions) => WebRtcBridge;
-}
-
-/** "RTSP" / "WebRTC", for status lines and messages. */
-export function protocolLabel(protocol: StreamProtocol): string {
-  return protocol === "WEB_RTC" ? "WebRTC" : "RTSP";
 }
 
 /** What drives the stream: a StreamKeeper (RTSP) or a WebRtcBridge (WEB_RTC). */
