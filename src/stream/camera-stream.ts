@@ -2,16 +2,16 @@
  * One camera's live stream, whichever protocol the camera speaks (design section 3, nest-stream).
  * Framework-free; time comes from the injected clock.
  *
- * `start()` looks the device up once, picks the protocol from the camera's
- * `sdm.devices.traits.CameraLiveStream.supportedProtocols` (RTSP when listed, else WEB_RTC; or the
- * one forced by the `protocol` option) and drives:
+ * `start()` looks the device up once and checks it (camera-check.ts), picks the protocol from the
+ * camera's `sdm.devices.traits.CameraLiveStream.supportedProtocols` (RTSP when listed, else WEB_RTC;
+ * or the one forced by the `protocol` option) and drives one of two StreamDrivers (stream-state.ts):
  * - RTSP: a StreamKeeper (GenerateRtspStream / ExtendRtspStream): the URL is Google's `rtsps://` URL.
  * - WEB_RTC: a WebRtcBridge (GenerateWebRtcStream / ExtendWebRtcStream, werift): the camera is
  *   served as `rtsp://<host>:<port>/<device id>` by a local RTSP server that the cameras of this
  *   process share per bind address and port (see RtspServerPool).
  *
  * Events, the same for both (the driver's events, forwarded; states carry the protocol once known):
- * - 'url' `{ event, url, expiresAt, deviceId, camera, protocol }` (StreamUrlEvent or WebRtcUrlEvent)
+ * - 'url' `{ event, url, expiresAt, deviceId, camera, protocol }` (CameraUrlEvent)
  * - 'state' `{ state, reason?, expiresAt?, camera?, protocol? }`
  * - 'warning' (text, redacted)
  */
@@ -32,6 +32,7 @@ import { WebRtcBridge, type WebRtcBridgeOptions } from "../webrtc/webrtc-bridge"
 import type { WebRtcLogLevel } from "../webrtc/webrtc-session";
 import { checkCamera, lookUpDevice, PROTOCOL_CHOICES, type ProtocolChoice } from "./camera-check";
 import {
+  retryDefaults,
   StreamKeeper,
   type SdmCommandRunner,
   type StreamKeeperOptions,
@@ -149,12 +150,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     this.sdm = options.sdm;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
-    this.retry = {
-      initialMs: options.retry?.initialMs ?? 2_000,
-      maxMs: options.retry?.maxMs ?? 120_000,
-      factor: options.retry?.factor ?? 2,
-      jitter: options.retry?.jitter ?? 0.5,
-    };
+    this.retry = retryDefaults(options.retry);
   }
 
   /** The URL last advertised, or null. */

@@ -56,6 +56,16 @@ export interface StreamRetryOptions {
   jitter?: number;
 }
 
+/** The retry options with their defaults filled in. */
+export function retryDefaults(retry: StreamRetryOptions = {}): Required<StreamRetryOptions> {
+  return {
+    initialMs: retry.initialMs ?? 2_000,
+    maxMs: retry.maxMs ?? 120_000,
+    factor: retry.factor ?? 2,
+    jitter: retry.jitter ?? 0.5,
+  };
+}
+
 export interface StreamKeeperOptions {
   sdm: SdmCommandRunner;
   /** Short device id or the full `enterprises/{project}/devices/{id}` name. */
@@ -185,12 +195,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
     this.extendLeadMs = options.extendLeadMs ?? 60_000;
     this.minExtendLeadMs = options.minExtendLeadMs ?? 10_000;
     this.maxLifetimeMs = options.maxLifetimeMs ?? 300_000;
-    this.retry = {
-      initialMs: options.retry?.initialMs ?? 2_000,
-      maxMs: options.retry?.maxMs ?? 120_000,
-      factor: options.retry?.factor ?? 2,
-      jitter: options.retry?.jitter ?? 0.5,
-    };
+    this.retry = retryDefaults(options.retry);
     this.stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
     this.prefetched = options.device;
   }

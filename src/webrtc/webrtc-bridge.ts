@@ -3,7 +3,7 @@
  * H.264 and Opus over WebRTC, and a LocalRtspServer serves them at one local URL that does not
  * change while the bridge runs, across extends and session renewals alike.
  *
- * Events mirror the RTSP stream keeper's, so the nest-stream node can use either:
+ * The WEB_RTC StreamDriver of a CameraStream: the same events as the RTSP stream keeper's:
  * - 'url' `{ event: "started" | "restarted" | "stopped", url, expiresAt, deviceId, camera, protocol: "WEB_RTC" }`
  * - 'state' `{ state: "starting" | "live" | "extending" | "retrying" | "stopped" | "error", reason?, expiresAt?, camera }`
  *

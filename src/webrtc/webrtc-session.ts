@@ -191,7 +191,13 @@ export function isFatalSdmError(err: unknown): boolean {
   );
 }
 
-export class WebRtcSession extends EventEmitter {
+export interface WebRtcSessionEvents {
+  state: [WebRtcStateEvent];
+  session: [WebRtcSessionEvent];
+  rtp: [WebRtcRtpEvent];
+}
+
+export class WebRtcSession extends EventEmitter<WebRtcSessionEvents> {
   private readonly sdm: SdmCommandExecutor;
   private readonly deviceId: string;
   private readonly clock: Clock;
