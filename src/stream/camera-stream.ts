@@ -2,16 +2,16 @@
  * One camera's live stream, whichever protocol the camera speaks (design section 3, nest-stream).
  * Framework-free; time comes from the injected clock.
  *
- * `start()` looks the device up once, picks the protocol from the camera's
- * `sdm.devices.traits.CameraLiveStream.supportedProtocols` (RTSP when listed, else WEB_RTC; or the
- * one forced by the `protocol` option) and drives:
+ * `start()` looks the device up once and checks it (camera-check.ts), picks the protocol from the
+ * camera's `sdm.devices.traits.CameraLiveStream.supportedProtocols` (RTSP when listed, else WEB_RTC;
+ * or the one forced by the `protocol` option) and drives one of two StreamDrivers (stream-state.ts):
  * - RTSP: a StreamKeeper (GenerateRtspStream / ExtendRtspStream): the URL is Google's `rtsps://` URL.
  * - WEB_RTC: a WebRtcBridge (GenerateWebRtcStream / ExtendWebRtcStream, werift): the camera is
  *   served as `rtsp://<host>:<port>/<device id>` by a local RTSP server that the cameras of this
  *   process share per bind address and port (see RtspServerPool).
  *
  * Events, the same for both (the driver's events, forwarded; states carry the protocol once known):
- * - 'url' `{ event, url, expiresAt, deviceId, camera, protocol }` (StreamUrlEvent or WebRtcUrlEvent)
+ * - 'url' `{ event, url, expiresAt, deviceId, camera, protocol }` (CameraUrlEvent)
  * - 'state' `{ state, reason?, expiresAt?, camera?, protocol? }`
  * - 'warning' (text, redacted)
  */
@@ -28,36 +28,22 @@ import {
 } from "../nest/sdm-types";
 import { redact } from "../redact";
 import { sharedRtspServers, type RtspServerLease, type RtspServerPool } from "../webrtc/rtsp-server-pool";
-import {
-  WebRtcBridge,
-  type WebRtcBridgeOptions,
-  type WebRtcBridgeStateEvent,
-  type WebRtcUrlEvent,
-} from "../webrtc/webrtc-bridge";
+import { WebRtcBridge, type WebRtcBridgeOptions } from "../webrtc/webrtc-bridge";
 import type { WebRtcLogLevel } from "../webrtc/webrtc-session";
+import { checkCamera, lookUpDevice, PROTOCOL_CHOICES, type ProtocolChoice } from "./camera-check";
 import {
+  retryDefaults,
   StreamKeeper,
   type SdmCommandRunner,
   type StreamKeeperOptions,
   type StreamRetryOptions,
-  type StreamState,
-  type StreamUrlEvent,
 } from "./stream-keeper";
-import {
-  classifyError,
-  errorText,
-  noProtocolMessage,
-  notACameraMessage,
-  rtspOnlyMessage,
-  rtspServerMessage,
-  seconds,
-  StreamConfigError,
-  webRtcOnlyMessage,
-} from "./stream-messages";
+import { errorText, rtspServerMessage, StreamConfigError } from "./stream-messages";
+import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "./stream-state";
 
-/** The nest-stream node's `protocol` setting. */
-export type ProtocolChoice = "auto" | "RTSP" | "WEB_RTC";
-export const PROTOCOL_CHOICES: readonly ProtocolChoice[] = ["auto", "RTSP", "WEB_RTC"];
+export { chooseProtocol, PROTOCOL_CHOICES, type ProtocolChoice } from "./camera-check";
+export type { CameraUrlEvent, StreamDriver } from "./stream-state";
+export { protocolLabel } from "./stream-status";
 
 /** Where WebRTC cameras are served by default: loopback only (the local server has no access control). */
 export const DEFAULT_RTSP_HOST = "127.0.0.1";
@@ -68,18 +54,10 @@ export const DEFAULT_RTSP_HOST = "127.0.0.1";
  */
 export const DEFAULT_RTSP_PORT = 8554;
 
-export type CameraUrlEvent = StreamUrlEvent | WebRtcUrlEvent;
+/** The one state type (with the protocol in use once the device has been looked up). */
+export type CameraStreamState = StreamState;
 
-export interface CameraStreamState extends StreamState {
-  /** The protocol in use, once the device has been looked up. */
-  protocol?: StreamProtocol;
-}
-
-export interface CameraStreamEvents {
-  url: [CameraUrlEvent];
-  state: [CameraStreamState];
-  warning: [string];
-}
+export type CameraStreamEvents = StreamDriverEvents;
 
 export type CameraStreamLogLevel = WebRtcLogLevel;
 
@@ -123,40 +101,9 @@ export interface CameraStreamOptions {
   createBridge?: (options: WebRtcBridgeOptions) => WebRtcBridge;
 }
 
-/**
- * The protocol a camera is streamed with: the forced one if it lists it, else RTSP when listed,
- * else WEB_RTC. Throws StreamConfigError (with what to do) when nothing fits.
- */
-export function chooseProtocol(info: CameraInfo, choice: ProtocolChoice = "auto"): StreamProtocol {
-  const has = (p: StreamProtocol) => info.protocols.includes(p);
-  switch (choice) {
-    case "RTSP":
-      if (has("RTSP")) return "RTSP";
-      throw new StreamConfigError(
-        has("WEB_RTC")
-          ? webRtcOnlyMessage(info.displayName)
-          : noProtocolMessage(info.displayName, info.protocols),
-      );
-    case "WEB_RTC":
-      if (has("WEB_RTC")) return "WEB_RTC";
-      throw new StreamConfigError(
-        has("RTSP") ? rtspOnlyMessage(info.displayName) : noProtocolMessage(info.displayName, info.protocols),
-      );
-    default:
-      if (has("RTSP")) return "RTSP";
-      if (has("WEB_RTC")) return "WEB_RTC";
-      throw new StreamConfigError(noProtocolMessage(info.displayName, info.protocols));
-  }
-}
-
-/** "RTSP" / "WebRTC", for status lines and messages. */
-export function protocolLabel(protocol: StreamProtocol): string {
-  return protocol === "WEB_RTC" ? "WebRTC" : "RTSP";
-}
-
 /** What drives the stream: a StreamKeeper (RTSP) or a WebRtcBridge (WEB_RTC). */
-export type CameraStreamDriver = StreamKeeper | WebRtcBridge;
-type Driver = CameraStreamDriver;
+export type CameraStreamDriver = StreamDriver;
+type Driver = StreamDriver;
 
 /** One start() … stop() (or error). */
 interface Run {
@@ -203,12 +150,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     this.sdm = options.sdm;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
-    this.retry = {
-      initialMs: options.retry?.initialMs ?? 2_000,
-      maxMs: options.retry?.maxMs ?? 120_000,
-      factor: options.retry?.factor ?? 2,
-      jitter: options.retry?.jitter ?? 0.5,
-    };
+    this.retry = retryDefaults(options.retry);
   }
 
   /** The URL last advertised, or null. */
@@ -289,43 +231,26 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     if (run.cancelled) return;
     let device: SdmDevice;
     try {
-      device = await this.lookup(run);
+      const backoff = new Backoff({ ...this.retry, random: this.random });
+      device = await lookUpDevice(this.sdm, this.shortDeviceId, () => this.label, {
+        delay: (err) => retryDelay(backoff, err),
+        wait: (ms) => sleep(this.clock, ms, run.abort.signal).catch(() => undefined),
+        check: () => {
+          if (run.cancelled) throw new Cancelled();
+        },
+        retrying: (reason) => this.setState({ state: "retrying", reason }),
+      });
     } catch (err) {
       if (err instanceof Cancelled) return;
       throw err;
     }
     const info = describeDevice(device);
     this.info = info;
-    if (!info.isCamera) throw new StreamConfigError(notACameraMessage(info.displayName, info.type));
-    const protocol = chooseProtocol(info, this.protocolChoice);
+    const protocol = checkCamera(info, this.protocolChoice);
     this.inUse = protocol;
     this.setState({ state: "starting" });
     if (protocol === "RTSP") this.startKeeper(run, device);
     else await this.startBridge(run, info);
-  }
-
-  /** The device, looked up once; transient failures are retried with backoff. */
-  private async lookup(run: Run): Promise<SdmDevice> {
-    const backoff = new Backoff({ ...this.retry, random: this.random });
-    for (;;) {
-      let device: SdmDevice | undefined;
-      try {
-        device = await this.sdm.device(this.shortDeviceId);
-      } catch (err) {
-        if (run.cancelled) throw new Cancelled();
-        const verdict = classifyError(err, "lookup", this.label);
-        if (verdict.kind === "fatal") throw new StreamConfigError(verdict.message);
-        const delay = retryDelay(backoff, err);
-        this.setState({ state: "retrying", reason: `${verdict.reason}; next try in ${seconds(delay)}` });
-        await sleep(this.clock, delay, run.abort.signal).catch(() => undefined);
-        if (run.cancelled) throw new Cancelled();
-        continue;
-      }
-      if (run.cancelled) throw new Cancelled();
-      if (!device || typeof device !== "object")
-        throw new StreamConfigError(`Camera "${this.label}": no device data.`);
-      return device;
-    }
   }
 
   private startKeeper(run: Run, device: SdmDevice): void {
@@ -400,14 +325,13 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
   /** Forwards the driver's events while `run` is the current run. */
   private attach(run: Run, driver: Driver): void {
     run.driver = driver;
-    const events = driver as unknown as EventEmitter;
-    events.on("url", (ev: CameraUrlEvent) => {
+    driver.on("url", (ev) => {
       if (this.run !== run) return;
       this.currentUrl = ev.url;
       this.lastUrlEvent = ev;
       this.emit("url", { ...ev });
     });
-    events.on("state", (ev: StreamState | WebRtcBridgeStateEvent) => {
+    driver.on("state", (ev) => {
       if (this.run !== run || ev.state === "stopped") return;
       if (ev.state === "error") {
         this.fail(run, ev.reason ?? `Camera "${this.label}": the stream failed.`);
@@ -418,7 +342,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
       if (ev.expiresAt !== undefined) out.expiresAt = ev.expiresAt;
       this.setState(out);
     });
-    events.on("warning", (text: string) => this.emit("warning", redact(text)));
+    driver.on("warning", (text) => this.emit("warning", redact(text)));
   }
 
   /** Ends the run in state "error": the URL is of no use any more. */
@@ -448,15 +372,14 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
   private async dispose(run: Run): Promise<void> {
     const driver = run.driver;
     if (driver) {
-      const events = driver as unknown as EventEmitter;
-      events.removeAllListeners("url");
-      events.removeAllListeners("state");
+      driver.removeAllListeners("url");
+      driver.removeAllListeners("state");
       try {
         await driver.stop();
       } catch (err) {
         this.warn(`stopping the stream failed: ${errorText(err)}`);
       }
-      events.removeAllListeners("warning");
+      driver.removeAllListeners("warning");
     }
     const lease = run.lease;
     run.lease = undefined;
@@ -474,14 +397,14 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     if (this.currentUrl === null) return;
     this.currentUrl = null;
     const last = this.lastUrlEvent;
-    const ev = {
+    const ev: CameraUrlEvent = {
       event: "stopped",
       url: null,
       expiresAt: null,
       deviceId: this.shortDeviceId,
       camera: last?.camera ?? this.label,
       protocol: last?.protocol ?? this.inUse ?? "RTSP",
-    } as CameraUrlEvent;
+    };
     this.lastUrlEvent = ev;
     this.emit("url", ev);
   }

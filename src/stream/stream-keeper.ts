@@ -26,54 +26,17 @@ import {
   type SdmDevice,
 } from "../nest/sdm-types";
 import { redact, secrets } from "../redact";
-import {
-  classifyError,
-  errorText,
-  notACameraMessage,
-  seconds,
-  StreamConfigError,
-  webRtcOnlyMessage,
-  type ErrorVerdict,
-} from "./stream-messages";
+import { checkCamera, lookUpDevice } from "./camera-check";
+import { classifyError, errorText, seconds, StreamConfigError, type ErrorVerdict } from "./stream-messages";
+import type { CameraUrlEvent, StreamDriver, StreamState, StreamUrlEventName } from "./stream-state";
 
 export { StreamConfigError } from "./stream-messages";
+export type { StreamState, StreamStateName, StreamUrlEventName } from "./stream-state";
 
 export type { SdmCommandRunner } from "../nest/sdm-types";
 
-/** Why a `url` event was sent (design section 3, `msg.stream.event`). */
-export type StreamUrlEventName = "started" | "extended" | "restarted" | "stopped";
-
-/** Payload of the `url` event: one each time the usable URL changes. */
-export interface StreamUrlEvent {
-  /**
-   * "started": a new session; "extended": same session, new token in the URL (a running reader need
-   * not reconnect); "restarted": a new session replaced a failed one (readers must reconnect);
-   * "stopped": no usable URL any more.
-   */
-  event: StreamUrlEventName;
-  /** The `rtsps://` URL for new connections (carries the newest streamToken), or null when stopped. */
-  url: string | null;
-  /** ISO time the stream expires (as Google says), or null when stopped. */
-  expiresAt: string | null;
-  /** Short device id. */
-  deviceId: string;
-  /** The camera's display name (the device id until it is known). */
-  camera: string;
-  protocol: "RTSP";
-}
-
-export type StreamStateName = "starting" | "live" | "extending" | "retrying" | "stopped" | "error";
-
-/** Payload of the `state` event, for the node's status line. Never holds a secret. */
-export interface StreamState {
-  state: StreamStateName;
-  /** Why (retrying, error): short, redacted, names the camera and what to do where it helps. */
-  reason?: string;
-  /** ISO expiry of the current stream (live, extending, retrying while the stream still runs). */
-  expiresAt?: string;
-  /** The camera's display name, once known. */
-  camera?: string;
-}
+/** Payload of the `url` event: one each time the usable URL changes (Google's `rtsps://` URL). */
+export type StreamUrlEvent = CameraUrlEvent<"RTSP">;
 
 export interface StreamKeeperEvents {
   url: [StreamUrlEvent];
@@ -91,6 +54,16 @@ export interface StreamRetryOptions {
   factor?: number;
   /** 0..1, see Backoff. Default 0.5. */
   jitter?: number;
+}
+
+/** The retry options with their defaults filled in. */
+export function retryDefaults(retry: StreamRetryOptions = {}): Required<StreamRetryOptions> {
+  return {
+    initialMs: retry.initialMs ?? 2_000,
+    maxMs: retry.maxMs ?? 120_000,
+    factor: retry.factor ?? 2,
+    jitter: retry.jitter ?? 0.5,
+  };
 }
 
 export interface StreamKeeperOptions {
@@ -119,8 +92,8 @@ export interface StreamKeeperOptions {
   /** Bound on `stop()`: waiting for a command in flight plus StopRtspStream. Default 5 s. */
   stopTimeoutMs?: number;
   /**
-   * The device as already fetched (CameraStream looks it up once to pick the protocol): the keeper
-   * checks it as it would a looked-up one and sends no device lookup of its own.
+   * The device as already fetched and checked (CameraStream looks it up once to pick the protocol):
+   * the keeper sends no device lookup of its own.
    */
   device?: SdmDevice;
 }
@@ -185,7 +158,7 @@ export function withStreamToken(rtspUrl: string, streamToken: string): string {
   return rtspUrl.slice(0, match.index) + match[1] + value + rtspUrl.slice(match.index + match[0].length);
 }
 
-export class StreamKeeper extends EventEmitter<StreamKeeperEvents> {
+export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements StreamDriver {
   /** The device id as given (short id or full name). */
   readonly deviceId: string;
   /** The short device id, sent to the SDM client and carried in `url` events. */
@@ -222,12 +195,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> {
     this.extendLeadMs = options.extendLeadMs ?? 60_000;
     this.minExtendLeadMs = options.minExtendLeadMs ?? 10_000;
     this.maxLifetimeMs = options.maxLifetimeMs ?? 300_000;
-    this.retry = {
-      initialMs: options.retry?.initialMs ?? 2_000,
-      maxMs: options.retry?.maxMs ?? 120_000,
-      factor: options.retry?.factor ?? 2,
-      jitter: options.retry?.jitter ?? 0.5,
-    };
+    this.retry = retryDefaults(options.retry);
     this.stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
     this.prefetched = options.device;
   }
@@ -319,37 +287,33 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> {
   /** Looks the device up once per run (unless given): display name, and whether it can stream via RTSP. */
   private async lookup(run: Run): Promise<void> {
     if (this.prefetched) {
-      this.accept(this.prefetched);
+      // Checked by whoever looked it up (CameraStream).
+      this.info = describeDevice(this.prefetched);
       return;
     }
     const backoff = this.backoff();
-    for (;;) {
-      let device: SdmDevice | undefined;
-      try {
+    const device = await lookUpDevice(this.sdm, this.shortDeviceId, () => this.label, {
+      delay: (err) => this.retryDelay(backoff, err),
+      wait: (ms) => this.sleep(run, ms),
+      check: () => this.checkRun(run),
+      retrying: (reason) => this.setState({ state: "retrying", reason, camera: this.camera }),
+      request: async (work) => {
+        let device: SdmDevice | undefined;
         await this.track(run, "device lookup", async () => {
-          device = await this.sdm.device(this.shortDeviceId);
+          device = await work();
         });
-      } catch (err) {
-        this.checkRun(run);
-        await this.afterFailure(run, backoff, err, classifyError(err, "lookup", this.label));
-        continue;
-      }
-      this.checkRun(run);
-      this.accept(device);
-      return;
-    }
+        return device;
+      },
+    });
+    this.accept(device);
   }
 
   /** Takes the device's display name; throws StreamConfigError when it cannot stream via RTSP. */
-  private accept(device: SdmDevice | undefined): void {
+  private accept(device: SdmDevice): void {
     if (!device || typeof device !== "object")
       throw new StreamConfigError(`Camera "${this.label}": no device data.`);
-    const info = describeDevice(device);
-    this.info = info;
-    if (!info.isCamera) throw new StreamConfigError(notACameraMessage(info.displayName, info.type));
-    if (!info.protocols.includes("RTSP") && info.protocols.includes("WEB_RTC")) {
-      throw new StreamConfigError(webRtcOnlyMessage(info.displayName));
-    }
+    this.info = describeDevice(device);
+    checkCamera(this.info, "RTSP");
   }
 
   /** GenerateRtspStream until it works (or a configuration error), then advertise the URL. */

@@ -4,6 +4,7 @@ export {
   type WebRtcBridgeOptions,
   type WebRtcUrlEvent,
   type WebRtcBridgeStateEvent,
+  type WebRtcBridgeEvents,
 } from "./webrtc-bridge";
 export {
   WebRtcSession,
@@ -12,6 +13,7 @@ export {
   type WebRtcState,
   type WebRtcStateEvent,
   type WebRtcSessionEvent,
+  type WebRtcSessionEvents,
   type WebRtcRtpEvent,
 } from "./webrtc-session";
 export {

@@ -3,7 +3,7 @@
  * H.264 and Opus over WebRTC, and a LocalRtspServer serves them at one local URL that does not
  * change while the bridge runs, across extends and session renewals alike.
  *
- * Events mirror the RTSP stream keeper's, so the nest-stream node can use either:
+ * The WEB_RTC StreamDriver of a CameraStream: the same events as the RTSP stream keeper's:
  * - 'url' `{ event: "started" | "restarted" | "stopped", url, expiresAt, deviceId, camera, protocol: "WEB_RTC" }`
  * - 'state' `{ state: "starting" | "live" | "extending" | "retrying" | "stopped" | "error", reason?, expiresAt?, camera }`
  *
@@ -16,6 +16,7 @@
 import { EventEmitter } from "node:events";
 import { systemClock, type Clock, type Timer } from "../clock";
 import { deviceId as shortDeviceId, type SdmCommandExecutor } from "../nest/sdm-types";
+import type { CameraUrlEvent, StreamDriver, StreamState } from "../stream/stream-state";
 import { RtpContinuity } from "./rtp-continuity";
 import { LocalRtspServer, type RtspStreamDescription } from "./rtsp-server";
 import type { NegotiatedMedia } from "./sdp";
@@ -29,24 +30,20 @@ import {
   type WebRtcStateEvent,
 } from "./webrtc-session";
 
-/** Shaped like the RTSP stream keeper's `url` event (StreamUrlEvent), with protocol "WEB_RTC". */
-export interface WebRtcUrlEvent {
-  /** "started", "restarted" (only with `dropReadersOnRenew`: readers must reconnect) or "stopped". */
-  event: "started" | "restarted" | "stopped";
-  /** The local rtsp:// URL, or null when stopped. */
-  url: string | null;
-  /** ISO expiry of the current WebRTC media session (renewed automatically), or null when stopped. */
-  expiresAt: string | null;
-  /** Short device id. */
-  deviceId: string;
-  /** The camera's display name. */
-  camera: string;
-  protocol: "WEB_RTC";
-}
+/**
+ * The `url` event (as the RTSP stream keeper's, protocol "WEB_RTC"): "started", "restarted" (only
+ * with `dropReadersOnRenew`: readers must reconnect) or "stopped"; the URL is the local rtsp:// URL;
+ * `expiresAt` is the current WebRTC media session's (renewed automatically).
+ */
+export type WebRtcUrlEvent = CameraUrlEvent<"WEB_RTC">;
 
-/** Shaped like the RTSP stream keeper's `state` event (StreamState). */
-export interface WebRtcBridgeStateEvent extends WebRtcStateEvent {
-  camera?: string;
+/** The `state` event: the one stream state type. */
+export type WebRtcBridgeStateEvent = StreamState;
+
+export interface WebRtcBridgeEvents {
+  url: [WebRtcUrlEvent];
+  state: [StreamState];
+  warning: [string];
 }
 
 export interface WebRtcBridgeOptions {
@@ -80,7 +77,7 @@ export interface WebRtcBridgeOptions {
   createSession?: (options: WebRtcSessionOptions) => WebRtcSession;
 }
 
-export class WebRtcBridge extends EventEmitter {
+export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements StreamDriver {
   /** Path of the stream on the local RTSP server. */
   readonly path: string;
   /** Short device id, as in the events. */

@@ -30,20 +30,17 @@ import {
 import { retryDelay, serverDelayMs } from "../google/retry";
 import type { SdmCommandExecutor } from "../nest/sdm-types";
 import { errorMessage } from "../redact";
+import type { StreamState, StreamStateName } from "../stream/stream-state";
 import { ParameterSets, startsKeyframe } from "./h264";
 import { fixNestAnswer, parseNegotiatedMedia, type NegotiatedMedia } from "./sdp";
 
 /** How soon a failed extend is tried again (while the session has time left). */
 const EXTEND_RETRY_MS = 10_000;
 
-export type WebRtcState = "starting" | "live" | "extending" | "retrying" | "stopped" | "error";
+export type WebRtcState = StreamStateName;
 
-export interface WebRtcStateEvent {
-  state: WebRtcState;
-  reason?: string;
-  /** ISO time the current media session expires, when there is one. */
-  expiresAt?: string;
-}
+/** The `state` event (the one stream state type; `expiresAt`: the current media session's). */
+export type WebRtcStateEvent = StreamState;
 
 export interface WebRtcSessionEvent {
   /** Google's id of the media session (not a secret). */
@@ -194,7 +191,13 @@ export function isFatalSdmError(err: unknown): boolean {
   );
 }
 
-export class WebRtcSession extends EventEmitter {
+export interface WebRtcSessionEvents {
+  state: [WebRtcStateEvent];
+  session: [WebRtcSessionEvent];
+  rtp: [WebRtcRtpEvent];
+}
+
+export class WebRtcSession extends EventEmitter<WebRtcSessionEvents> {
   private readonly sdm: SdmCommandExecutor;
   private readonly deviceId: string;
   private readonly clock: Clock;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { truncate } from "../../src/format";
 import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
 import { builtNode, helper, nodeRedMajor } from "../support/node-red";
@@ -255,6 +256,23 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(fake.commands("GenerateRtspStream").length, 1, "no second stream for the same camera");
     assert.ok(!msgs.some((m) => m.stream.event === "stopped"));
+  });
+
+  it("says what is missing: no account, no camera (texts from the node's catalog)", async () => {
+    await helper.load(nodes, [{ id: "s", type: "nest-stream", deviceId: "cam-front", wires: [] }], {});
+    assert.deepEqual(node().status.args.at(-1)?.[0], { fill: "red", shape: "ring", text: "no account" });
+    node().receive({ payload: "start" });
+    const noAccount = "nest-stream has no nest-account: open the node and choose or add an account.";
+    await waitFor(() => errors().includes(noAccount), 5000, "no account error");
+    assert.equal(statusTexts().at(-1), truncate(noAccount));
+    await helper.unload();
+    await helper.load(nodes, flow({}, ""), credentials);
+    node().receive({ payload: "start" });
+    const noCamera =
+      'nest-stream has no camera: set a device id in the node or send msg.deviceId with "start".';
+    await waitFor(() => errors().includes(noCamera), 5000, "no camera error");
+    assert.equal(statusTexts().at(-1), truncate(noCamera));
+    assert.equal(fake.commands().length, 0);
   });
 
   it("stops the stream at Google on redeploy", async () => {

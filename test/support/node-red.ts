@@ -3,6 +3,7 @@
  * installed under an alias) through the test helper, anything else the dev dependency node-red 4.1.x.
  */
 import path from "node:path";
+import { catalogText } from "./catalog";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const helper = require("node-red-node-test-helper");
 
@@ -11,9 +12,13 @@ helper.init(require.resolve(nodeRedMajor === 5 ? "node-red-5" : "node-red"));
 
 export { helper };
 
-/** Path to a built node's .js file (the same one the published package ships). */
+/** A built node's module (the same .js the published package ships), given its catalog's `RED._`. */
 export function builtNode(name: string): unknown {
   // dist/test/support -> dist/nodes
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path.join(__dirname, "..", "..", "nodes", `${name}.js`));
+  const register = require(path.join(__dirname, "..", "..", "nodes", `${name}.js`)) as (
+    red: object,
+  ) => unknown;
+  const _ = catalogText(name);
+  return (red: object) => register(Object.create(red, { _: { value: _ } }));
 }
