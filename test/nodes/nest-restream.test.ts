@@ -13,10 +13,11 @@ import { freePort } from "../fixtures/ports";
 import { ffmpegPath, listProcessDetails } from "../fixtures/probe";
 import { builtNode, helper, nodeRedMajor } from "../support/node-red";
 import type { RestreamPayload } from "../../src/ffmpeg/restreamer";
+import { withCatalog } from "../support/catalog";
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
 
-const restreamNode = builtNode("nest-restream");
+const restreamNode = withCatalog(builtNode("nest-restream"), "nest-restream");
 
 type Payload = RestreamPayload;
 interface OutMsg {
