@@ -1,25 +1,21 @@
 import assert from "node:assert/strict";
-import type { RestreamSnapshot } from "../../src/ffmpeg/restream-snapshot";
+import { takeSnapshot, type RestreamSnapshot } from "../../src/ffmpeg/restream-snapshot";
 import { restreamStatus } from "../../src/ffmpeg/restream-status";
 import { secrets } from "../../src/redact";
 
 function snap(over: Partial<RestreamSnapshot>): RestreamSnapshot {
-  return {
+  const stopped = takeSnapshot({
     state: "stopped",
+    now: 0,
     url: null,
-    fps: null,
-    bitrateKbps: null,
-    frames: null,
-    speed: null,
-    uptimeS: 0,
+    run: null,
     restarts: 0,
     lastError: null,
-    pid: null,
-    target: null,
-    audio: null,
-    input: null,
-    ...over,
-  };
+    destinations: null,
+    target: { target: "custom", url: "/tmp/rec/" },
+    layout: null,
+  });
+  return { ...stopped, ...over };
 }
 
 describe("restream status", () => {
