@@ -84,9 +84,8 @@ function quoteArg(arg: string): string {
 
 /** One ffmpeg process from spawn to its exit. */
 export class FfmpegRun {
-  readonly proc: FfmpegProcess;
-  /** Set once an end was asked for; a later request only changes the reason. */
-  stopReason: StopReason | undefined;
+  private readonly proc: FfmpegProcess;
+  private reason: StopReason | undefined;
   /** Resolves once the process is gone. */
   readonly whenGone: Promise<void>;
   private markGone!: () => void;
@@ -144,6 +143,11 @@ export class FfmpegRun {
     return this.proc.pid;
   }
 
+  /** Set once an end was asked for; a later request only changes the reason. */
+  get stopReason(): StopReason | undefined {
+    return this.reason;
+  }
+
   /** The last stderr lines, redacted. */
   get stderr(): string[] {
     return this.stderrTail;
@@ -151,8 +155,8 @@ export class FfmpegRun {
 
   /** Asks the process to end: `q` (SIGTERM at once for a stall), then SIGTERM, then SIGKILL. */
   stop(reason: StopReason): void {
-    const escalating = this.stopReason !== undefined;
-    this.stopReason = reason;
+    const escalating = this.reason !== undefined;
+    this.reason = reason;
     if (escalating || this.gone || this.exited) return;
     if (reason === "stall") {
       this.kill("SIGTERM");
@@ -214,7 +218,7 @@ export class FfmpegRun {
       !this.exited &&
       !this.stderrDone &&
       !this.listed &&
-      this.stopReason === undefined &&
+      this.reason === undefined &&
       this.options.waitsForListing()
     ) {
       this.exited = true;

@@ -33,6 +33,7 @@ import {
 import type { InputLayout, ProgressSample } from "./progress";
 import { describeStream, takeSnapshot, type RestreamSnapshot, type RestreamState } from "./restream-snapshot";
 import { StallWatchdog } from "./stall-watchdog";
+import { sessionKey, StreamTokens } from "./stream-url";
 import { resolveOutputs, type Destination, type TargetConfig } from "./targets";
 
 export { ffmpegMissingMessage, resolveFfmpegPath, type FfmpegProcess, type SpawnFn } from "./ffmpeg-process";
@@ -93,17 +94,6 @@ interface Run {
   stallMessage?: string;
 }
 
-/** Stream session of a URL: the URL without its query (the token changes on every extend). */
-function sessionKey(url: string): string {
-  return url.replace(/[?#].*$/, "");
-}
-
-function tokenOf(url: string | null): string | null {
-  if (!url) return null;
-  const m = /[?&]auth=([^&#\s]+)/i.exec(url);
-  return m?.[1] ?? null;
-}
-
 export class Restreamer extends EventEmitter<RestreamerEvents> {
   private readonly clock: Clock;
   private readonly spawnFn: SpawnFn;
@@ -126,7 +116,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
   private restartCount = 0;
   private lastErrorText: string | null = null;
   private lastStderr: string[] = [];
-  private readonly tokens = new Set<string>();
+  private readonly tokens = new StreamTokens();
 
   private retryTimer: Timer | undefined;
   private healthyTimer: Timer | undefined;
@@ -264,18 +254,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
 
   private setUrl(url: string): void {
     this.url = url;
-    // Register the stream token of the newest URL and of the running one; forget older ones.
-    const keep = new Set([tokenOf(url), tokenOf(this.run?.url ?? null)].filter((t): t is string => !!t));
-    for (const t of this.tokens) {
-      if (!keep.has(t)) {
-        secrets.delete(t);
-        this.tokens.delete(t);
-      }
-    }
-    for (const t of keep) {
-      secrets.add(t);
-      this.tokens.add(t);
-    }
+    this.tokens.inUse(url, this.run?.url); // the newest URL's token and the running one's
   }
 
   private setState(state: RestreamState): void {
