@@ -31,6 +31,7 @@ export class StreamTokens {
       }
     }
     for (const t of keep) {
+      if (this.held.has(t)) continue; // one hold per token: the registry counts holds
       this.secrets.add(t);
       this.held.add(t);
     }

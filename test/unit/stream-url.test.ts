@@ -14,6 +14,19 @@ describe("stream URL", () => {
     assert.equal(tokenOf(null), null);
   });
 
+  it("keeps exactly the tokens of the URLs in use registered as secrets", () => {
+    const registry = new SecretRegistry();
+    const tokens = new StreamTokens(registry);
+    tokens.inUse(`${BASE}?auth=g.0.tokenA`, null);
+    assert.deepEqual(registry.values(), ["g.0.tokenA"]);
+    tokens.inUse(`${BASE}?auth=g.0.tokenB`, `${BASE}?auth=g.0.tokenA`); // extended while A still runs
+    assert.deepEqual(registry.values().sort(), ["g.0.tokenA", "g.0.tokenB"]);
+    tokens.inUse(`${BASE}?auth=g.0.tokenB`, undefined); // the run on A has exited
+    assert.deepEqual(registry.values(), ["g.0.tokenB"]);
+    tokens.inUse("/media/in.mkv");
+    assert.deepEqual(registry.values(), []);
+  });
+
   it("lets go only of its own hold: a token another holder registered stays masked", () => {
     const registry = new SecretRegistry();
     registry.add("g.0.sharedToken");
