@@ -36,6 +36,7 @@ import { StallWatchdog } from "./stall-watchdog";
 import { sessionKey, StreamTokens } from "./stream-url";
 import { resolveOutputs, type Destination, type TargetConfig } from "./targets";
 
+// What the Restreamer's callers (tests, bench, the controller) use of its parts, from one place.
 export { ffmpegMissingMessage, resolveFfmpegPath, type FfmpegProcess, type SpawnFn } from "./ffmpeg-process";
 export {
   restreamPayload,
