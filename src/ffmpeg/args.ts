@@ -1,30 +1,12 @@
 /**
- * The ffmpeg command line for one restream run (design section 7).
- *
- * Audio "auto" and the input's audio: what the camera sends is learned from ffmpeg's own stream
- * listing on stderr, never from a second connection (one Nest URL serves one client, so no
- * ffprobe). While it is unknown (`inputAudio` undefined) the plan is "probe": map the input's
- * first audio stream if there is one (`-map 0:a:0?`) and COPY it, because Nest RTSP cameras send
- * AAC: for them the first run is the right one (one ffmpeg, one publish). The Restreamer reads the
- * listing of that run and, when the input needs another plan, restarts once at once (after the
- * first run has exited): "silence" when there is no audio (anullsrc as a second input, because
- * YouTube wants an audio track), "encode" (to AAC) for Opus or another codec that an output cannot
- * carry (FLV refuses Opus at the header, so that run exits by itself). Matroska and MPEG-TS
- * outputs carry any codec: there a copied Opus track is kept. The Restreamer remembers the
- * layout, so reconnects and new sessions of the same camera start with the right plan.
+ * Builds the ffmpeg command line for one restream run (design section 7); how audio is handled
+ * comes from the plan of audio-plan.ts.
  */
+import { audioPlan, type AudioMode, type InputAudio } from "./audio-plan";
 import { outputArgs, teeSpec, type Destination } from "./targets";
 
-export const AUDIO_MODES = ["auto", "copy", "aac", "silent", "none"] as const;
-export type AudioMode = (typeof AUDIO_MODES)[number];
 export const VIDEO_MODES = ["copy", "h264"] as const;
 export type VideoMode = (typeof VIDEO_MODES)[number];
-
-/** What is done with audio in one run. */
-export type AudioPlan = "probe" | "copy" | "encode" | "silence" | "none";
-
-/** The input's audio as learned: undefined = not known yet, null = the input has none. */
-export type InputAudio = { codec: string } | null | undefined;
 
 export const DEFAULT_RTSP_TIMEOUT_US = 10_000_000;
 export const SILENCE_SOURCE = "anullsrc=channel_layout=stereo:sample_rate=44100";
@@ -50,49 +32,6 @@ export interface BuildArgsOptions {
 
 export class ArgsError extends Error {
   override name = "ArgsError";
-}
-
-/**
- * Decides the audio handling from the mode and what is known of the input. With `outputs`, a
- * non-AAC input is copied when every output's container can carry it (see `carriesAnyAudio`).
- */
-export function audioPlan(
-  mode: AudioMode = "auto",
-  inputAudio?: InputAudio,
-  outputs?: readonly Destination[],
-): AudioPlan {
-  switch (mode) {
-    case "none":
-      return "none";
-    case "silent":
-      return "silence";
-    case "copy":
-      return "copy";
-    case "aac":
-      return "encode";
-    case "auto":
-      if (inputAudio === undefined) return "probe";
-      if (inputAudio === null) return "silence";
-      if (isAac(inputAudio.codec)) return "copy";
-      return outputs && outputs.length > 0 && outputs.every(carriesAnyAudio) ? "copy" : "encode";
-    default:
-      throw new ArgsError(`audio must be one of ${AUDIO_MODES.join(", ")}; got ${JSON.stringify(mode)}`);
-  }
-}
-
-export function isAac(codec: string): boolean {
-  return /^aac(_latm)?$/i.test(codec);
-}
-
-/**
- * Whether an output's container takes any audio codec as is (Opus included): Matroska and MPEG-TS
- * (recordings, SRT). FLV (RTMP, YouTube) takes only AAC/MP3; HLS, MP4 and RTSP are re-encoded to
- * AAC to stay on the safe side.
- */
-export function carriesAnyAudio(dest: Destination): boolean {
-  const format =
-    dest.format === "segment" ? dest.options.find(([k]) => k === "segment_format")?.[1] : dest.format;
-  return format === "matroska" || format === "mpegts";
 }
 
 export function isRtspUrl(url: string): boolean {

@@ -1,19 +1,32 @@
 /**
- * `RED._` as Node-RED gives it to a node at runtime: texts from the node's message catalog
- * (`locales/en-US/<name>.json` of the built nodes), `__name__` placeholders filled in; an unknown
- * key comes back as is. (The test helper's own `RED._` returns the key.)
+ * The node's own message catalog behind `RED._`, as Node-RED's runtime gives it to a node module
+ * (the test helper's `RED._` returns the key): so node tests see the texts users see.
  */
 import fs from "node:fs";
 import path from "node:path";
 
-export function catalogText(name: string): (key: string, vars?: Record<string, unknown>) => string {
+type Catalog = { [key: string]: string | Catalog };
+
+/** `RED._` over a catalog: dotted keys, `__name__` substitutions (unescaped, as the runtime does). */
+export function translator(catalog: Catalog): (key: string, subs?: Record<string, unknown>) => string {
+  return (key, subs = {}) => {
+    let entry: string | Catalog | undefined = catalog;
+    for (const part of key.replace(/^[^:]*:/, "").split(".")) {
+      entry = typeof entry === "object" ? entry[part] : undefined;
+    }
+    if (typeof entry !== "string") return key;
+    return entry.replace(/__(\w+)__/g, (whole, name: string) => (name in subs ? String(subs[name]) : whole));
+  };
+}
+
+/** The built catalog of a node (dist/nodes/locales/en-US/<name>.json); empty if it has none. */
+export function builtCatalog(name: string): Catalog {
   // dist/test/support -> dist/nodes
   const file = path.join(__dirname, "..", "..", "nodes", "locales", "en-US", `${name}.json`);
-  const catalog: unknown = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
-  return (key, vars = {}) => {
-    let value: unknown = catalog;
-    for (const part of key.split(".")) value = (value as Record<string, unknown> | undefined)?.[part];
-    if (typeof value !== "string") return key;
-    return value.replace(/__(.+?)__/g, (match, v: string) => (v in vars ? String(vars[v]) : match));
-  };
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Catalog) : {};
+}
+
+/** `RED._` of a built node. */
+export function catalogText(name: string): (key: string, subs?: Record<string, unknown>) => string {
+  return translator(builtCatalog(name));
 }

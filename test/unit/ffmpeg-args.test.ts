@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { audioPlan, buildArgs, SILENCE_SOURCE } from "../../src/ffmpeg/args";
+import { buildArgs, SILENCE_SOURCE } from "../../src/ffmpeg/args";
+import { audioPlan } from "../../src/ffmpeg/audio-plan";
 import {
   escapeToken,
   outputArgs,

@@ -1,0 +1,36 @@
+/**
+ * nest-restream's message catalog holds what its editor and its adapter use, and nothing else: the
+ * editor's `data-i18n` keys, and the status keys the adapter words its status with (`t("…")`).
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { builtCatalog } from "../support/catalog";
+
+// dist/test/unit -> the repository
+const root = path.join(__dirname, "..", "..", "..");
+const editor = fs.readFileSync(path.join(root, "nodes", "nest-restream.html"), "utf8");
+const adapter = fs.readFileSync(path.join(root, "nodes", "nest-restream.ts"), "utf8");
+
+function keysOf(entry: unknown, prefix: string): string[] {
+  if (typeof entry === "string") return [prefix];
+  return Object.entries(entry as Record<string, unknown>).flatMap(([k, v]) => keysOf(v, `${prefix}.${k}`));
+}
+
+describe("nest-restream message catalog", () => {
+  const keys = keysOf(builtCatalog("nest-restream")["nest-restream"], "nest-restream");
+
+  it("has every key the editor asks for", () => {
+    const asked = [...editor.matchAll(/data-i18n="(?:\[\w+\])?([\w.-]+)"/g)].map((m) => m[1]);
+    assert.ok(asked.length > 10, "the editor's keys were found");
+    for (const key of asked) assert.ok(keys.includes(key as string), `${key} is missing`);
+  });
+
+  it("has no key that nothing uses", () => {
+    for (const key of keys) {
+      const status = /^nest-restream\.status\.(\w+)$/.exec(key);
+      const used = status ? adapter.includes(`"${status[1]}"`) : editor.includes(key);
+      assert.ok(used, `${key} is not used`);
+    }
+  });
+});
