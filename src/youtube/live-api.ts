@@ -187,6 +187,17 @@ export class LiveApi {
     );
   }
 
+  /** Removes a broadcast that never went live (YouTube refuses to complete one). */
+  async deleteBroadcast(id: string): Promise<void> {
+    await this.call<unknown>(
+      "liveBroadcasts.delete",
+      "Deleting the unused YouTube broadcast",
+      "DELETE",
+      "liveBroadcasts",
+      { id },
+    );
+  }
+
   /**
    * One call: charged, sent with the token, retried on 5xx and network failures only for reads (an
    * insert or a transition that got no answer may have happened: the caller looks before it acts again).
@@ -212,6 +223,7 @@ export class LiveApi {
           });
           if (!isOk(res)) throw youtubeError(res, what, this.clock.now());
           const body = parseBody(res.data);
+          if (res.status === 204) return {} as T;
           if (!body || typeof body !== "object") {
             throw new GoogleError(
               `${what}: YouTube's answer was not JSON.`,

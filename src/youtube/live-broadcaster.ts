@@ -63,7 +63,13 @@ export interface BroadcastStatus {
 export interface LiveBroadcasterOptions {
   api: Pick<
     LiveApi,
-    "insertStream" | "listStreams" | "insertBroadcast" | "getBroadcast" | "bind" | "transition"
+    | "insertStream"
+    | "listStreams"
+    | "insertBroadcast"
+    | "getBroadcast"
+    | "bind"
+    | "transition"
+    | "deleteBroadcast"
   >;
   ledger: Pick<QuotaLedger, "stats">;
   /** The node's id: the mark by which its stream is found again. */
@@ -277,12 +283,22 @@ export class LiveBroadcaster extends EventEmitter {
     return true;
   }
 
+  /**
+   * Ends a broadcast: a live one is completed (its recording becomes the archive); one that never
+   * went live is deleted, since YouTube refuses to complete it and it would linger as "upcoming".
+   */
   private async complete(b: LiveBroadcast): Promise<void> {
+    const wasLive = ["live", "liveStarting", "testing", "testStarting"].includes(
+      b.status?.lifeCycleStatus ?? "",
+    );
     try {
-      this.broadcast = await this.api.transition(b.id, "complete");
+      if (wasLive) this.broadcast = await this.api.transition(b.id, "complete");
+      else await this.api.deleteBroadcast(b.id);
     } catch (err) {
-      // Already complete (YouTube ended it, or a lost answer): that is what was asked.
-      if (!(err instanceof TransitionError)) throw err;
+      // Already complete (YouTube ended it, or an answer got lost): that is what was asked.
+      if (!(err instanceof TransitionError) || err.reason !== "redundantTransition") throw err;
+    }
+    if (!wasLive || this.broadcast?.id !== b.id || this.broadcast.status?.lifeCycleStatus !== "complete") {
       this.broadcast = { ...b, status: { ...b.status, lifeCycleStatus: "complete" } };
     }
     if (adoptable.get(this.nodeId)?.id === b.id) adoptable.delete(this.nodeId);

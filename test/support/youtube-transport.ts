@@ -1,0 +1,37 @@
+/**
+ * An in-memory HttpTransport onto the fake YouTube: the real LiveApi (charging, tokens, error
+ * reading) talks to the same model the HTTP fake serves, on a fake clock, with no socket.
+ */
+import type { HttpRequest, HttpResponse, HttpTransport } from "../../src/google/http";
+import type { FakeYouTube } from "../fixtures/fake-youtube";
+
+export class FakeYouTubeTransport implements HttpTransport {
+  readonly requests: { method: string; url: string }[] = [];
+  constructor(
+    private readonly youtube: FakeYouTube,
+    private readonly base = "https://youtube.test/youtube/v3",
+  ) {}
+
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    this.requests.push({ method: req.method, url: req.url });
+    const url = new URL(req.url);
+    const reply = this.youtube.handle({
+      method: req.method,
+      path: url.pathname.slice(new URL(this.base).pathname.length),
+      query: url.searchParams,
+      body: req.data,
+    });
+    let data: unknown = reply.body;
+    try {
+      data = reply.body ? (JSON.parse(reply.body) as unknown) : "";
+    } catch {
+      data = reply.body;
+    }
+    return { status: reply.status, headers: { ...reply.headers }, data };
+  }
+}
+
+/** Tokens that are always good: the fake YouTube does not check them (the HTTP fake does). */
+export const alwaysToken = {
+  withToken: <T>(fn: (token: string) => Promise<T>): Promise<T> => fn("ya29.fake-youtube-unit-token"),
+};

@@ -1,0 +1,221 @@
+import assert from "node:assert/strict";
+import { LiveApi } from "../../src/youtube/live-api";
+import {
+  LiveBroadcaster,
+  type BroadcastSettings,
+  type BroadcastStatus,
+} from "../../src/youtube/live-broadcaster";
+import { QuotaLedger } from "../../src/youtube/quota-ledger";
+import { FakeYouTube } from "../fixtures/fake-youtube";
+import { FakeClock, flush } from "../support/fake-clock";
+import { alwaysToken, FakeYouTubeTransport } from "../support/youtube-transport";
+
+const HOUR = 3_600_000;
+const SETTINGS: BroadcastSettings = {
+  title: "{camera} live {date}",
+  description: "",
+  privacy: "unlisted",
+  latency: "normal",
+  ingest: "rtmps",
+  rotateHours: 11,
+  captions: false,
+  madeForKids: false,
+  pollSeconds: 60,
+};
+let nodeSeq = 0;
+
+function setup(
+  settings: Partial<BroadcastSettings> = {},
+  options: { dailyQuota?: number; nodeId?: string } = {},
+) {
+  // 2026-01-01 12:00 UTC: far from a Pacific midnight, so the day's count never resets mid-test.
+  const clock = new FakeClock(Date.UTC(2026, 0, 1, 12));
+  const youtube = new FakeYouTube({ now: () => clock.now(), rtmpsBase: "rtmps://ingest.test/live2" });
+  const ledger = new QuotaLedger(options.dailyQuota ?? 10_000, clock);
+  const api = new LiveApi({
+    tokens: alwaysToken,
+    ledger,
+    baseUrl: "https://youtube.test/youtube/v3",
+    clock,
+    http: new FakeYouTubeTransport(youtube),
+    random: () => 0.5,
+  });
+  const nodeId = options.nodeId ?? `node-${++nodeSeq}`;
+  const make = () =>
+    new LiveBroadcaster({
+      api,
+      ledger,
+      nodeId,
+      name: "Front",
+      settings: { ...SETTINGS, ...settings },
+      clock,
+    });
+  const broadcaster = make();
+  const statuses: BroadcastStatus[] = [];
+  broadcaster.on("status", (s: BroadcastStatus) => statuses.push(s));
+  return { clock, youtube, ledger, api, broadcaster, statuses, make, nodeId };
+}
+
+/** Advances fake time in steps until `check` holds (fails after `maxMs`). */
+async function until(clock: FakeClock, check: () => boolean, maxMs = HOUR, stepMs = 1_000): Promise<void> {
+  for (let waited = 0; !check(); waited += stepMs) {
+    if (waited > maxMs) throw new Error(`not reached within ${maxMs} ms of fake time`);
+    await clock.advance(stepMs);
+  }
+}
+
+const started = (camera = "Front door") => ({ action: "url" as const, event: "started" as const, camera });
+const liveOnes = (yt: FakeYouTube) => yt.broadcasts().filter((b) => b.status?.lifeCycleStatus === "live");
+
+describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
+  it("makes one reusable stream and a bound broadcast, and goes live once YouTube reads the stream active", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup();
+    const target = await broadcaster.follow(started());
+    assert.ok(target);
+    assert.equal(target.target, "youtube-rtmps");
+    assert.match(target.url, /^rtmps:\/\/ingest\.test\/live2/);
+    const [stream] = youtube.streams();
+    assert.equal(target.streamKey, stream.cdn?.ingestionInfo?.streamName);
+    assert.equal(stream.contentDetails?.isReusable, true);
+    const [b] = youtube.broadcasts();
+    assert.equal(b.contentDetails?.boundStreamId, stream.id);
+    assert.match(b.snippet?.title ?? "", /^Front door live 2026-01-01$/);
+
+    // No media yet: it waits, polling sparingly, and does not go live.
+    await clock.advance(60_000);
+    await flush();
+    assert.equal(liveOnes(youtube).length, 0);
+    const pollsWhileWaiting = youtube.calls.filter((c) => c.name === "liveStreams.list").length;
+    assert.ok(pollsWhileWaiting >= 3 && pollsWhileWaiting <= 12, `polls in a minute: ${pollsWhileWaiting}`);
+
+    youtube.ingest(target.streamKey, true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    assert.equal(liveOnes(youtube).length, 1);
+    const last = statuses.at(-1);
+    assert.equal(last?.watchUrl, `https://www.youtube.com/watch?v=${b.id}`);
+    assert.equal(last?.health, "good");
+    broadcaster.close();
+  });
+
+  it("checks health every pollSeconds while live, and passes extended/restarted without calls", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup({ pollSeconds: 120 });
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    const before = youtube.calls.length;
+    const again = await broadcaster.follow({ action: "url", event: "extended", camera: "Front door" });
+    assert.deepEqual(again, target);
+    await broadcaster.follow({ action: "url", event: "restarted", camera: "Front door" });
+    assert.equal(youtube.calls.length, before, "extended and restarted cost nothing");
+    await clock.advance(10 * 60_000);
+    const checks = youtube.calls.slice(before).filter((c) => c.name === "liveBroadcasts.list").length;
+    assert.ok(checks >= 4 && checks <= 6, `checks in 10 min at 120 s: ${checks}`);
+    broadcaster.close();
+  });
+
+  it("replaces a broadcast YouTube ended while the camera still streams, on the same stream", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup({ pollSeconds: 30 });
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    const first = statuses.at(-1)?.broadcastId;
+    youtube.endBroadcast(first ?? "");
+    await until(clock, () => statuses.at(-1)?.state === "live" && statuses.at(-1)?.broadcastId !== first);
+    assert.equal(youtube.streams().length, 1);
+    assert.equal(liveOnes(youtube).length, 1);
+    assert.equal(broadcaster.target?.streamKey, target?.streamKey, "same key: ffmpeg is untouched");
+    broadcaster.close();
+  });
+
+  it("rotates after rotateHours, never two broadcasts live at once", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup({ rotateHours: 2, pollSeconds: 60 });
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    let maxLive = 0;
+    broadcaster.on("status", () => (maxLive = Math.max(maxLive, liveOnes(youtube).length)));
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    await clock.advance(5 * HOUR);
+    await until(clock, () => statuses.at(-1)?.state === "live", 60_000);
+    const all = youtube.broadcasts();
+    assert.ok(all.length >= 3, `broadcasts in 5 h at 2 h each: ${all.length}`);
+    assert.equal(maxLive, 1);
+    assert.equal(liveOnes(youtube).length, 1);
+    assert.ok(all.filter((b) => b.status?.lifeCycleStatus === "complete").length >= 2);
+    broadcaster.close();
+  });
+
+  it("completes a live broadcast on stop, and deletes one that never went live", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup();
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    assert.equal(await broadcaster.follow({ action: "end" }), null);
+    await until(clock, () => statuses.at(-1)?.state === "complete", 10_000);
+    assert.equal(youtube.broadcasts()[0].status?.lifeCycleStatus, "complete");
+
+    youtube.ingest(target?.streamKey ?? "", false);
+    await clock.advance(10_000); // YouTube reads the stream inactive a few seconds after media stops
+    await broadcaster.follow(started());
+    assert.equal(youtube.broadcasts().length, 2);
+    await broadcaster.follow({ action: "end" });
+    await until(clock, () => statuses.at(-1)?.state === "complete", 10_000);
+    assert.equal(youtube.broadcasts().length, 1, "the unused broadcast is deleted");
+    broadcaster.close();
+  });
+
+  it("finds its stream again after a restart (one list) and reuses it after a redeploy (no call)", async () => {
+    const first = setup();
+    await first.broadcaster.follow(started());
+    first.broadcaster.close();
+    const inserts = () => first.youtube.calls.filter((c) => c.name === "liveStreams.insert").length;
+    assert.equal(inserts(), 1);
+    // A redeploy: a new broadcaster for the same node in the same process.
+    const again = first.make();
+    await again.follow(started());
+    assert.equal(inserts(), 1);
+    again.close();
+    assert.equal(first.youtube.streams().length, 1);
+  });
+
+  it("refuses a call that would pass the daily quota before sending it, and says when it resets", async () => {
+    const { youtube, broadcaster, statuses, ledger } = setup({}, { dailyQuota: 120 });
+    await assert.rejects(
+      broadcaster.follow(started()),
+      /daily quota of 120[\s\S]*resets at midnight Pacific/,
+    );
+    assert.equal(statuses.at(-1)?.state, "error");
+    // list (1) + stream insert (50) + broadcast insert (50) = 101; the bind (50) was never sent.
+    assert.equal(ledger.stats().used, 101);
+    assert.equal(youtube.unitsUsed(), 101);
+    assert.ok(!youtube.calls.some((c) => c.name === "liveBroadcasts.bind"));
+    broadcaster.close();
+  });
+
+  it("explains a channel that cannot stream live", async () => {
+    const { youtube, broadcaster } = setup();
+    youtube.liveStreamingEnabled = false;
+    await assert.rejects(broadcaster.follow(started()), /enable it in YouTube Studio[\s\S]*24 hours/);
+    broadcaster.close();
+  });
+
+  it("waits on errorStreamInactive and treats redundantTransition as already live", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup();
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    youtube.fail("liveBroadcasts.transition", 403, "errorStreamInactive", 2);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    assert.equal(liveOnes(youtube).length, 1);
+    broadcaster.close();
+  });
+
+  it("the ledger matches the fake's count for a start → live → stop cycle", async () => {
+    const { clock, youtube, broadcaster, statuses, ledger } = setup();
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    await broadcaster.follow({ action: "end" });
+    await until(clock, () => statuses.at(-1)?.state === "complete", 10_000);
+    assert.equal(ledger.stats().used, youtube.unitsUsed());
+    broadcaster.close();
+  });
+});
