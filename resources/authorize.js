@@ -1,7 +1,9 @@
 /*
- * The Authorize helper of the nest-account dialog: window.NestRestreamEditor.accountDialog(node) fills
- * the dialog's .nest-restream-authorize-row. It uses editor.js (loaded beside it, in any order: only
- * when a dialog opens).
+ * The Authorize helper of an account dialog: window.NestRestreamEditor.accountDialog(node, options)
+ * fills the dialog's .nest-restream-authorize-row. The options name what differs per account type (the
+ * defaults are nest-account's): its catalog prefix, the admin routes of nodes/lib/authorize-routes.ts
+ * and the credential fields sent to start. It uses editor.js (loaded beside it, in any order: only when
+ * a dialog opens).
  */
 (function () {
   "use strict";
@@ -10,15 +12,27 @@
   var MESSAGE_TYPE = "nest-restream-authorize";
   var REDIRECT_KEY = "nest-restream.redirect";
   var POLL_MS = 1500;
+  var DEFAULTS = {
+    type: "nest-account",
+    path: "nest-restream/auth",
+    fields: ["projectId", "clientId", "clientSecret"],
+  };
+  /** How the dialog names a field that must be filled in: the key under `<type>.authorize.`, the fallback. */
+  var FIELD_LABELS = {
+    projectId: ["fieldProjectId", "Project ID"],
+    clientId: ["fieldClientId", "Client ID"],
+    clientSecret: ["fieldClientSecret", "Client secret"],
+  };
 
   /** The callback URL of this editor: the redirect URI to register for the callback way. */
-  function callbackUrl() {
+  function callbackUrl(path) {
     return (
       location.protocol +
       "//" +
       location.host +
       location.pathname.replace(/[^/]*$/, "") +
-      "nest-restream/auth/callback"
+      (path || DEFAULTS.path) +
+      "/callback"
     );
   }
 
@@ -36,12 +50,13 @@
     if (authorization && data.state === authorization.state) authorization.pollNow();
   });
 
-  function accountDialog(node) {
+  function accountDialog(node, options) {
     var row = $(".nest-restream-authorize-row").empty();
     if (!row.length) return;
     if (authorization) authorization.cancel();
+    var o = $.extend({}, DEFAULTS, options);
     var msg = function (key, fallback, subs) {
-      return ns.t(node, "nest-account.authorize." + key, fallback, subs);
+      return ns.t(node, o.type + ".authorize." + key, fallback, subs);
     };
 
     $("<label>")
@@ -110,7 +125,7 @@
     select.val(saved === "google" ? "google" : "callback");
 
     function redirectUri() {
-      return select.val() === "google" ? GOOGLE_REDIRECT_URI : callbackUrl();
+      return select.val() === "google" ? GOOGLE_REDIRECT_URI : callbackUrl(o.path);
     }
 
     function showRegister() {
@@ -170,12 +185,11 @@
     showRegister();
 
     function fields() {
-      return {
-        id: node.id,
-        projectId: ($("#node-config-input-projectId").val() || "").trim(),
-        clientId: ($("#node-config-input-clientId").val() || "").trim(),
-        clientSecret: ($("#node-config-input-clientSecret").val() || "").trim(),
-      };
+      var f = { id: node.id };
+      o.fields.forEach(function (name) {
+        f[name] = ($("#node-config-input-" + name).val() || "").trim();
+      });
+      return f;
     }
 
     function gotToken(token) {
@@ -196,10 +210,14 @@
     authorize.on("click", function (e) {
       e.preventDefault();
       var f = fields();
-      var missing = [];
-      if (!f.projectId) missing.push(msg("fieldProjectId", "Project ID"));
-      if (!f.clientId) missing.push(msg("fieldClientId", "Client ID"));
-      if (!f.clientSecret) missing.push(msg("fieldClientSecret", "Client secret"));
+      var missing = o.fields
+        .filter(function (name) {
+          return !f[name];
+        })
+        .map(function (name) {
+          var label = FIELD_LABELS[name] || [name, name];
+          return msg(label[0], label[1]);
+        });
       if (missing.length) {
         failed(msg("missing", "To authorize, fill in the __fields__ first.", { fields: missing.join(", ") }));
         return;
@@ -216,9 +234,9 @@
       }
       ns.showStatus(status, "busy", msg("opening", "Opening Google's authorization page…"));
       link.hide();
-      ns.postJson("nest-restream/auth/start", $.extend(f, { redirectUri: uri }))
+      ns.postJson(o.path + "/start", $.extend(f, { redirectUri: uri }))
         .done(function (res) {
-          var auth = startAuthorization(row, res, mode, gotToken, failed, msg);
+          var auth = startAuthorization(row, res, mode, o.path, gotToken, failed, msg);
           link.attr("href", res.url).show();
           var opened = !!popup && !popup.closed;
           if (opened) popup.location.href = res.url;
@@ -255,7 +273,7 @@
         })
         .fail(function (xhr) {
           if (popup && !popup.closed) popup.close();
-          failed(ns.errorText(node, xhr));
+          failed(ns.errorText(node, xhr, o.type));
         });
     });
 
@@ -266,12 +284,12 @@
         return;
       }
       ns.showStatus(status, "busy", msg("exchanging", "Getting the refresh token…"));
-      ns.postJson("nest-restream/auth/exchange", { url: url })
+      ns.postJson(o.path + "/exchange", { url: url })
         .done(function (res) {
           gotToken(res.refreshToken);
         })
         .fail(function (xhr) {
-          failed(ns.errorText(node, xhr));
+          failed(ns.errorText(node, xhr, o.type));
         });
     }
     pasteGo.on("click", function (e) {
@@ -292,7 +310,7 @@
   }
 
   /** One authorization under way: collects its outcome (callback way) until done, expired or the dialog closed. */
-  function startAuthorization(row, res, mode, onToken, onError, msg) {
+  function startAuthorization(row, res, mode, path, onToken, onError, msg) {
     var timer = null;
     var inflight = false;
     var finished = false;
@@ -328,7 +346,7 @@
       }
       inflight = true;
       $.ajax({
-        url: "nest-restream/auth/result",
+        url: path + "/result",
         data: { state: auth.state },
         dataType: "json",
         cache: false,

@@ -36,21 +36,23 @@
     });
   }
 
-  /** An admin endpoint's error in words. */
-  function errorText(node, xhr) {
+  /** An admin endpoint's error in words; `type` is the account type whose routes answered (default nest-account). */
+  function errorText(node, xhr, type) {
     var body = xhr && xhr.responseJSON;
     if (body && typeof body.error === "string") return body.error;
+    type = type || "nest-account";
     if (xhr && (xhr.status === 401 || xhr.status === 403)) {
       return t(
         node,
-        "nest-account.errors.notPermitted",
-        "This Node-RED user may not change nest-account nodes (permission nest-account.write).",
+        type + ".errors.notPermitted",
+        "This Node-RED user may not change __type__ nodes (permission __type__.write).",
+        { type: type },
       );
     }
     if (!xhr || xhr.status === 0) {
-      return t(node, "nest-account.errors.noAnswer", "No answer from Node-RED: is it still running?");
+      return t(node, type + ".errors.noAnswer", "No answer from Node-RED: is it still running?");
     }
-    return t(node, "nest-account.errors.http", "Node-RED answered HTTP __status__.", {
+    return t(node, type + ".errors.http", "Node-RED answered HTTP __status__.", {
       status: xhr.status,
     });
   }
