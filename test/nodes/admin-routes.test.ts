@@ -12,7 +12,7 @@ import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-go
 import { findSourceFile } from "../fixtures/ports";
 import { catalog, keys, withCatalog } from "../support/catalog";
 import { builtNode, helper, nodeRedMajor } from "../support/node-red";
-import { registerAuthorizeRoutes } from "../../nodes/lib/authorize-routes";
+import { callbackPage, registerAuthorizeRoutes } from "../../nodes/lib/authorize-routes";
 import { registerCameraRoutes } from "../../nodes/lib/camera-routes";
 import type { RED } from "../../nodes/red-types";
 
@@ -190,6 +190,25 @@ describe(`shared admin routes (Node-RED ${nodeRedMajor})`, function () {
       // Not an error from Google: a 500, in words.
       const broken = await helper.request().post("/test-account/cameras").send({}).expect(500);
       assert.deepEqual(broken.body, { error: "no client id", code: "ERROR" });
+    });
+  });
+
+  describe("the callback page", () => {
+    it("escapes its words and the state it hands over, and closes only after a success", () => {
+      const failed = callbackPage(
+        { ok: false, state: "s</script><script>alert(1)", error: "x" },
+        { title: "<b>T</b>", text: "Tom & <i>Jerry</i>" },
+      );
+      assert.ok(failed.includes("<title>&lt;b&gt;T&lt;/b&gt;</title>"), failed);
+      assert.ok(failed.includes('<p id="message">Tom &amp; &lt;i&gt;Jerry&lt;/i&gt;</p>'), failed);
+      assert.ok(failed.includes('"state":"s\\u003c/script>\\u003cscript>alert(1)"'), failed);
+      assert.equal(failed.match(/<script>/g)?.length, 1, "one script: the page's own");
+      assert.ok(!failed.includes("window.close"));
+      const done = callbackPage({ ok: true, state: "abc" }, { title: "OK", text: "fine" });
+      assert.match(done, /data-ok="true"/);
+      assert.match(done, /window\.close\(\)/);
+      // Not one of ours: nothing is posted to the opener.
+      assert.ok(!callbackPage({ ok: false }, { title: "No", text: "no" }).includes("postMessage"));
     });
   });
 
