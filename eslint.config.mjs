@@ -20,6 +20,24 @@ export default tseslint.config(
     },
   },
   {
+    // Editor code Node-RED serves from resources/ to the browser: plain scripts with jQuery and RED.
+    files: ["resources/**/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: {
+        RED: "readonly",
+        $: "readonly",
+        window: "readonly",
+        document: "readonly",
+        location: "readonly",
+        localStorage: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+      },
+    },
+    rules: { "@typescript-eslint/no-unused-vars": ["error", { caughtErrors: "none" }] },
+  },
+  {
     files: ["scripts/**/*.js", "test/**/*.js", "eslint.config.mjs"],
     languageOptions: {
       globals: {

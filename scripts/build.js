@@ -1,5 +1,7 @@
 // Compiles the TypeScript and assembles the package the way Node-RED loads it:
-// dist/nodes/<node>.js with <node>.html beside it, dist/nodes/icons/ and dist/nodes/locales/<lang>/.
+// dist/nodes/<node>.js with <node>.html beside it, dist/nodes/icons/ and dist/nodes/locales/<lang>/;
+// tsc puts the adapters' shared modules (nodes/lib/) at dist/nodes/lib/, where they require them from.
+// The editor code in resources/ is served from the package root as it is (no build step).
 // `--runtime` compiles only src/ and nodes/ (what `npm start` and the published package need), so a
 // test in progress never stops Node-RED from starting.
 "use strict";

@@ -48,7 +48,7 @@ export function screenshotPath(name: string): string {
 
 /**
  * A package directory for Node-RED: package.json from the repository, dist/nodes/ holding links to
- * the compiled nodes of this build and copies of the current editor files.
+ * the compiled nodes of this build and copies of the current editor files, and resources/.
  */
 function packageDir(root: string): string {
   const outRoot = path.resolve(__dirname, "..", "..");
@@ -72,6 +72,8 @@ function packageDir(root: string): string {
     throw new Error(`no compiled nodes in ${path.join(outRoot, "nodes")}: compile the project first`);
   fs.symlinkSync(path.join(root, "nodes", "locales"), path.join(nodesOut, "locales"), "dir");
   fs.symlinkSync(path.join(root, "icons"), path.join(nodesOut, "icons"), "dir");
+  // The editor code the dialogs share, served by Node-RED at resources/<module>/.
+  fs.symlinkSync(path.join(root, "resources"), path.join(dir, "resources"), "dir");
   if (fs.existsSync(path.join(root, "examples"))) {
     fs.symlinkSync(path.join(root, "examples"), path.join(dir, "examples"), "dir");
   }

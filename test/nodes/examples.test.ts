@@ -19,7 +19,7 @@ function coreNode(file: string): unknown {
   return require(candidates.find((c) => fs.existsSync(c)) ?? candidates[1]);
 }
 
-const ours = ["nest-account", "nest-stream", "nest-restream"];
+const ours = ["nest-account", "nest-stream", "nest-restream", "youtube-account", "youtube-live"];
 const nodes = [
   ...ours.map(builtNode),
   coreNode("common/20-inject.js"),
@@ -42,10 +42,11 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
 
   const files = fs.readdirSync(examplesDir).filter((f) => f.endsWith(".json"));
 
-  it("has the four examples the README lists, covering every non-config node", () => {
+  it("has the five examples the README lists, covering every non-config node", () => {
     assert.deepEqual(files.sort(), [
       "home-assistant-control.json",
       "nest-to-rtsp-server.json",
+      "nest-to-youtube-broadcast.json",
       "nest-to-youtube.json",
       "record-hourly.json",
     ]);
@@ -54,7 +55,7 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
         (JSON.parse(fs.readFileSync(path.join(examplesDir, f), "utf8")) as FlowNode[]).map((n) => n.type),
       ),
     );
-    for (const type of ["nest-stream", "nest-restream"])
+    for (const type of ["nest-stream", "nest-restream", "youtube-live"])
       assert.ok(used.has(type), `${type} appears in an example`);
   });
 

@@ -5,19 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 
-type Catalog = { [key: string]: string | Catalog };
-
-/** `RED._` over a catalog: dotted keys, `__name__` substitutions (unescaped, as the runtime does). */
-export function translator(catalog: Catalog): (key: string, subs?: Record<string, unknown>) => string {
-  return (key, subs = {}) => {
-    let entry: string | Catalog | undefined = catalog;
-    for (const part of key.replace(/^[^:]*:/, "").split(".")) {
-      entry = typeof entry === "object" ? entry[part] : undefined;
-    }
-    if (typeof entry !== "string") return key;
-    return entry.replace(/__(\w+)__/g, (whole, name: string) => (name in subs ? String(subs[name]) : whole));
-  };
-}
+export type Catalog = Record<string, unknown>;
 
 /** The built catalog of a node (dist/nodes/locales/en-US/<name>.json); empty if it has none. */
 export function builtCatalog(name: string): Catalog {
@@ -26,7 +14,57 @@ export function builtCatalog(name: string): Catalog {
   return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Catalog) : {};
 }
 
+/** The text under a dotted key (a `namespace:` prefix is ignored), or undefined. */
+export function lookup(messages: Catalog, key: string): string | undefined {
+  let at: unknown = messages;
+  for (const part of key.replace(/^[^:]*:/, "").split(".")) {
+    at = at && typeof at === "object" ? (at as Record<string, unknown>)[part] : undefined;
+  }
+  return typeof at === "string" ? at : undefined;
+}
+
+/** Every dotted key of a catalog that holds a text. */
+export function keys(messages: Catalog, prefix = ""): string[] {
+  return Object.entries(messages).flatMap(([k, v]) =>
+    v && typeof v === "object" ? keys(v as Catalog, `${prefix}${k}.`) : [`${prefix}${k}`],
+  );
+}
+
+/**
+ * `RED._` over a catalog: dotted keys, `__name__` substitutions (unescaped, as the runtime does); an
+ * unknown key comes back as is, and is recorded in `missing` when given.
+ */
+export function translator(
+  messages: Catalog,
+  missing?: string[],
+): (key: string, subs?: Record<string, unknown>) => string {
+  return (key, subs = {}) => {
+    const text = lookup(messages, key);
+    if (text === undefined) {
+      missing?.push(key);
+      return key;
+    }
+    return text.replace(/__(\w+)__/g, (whole, name: string) => (name in subs ? String(subs[name]) : whole));
+  };
+}
+
 /** `RED._` of a built node. */
 export function catalogText(name: string): (key: string, subs?: Record<string, unknown>) => string {
   return translator(builtCatalog(name));
+}
+
+export interface Translated {
+  /** The node module, to pass to helper.load. */
+  node: (RED: object) => unknown;
+  /** Keys asked for that the catalog lacks (then, as in Node-RED, the key itself was answered). */
+  missing: string[];
+}
+
+/** A node module with `RED._` answering from `messages`, recording the keys it lacks. */
+export function withCatalog(nodeModule: unknown, messages: Catalog): Translated {
+  const missing: string[] = [];
+  const _ = translator(messages, missing);
+  const node = (RED: object) =>
+    (nodeModule as (RED: object) => unknown)(Object.create(RED, { _: { value: _ } }));
+  return { node, missing };
 }
