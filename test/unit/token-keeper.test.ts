@@ -19,7 +19,7 @@ import {
   oauthError,
   sdmError,
   type FakeGoogleOptions,
-} from "../support/fake-google-transport";
+} from "../fixtures/fake-google/transport";
 
 const TOKEN_URL = "https://oauth2.example.test/token";
 const SDM_URL = "https://sdm.example.test/v1";
