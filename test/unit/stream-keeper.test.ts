@@ -25,7 +25,7 @@ import {
   PROJECT,
   thermostatDevice,
   type FakeCall,
-} from "../support/fake-sdm-runner";
+} from "../fixtures/fake-google/sdm-runner";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
