@@ -10,38 +10,28 @@ import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-go
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
 import { listProcesses, probeStreams } from "../fixtures/probe";
 import { RtmpServer } from "../fixtures/rtmp-server";
-import { builtNode, helper } from "../support/node-red";
+import { builtNode, collect, helper, startServer, stopServer } from "../support/node-red";
 import { waitFor } from "../support/wait";
+import type { RestreamMsg, StreamMsg } from "../support/messages";
 
 const nodes = [builtNode("nest-account"), builtNode("nest-stream"), builtNode("nest-restream")];
-
-interface StreamMsg {
-  payload: unknown;
-  stream?: { event: string; protocol: string; url: string | null };
-}
-interface RestreamMsg {
-  payload: { state: string; frames: number | null; restarts: number };
-}
 
 describe("WebRTC-only cameras end to end (fake WebRTC camera → nest-stream → nest-restream → RTMP)", function () {
   this.timeout(120_000);
   let camera: FakeWebRtcCamera;
   let fake: FakeGoogle;
   let rtmp: RtmpServer;
-  const savedEnv = { ...process.env };
 
   before(async () => {
     camera = createFakeWebRtcCamera({ width: 320, height: 180, fps: 15, gop: 30 });
     rtmp = await RtmpServer.start();
     fake = await FakeGoogle.start({ webrtcAnswerer: camera.answerer });
     fake.addDevice({ id: "bell-e2e", customName: "Front bell", batteryDoorbell: true });
-    Object.assign(process.env, fake.env());
-    await new Promise<void>((resolve) => helper.startServer(resolve));
+    await startServer(fake.env());
   });
   after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await stopServer();
     await Promise.all([fake?.stop(), rtmp?.stop(), camera?.stop()]);
-    process.env = savedEnv;
   });
   afterEach(async () => {
     await helper.unload();
@@ -77,11 +67,6 @@ describe("WebRTC-only cameras end to end (fake WebRTC camera → nest-stream →
       { id: "urls", type: "helper" },
       { id: "states", type: "helper" },
     ];
-  }
-  function collect<T>(id: string): T[] {
-    const msgs: T[] = [];
-    (helper.getNode(id) as { on(e: string, f: (m: T) => void): void }).on("input", (m) => msgs.push(m));
-    return msgs;
   }
   const ok = (command: string, deviceId: string) =>
     fake.commands(command).filter((c) => c.deviceId === deviceId && c.status === 200).length;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle, SDM_SCOPE } from "../fixtures/fake-google";
-import { builtNode, helper, nodeRedMajor } from "../support/node-red";
+import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
 import { assertNoSecrets } from "../support/secrets";
 
 const accountNode = builtNode("nest-account");
@@ -16,7 +16,6 @@ interface Started {
 
 describe(`nest-account Authorize endpoints (Node-RED ${nodeRedMajor})`, function () {
   let fake: FakeGoogle;
-  const savedEnv = { ...process.env };
   /** Every text an endpoint answered, to check for secrets at the end of each test. */
   let answers: string[];
   /** Codes Google issued during the test. */
@@ -24,13 +23,11 @@ describe(`nest-account Authorize endpoints (Node-RED ${nodeRedMajor})`, function
 
   before(async () => {
     fake = await FakeGoogle.start({ rateLimits: false, autoApprove: true });
-    Object.assign(process.env, fake.env());
-    await new Promise<void>((resolve) => helper.startServer(resolve));
+    await startServer(fake.env());
   });
   after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await stopServer();
     await fake.stop();
-    process.env = savedEnv;
   });
   beforeEach(() => {
     answers = [];

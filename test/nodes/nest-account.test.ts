@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
-import { builtNode, helper, nodeRedMajor } from "../support/node-red";
+import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
 import { assertNoSecrets } from "../support/secrets";
 
 const accountNode = builtNode("nest-account");
@@ -13,18 +13,15 @@ interface LogEvent {
 
 describe(`nest-account node (Node-RED ${nodeRedMajor})`, function () {
   let fake: FakeGoogle;
-  const savedEnv = { ...process.env };
 
   before(async () => {
     // Google's list limit (5 a minute) is tested in the unit tests; here every test lists.
     fake = await FakeGoogle.start({ rateLimits: false });
-    Object.assign(process.env, fake.env());
-    await new Promise<void>((resolve) => helper.startServer(resolve));
+    await startServer(fake.env());
   });
   after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await stopServer();
     await fake.stop();
-    process.env = savedEnv;
   });
   afterEach(async () => {
     await helper.unload();

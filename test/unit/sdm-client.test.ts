@@ -21,15 +21,16 @@ import { drive, driveToError } from "../support/drive";
 import { FakeClock, flush } from "../support/fake-clock";
 import {
   FAKE,
+  FAKE_CREDENTIALS,
   FakeGoogleTransport,
+  SDM_URL,
+  TOKEN_URL,
   camera,
   json,
   sdmError,
   thermostat,
 } from "../fixtures/fake-google/transport";
 
-const TOKEN_URL = "https://oauth2.example.test/token";
-const SDM_URL = "https://sdm.example.test/v1";
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const P = FAKE.projectId;
@@ -45,11 +46,7 @@ function setup(options: { cameras?: number; budgetLimit?: number; streamLifetime
     streamLifetimeS: options.streamLifetimeS,
   });
   const tokens = new TokenKeeper({
-    credentials: {
-      clientId: FAKE.clientId,
-      clientSecret: FAKE.clientSecret,
-      refreshToken: FAKE.refreshToken,
-    },
+    credentials: FAKE_CREDENTIALS,
     tokenUrl: TOKEN_URL,
     clock,
     http: fake,
@@ -421,11 +418,7 @@ describe("project id and account", () => {
     const fake = new FakeGoogleTransport({ clock });
     const account = createAccount({
       projectId: P,
-      credentials: {
-        clientId: FAKE.clientId,
-        clientSecret: FAKE.clientSecret,
-        refreshToken: FAKE.refreshToken,
-      },
+      credentials: FAKE_CREDENTIALS,
       endpoints: { oauthTokenUrl: TOKEN_URL, sdmApiUrl: SDM_URL },
       clock,
       http: fake,

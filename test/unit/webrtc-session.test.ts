@@ -22,14 +22,9 @@ import {
   type FakeWebRtcCamera,
 } from "../fixtures/fake-webrtc-camera";
 import { FakeClock } from "../support/fake-clock";
+import { untilWithin } from "../support/wait";
 
-const until = async (cond: () => boolean, what: string, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const until = untilWithin(10_000, 10);
 const realSleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Harness {
