@@ -4,7 +4,7 @@
  * real ffmpeg reads the URL into a real RTMP server.
  */
 import assert from "node:assert/strict";
-import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { FakeGoogle } from "../fixtures/fake-google";
 import { listProcesses } from "../fixtures/probe";
 import { RtmpServer } from "../fixtures/rtmp-server";
 import { RtspEdge } from "../fixtures/rtsp-edge";
@@ -12,6 +12,7 @@ import { RtspSource } from "../fixtures/rtsp-source";
 import { builtNode, collect, helper, startServer, stopServer } from "../support/node-red";
 import { waitFor } from "../support/wait";
 import type { RestreamMsg, StreamMsg } from "../support/messages";
+import { ACCOUNT_CREDENTIALS, cameraToRestreamFlow } from "../support/flows";
 
 const nodes = [builtNode("nest-account"), builtNode("nest-stream"), builtNode("nest-restream")];
 
@@ -36,32 +37,8 @@ describe("nest-stream end to end (fake Google, RTSPS edge, real ffmpeg and RTMP)
     fake.resetRateLimits();
   });
 
-  function flow(key: string) {
-    return [
-      { id: "acc", type: "nest-account", projectId: FAKE_DEFAULTS.projectId },
-      {
-        id: "cam",
-        type: "nest-stream",
-        account: "acc",
-        deviceId: "cam-front",
-        startOnDeploy: true,
-        wires: [["rs", "urls"]],
-      },
-      {
-        id: "rs",
-        type: "nest-restream",
-        target: "custom",
-        url: `${rtmp.url}/${key}`,
-        audio: "auto",
-        wires: [["states"]],
-      },
-      { id: "urls", type: "helper" },
-      { id: "states", type: "helper" },
-    ];
-  }
-  const credentials = {
-    acc: FAKE_CREDENTIALS,
-  };
+  const flow = (key: string) => cameraToRestreamFlow(`${rtmp.url}/${key}`, { deviceId: "cam-front" });
+  const credentials = ACCOUNT_CREDENTIALS;
 
   it("reads one session continuously across five extends; the edge never cuts it", async () => {
     const edge = await RtspEdge.start({ authority: fake, tls: true });

@@ -6,13 +6,14 @@
  * extends, refused extends (battery doorbell) and renewals happen during the test.
  */
 import assert from "node:assert/strict";
-import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { FakeGoogle } from "../fixtures/fake-google";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
 import { listProcesses, probeStreams } from "../fixtures/probe";
 import { RtmpServer } from "../fixtures/rtmp-server";
 import { builtNode, collect, helper, startServer, stopServer } from "../support/node-red";
 import { waitFor } from "../support/wait";
 import type { RestreamMsg, StreamMsg } from "../support/messages";
+import { ACCOUNT_CREDENTIALS, cameraToRestreamFlow } from "../support/flows";
 
 const nodes = [builtNode("nest-account"), builtNode("nest-stream"), builtNode("nest-restream")];
 
@@ -39,35 +40,10 @@ describe("WebRTC-only cameras end to end (fake WebRTC camera → nest-stream →
     fake.clearCalls();
   });
 
-  const credentials = {
-    acc: FAKE_CREDENTIALS,
-  };
-  function flow(key: string, deviceId: string) {
-    return [
-      { id: "acc", type: "nest-account", projectId: FAKE_DEFAULTS.projectId },
-      {
-        id: "cam",
-        type: "nest-stream",
-        account: "acc",
-        deviceId,
-        protocol: "auto",
-        // Any free port: the test never competes for 8554.
-        rtspPort: "0",
-        startOnDeploy: true,
-        wires: [["rs", "urls"]],
-      },
-      {
-        id: "rs",
-        type: "nest-restream",
-        target: "custom",
-        url: `${rtmp.url}/${key}`,
-        audio: "auto",
-        wires: [["states"]],
-      },
-      { id: "urls", type: "helper" },
-      { id: "states", type: "helper" },
-    ];
-  }
+  const credentials = ACCOUNT_CREDENTIALS;
+  // rtspPort "0": any free port, the test never competes for 8554.
+  const flow = (key: string, deviceId: string) =>
+    cameraToRestreamFlow(`${rtmp.url}/${key}`, { deviceId, protocol: "auto", rtspPort: "0" });
   const ok = (command: string, deviceId: string) =>
     fake.commands(command).filter((c) => c.deviceId === deviceId && c.status === 200).length;
   const refused = (command: string, deviceId: string) =>

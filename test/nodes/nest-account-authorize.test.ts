@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle, SDM_SCOPE } from "../fixtures/fake-google";
+import { FAKE_DEFAULTS, FakeGoogle, SDM_SCOPE } from "../fixtures/fake-google";
 import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
 import { assertNoSecrets } from "../support/secrets";
+import { ACCOUNT_CREDENTIALS, accountNode as accountConfig } from "../support/flows";
 
 const accountNode = builtNode("nest-account");
 const CALLBACK = "http://127.0.0.1:1880/nest-restream/auth/callback";
@@ -44,10 +45,8 @@ describe(`nest-account Authorize endpoints (Node-RED ${nodeRedMajor})`, function
     fake.clearFaults();
   });
 
-  const flow = [{ id: "acc", type: "nest-account", name: "Home", projectId: FAKE_DEFAULTS.projectId }];
-  const credentials = {
-    acc: FAKE_CREDENTIALS,
-  };
+  const flow = [accountConfig({ name: "Home" })];
+  const credentials = ACCOUNT_CREDENTIALS;
   const typed = {
     projectId: FAKE_DEFAULTS.projectId,
     clientId: FAKE_DEFAULTS.clientId,

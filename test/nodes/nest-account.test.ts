@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
 import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
 import { assertNoSecrets } from "../support/secrets";
+import { ACCOUNT_CREDENTIALS, accountNode as accountConfig } from "../support/flows";
 
 const accountNode = builtNode("nest-account");
 
@@ -29,10 +30,8 @@ describe(`nest-account node (Node-RED ${nodeRedMajor})`, function () {
     fake.clearFaults();
   });
 
-  const flow = [{ id: "acc", type: "nest-account", name: "Home", projectId: FAKE_DEFAULTS.projectId }];
-  const goodCredentials = {
-    acc: FAKE_CREDENTIALS,
-  };
+  const flow = [accountConfig({ name: "Home" })];
+  const goodCredentials = ACCOUNT_CREDENTIALS;
 
   it("runs on the Node-RED major it claims to test", () => {
     assert.equal(Number(String(helper._RED.version()).split(".")[0]), nodeRedMajor);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
 import {
   builtNode,
@@ -12,6 +12,7 @@ import {
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
 import type { StreamMsg } from "../support/messages";
+import { ACCOUNT_CREDENTIALS, accountNode } from "../support/flows";
 
 const nodes = [builtNode("nest-account"), builtNode("nest-stream")];
 
@@ -48,12 +49,10 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
     fake.setOffline("cam-front", false);
   });
 
-  const credentials = {
-    acc: FAKE_CREDENTIALS,
-  };
+  const credentials = ACCOUNT_CREDENTIALS;
   function flow(extra: object = {}, deviceId = "cam-front") {
     return [
-      { id: "acc", type: "nest-account", projectId: FAKE_DEFAULTS.projectId },
+      accountNode(),
       { id: "s", type: "nest-stream", account: "acc", deviceId, wires: [["out"]], ...extra },
       { id: "out", type: "helper" },
     ];

@@ -23,9 +23,9 @@ import {
 } from "../fixtures/fake-webrtc-camera";
 import { FakeClock } from "../support/fake-clock";
 import { untilWithin } from "../support/wait";
+import { delay } from "../fixtures/ports";
 
 const until = untilWithin(10_000, 10);
-const realSleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Harness {
   clock: FakeClock;
@@ -203,14 +203,14 @@ describe("WebRtcSession", function () {
     // While media flows, time passing is no problem.
     for (let i = 0; i < 8; i++) {
       await x.clock.advance(2_000);
-      await realSleep(80);
+      await delay(80);
     }
     assert.equal(x.sessions.length, 1);
     await x.camera.dropPeer(undefined, "silence");
-    await realSleep(100);
+    await delay(100);
     for (let i = 0; i < 6 && x.sessions.length < 2; i++) {
       await x.clock.advance(2_000);
-      await realSleep(20);
+      await delay(20);
     }
     await live(x, 2);
     assert.match(x.states.find((s) => s.state === "retrying")?.reason ?? "", /no media from the camera/);
