@@ -6,7 +6,7 @@
 import { LiveApi } from "../src/youtube/live-api";
 import { LiveBroadcaster, type BroadcastStatus } from "../src/youtube/live-broadcaster";
 import { QuotaLedger } from "../src/youtube/quota-ledger";
-import { FakeYouTube } from "../test/fixtures/fake-youtube";
+import { FakeYouTube } from "../test/fixtures/fake-google/youtube";
 import { FakeClock } from "../test/support/fake-clock";
 import { alwaysToken, FakeYouTubeTransport } from "../test/support/youtube-transport";
 

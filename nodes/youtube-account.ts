@@ -2,10 +2,16 @@
  * youtube-account config node: holds the YouTube channel's OAuth credentials and daily quota, and
  * hands the shared token keeper, quota ledger and live API to the youtube-live nodes that use it.
  */
+import { endpointsFromEnv } from "../src/endpoints";
+import { flowUrl, validateClientInput } from "../src/google/authorization";
 import type { OAuthCredentials } from "../src/google/token-keeper";
-import { YouTubeAccount } from "../src/youtube/account";
 import { redact } from "../src/redact";
+import { YOUTUBE_SCOPE, YouTubeAccount } from "../src/youtube/account";
+import { typedCredentials } from "./lib/admin";
+import { registerAuthorizeRoutes } from "./lib/authorize-routes";
 import type { Node, RED } from "./red-types";
+
+const CREDENTIALS = ["clientId", "clientSecret"] as const;
 
 export interface YouTubeAccountNode extends Node<Partial<OAuthCredentials>> {
   /** The shared account; throws a CredentialsError (no request to Google) when credentials are missing. */
@@ -44,5 +50,24 @@ module.exports = function register(RED: RED) {
       clientSecret: { type: "password" },
       refreshToken: { type: "password" },
     },
+  });
+
+  // The Authorize helper of the dialog: Google's standard consent page with the YouTube scope.
+  registerAuthorizeRoutes(RED, {
+    type: "youtube-account",
+    permission: "youtube-account.write",
+    path: "/nest-restream/youtube-auth",
+    input: (body) =>
+      validateClientInput({
+        ...typedCredentials(RED, body, CREDENTIALS),
+        redirectUri: body.redirectUri,
+        nodeId: body.id,
+      }).pending,
+    authorizationUrl: (pending, state) =>
+      flowUrl(
+        { authorizeUrl: endpointsFromEnv().oauthAuthorizeUrl, scopes: [YOUTUBE_SCOPE] },
+        { ...pending, state },
+      ),
+    logName: (pending) => pending.clientId,
   });
 };

@@ -4,76 +4,41 @@
  * real ffmpeg reads the URL into a real RTMP server.
  */
 import assert from "node:assert/strict";
-import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { FakeGoogle } from "../fixtures/fake-google";
 import { listProcesses } from "../fixtures/probe";
 import { RtmpServer } from "../fixtures/rtmp-server";
 import { RtspEdge } from "../fixtures/rtsp-edge";
 import { RtspSource } from "../fixtures/rtsp-source";
-import { builtNode, helper } from "../support/node-red";
+import { builtNode, collect, helper, startServer, stopServer } from "../support/node-red";
 import { waitFor } from "../support/wait";
+import type { RestreamMsg, StreamMsg } from "../support/messages";
+import { ACCOUNT_CREDENTIALS, cameraToRestreamFlow } from "../support/flows";
 
 const nodes = [builtNode("nest-account"), builtNode("nest-stream"), builtNode("nest-restream")];
-
-interface OutMsg {
-  payload: unknown;
-  stream?: { event: string };
-}
 
 describe("nest-stream end to end (fake Google, RTSPS edge, real ffmpeg and RTMP)", function () {
   this.timeout(90_000);
   let fake: FakeGoogle;
   let source: RtspSource;
   let rtmp: RtmpServer;
-  const savedEnv = { ...process.env };
 
   before(async () => {
     source = await RtspSource.start({ mounts: [{ path: "/cam-aac", audio: "aac" }] });
     rtmp = await RtmpServer.start();
     fake = await FakeGoogle.start({ streamLifetimeS: 4, mediaUrl: source.url("/cam-aac") });
-    Object.assign(process.env, fake.env());
-    await new Promise<void>((resolve) => helper.startServer(resolve));
+    await startServer(fake.env());
   });
   after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await stopServer();
     await Promise.all([fake?.stop(), source?.stop(), rtmp?.stop()]);
-    process.env = savedEnv;
   });
   afterEach(async () => {
     await helper.unload();
     fake.resetRateLimits();
   });
 
-  function flow(key: string) {
-    return [
-      { id: "acc", type: "nest-account", projectId: FAKE_DEFAULTS.projectId },
-      {
-        id: "cam",
-        type: "nest-stream",
-        account: "acc",
-        deviceId: "cam-front",
-        startOnDeploy: true,
-        wires: [["rs", "urls"]],
-      },
-      {
-        id: "rs",
-        type: "nest-restream",
-        target: "custom",
-        url: `${rtmp.url}/${key}`,
-        audio: "auto",
-        wires: [["states"]],
-      },
-      { id: "urls", type: "helper" },
-      { id: "states", type: "helper" },
-    ];
-  }
-  const credentials = {
-    acc: FAKE_CREDENTIALS,
-  };
-  function collect(id: string): OutMsg[] {
-    const msgs: OutMsg[] = [];
-    (helper.getNode(id) as { on(e: string, f: (m: OutMsg) => void): void }).on("input", (m) => msgs.push(m));
-    return msgs;
-  }
+  const flow = (key: string) => cameraToRestreamFlow(`${rtmp.url}/${key}`, { deviceId: "cam-front" });
+  const credentials = ACCOUNT_CREDENTIALS;
 
   it("reads one session continuously across five extends; the edge never cuts it", async () => {
     const edge = await RtspEdge.start({ authority: fake, tls: true });
@@ -82,8 +47,8 @@ describe("nest-stream end to end (fake Google, RTSPS edge, real ffmpeg and RTMP)
     fake.streamLifetimeS = 10;
     try {
       await helper.load(nodes, flow("keep"), credentials);
-      const urls = collect("urls");
-      const states = collect("states");
+      const urls = collect<StreamMsg>("urls");
+      const states = collect<RestreamMsg>("states");
       // Audio "auto" copies the camera's AAC from the first run: that ffmpeg is the one that stays.
       await waitFor(
         () => states.some((m) => (m.payload as { state?: string }).state === "live"),
@@ -130,7 +95,7 @@ describe("nest-stream end to end (fake Google, RTSPS edge, real ffmpeg and RTMP)
     fake.streamLifetimeS = 8;
     try {
       await helper.load(nodes, flow("cut"), credentials);
-      const urls = collect("urls");
+      const urls = collect<StreamMsg>("urls");
       await rtmp.waitForPublish("cut", 20_000);
       await waitFor(
         () => urls.filter((m) => m.stream?.event === "extended").length >= 3,

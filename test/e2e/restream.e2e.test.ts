@@ -11,18 +11,14 @@ import { listProcessDetails, listProcesses, probeStreams } from "../fixtures/pro
 import { RtmpServer } from "../fixtures/rtmp-server";
 import { RtspEdge, type RtspStreamAuthority } from "../fixtures/rtsp-edge";
 import { RtspSource } from "../fixtures/rtsp-source";
-import { builtNode, helper } from "../support/node-red";
-import type { RestreamPayload } from "../../src/ffmpeg/restreamer";
+import { builtNode, helper, startServer, stopServer } from "../support/node-red";
+import type { RestreamMsg } from "../support/messages";
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
 
 const restreamNode = builtNode("nest-restream");
 
-type Payload = RestreamPayload;
-interface OutMsg {
-  payload: Payload;
-  topic: string;
-}
+type OutMsg = RestreamMsg;
 interface Spy {
   args: unknown[][];
 }
@@ -71,11 +67,11 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
     if (c.status === "fulfilled") edge = c.value;
     for (const r of started) if (r.status === "rejected") throw r.reason;
     authority.upstream.set("cam-aac", src.url("/cam-aac"));
-    await new Promise<void>((resolve) => helper.startServer(resolve));
+    await startServer();
   });
 
   after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await stopServer();
     await Promise.all([edge?.stop(), src?.stop(), rtmp?.stop()]);
   });
 

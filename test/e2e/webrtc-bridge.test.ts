@@ -11,14 +11,9 @@ import {
   type WebRtcUrlEvent,
 } from "../../src/webrtc/webrtc-bridge";
 import { createFakeSdm, createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
+import { untilWithin } from "../support/wait";
 
-const until = async (cond: () => boolean, what: string, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
+const until = untilWithin(20_000, 25);
 
 /** A long-running ffmpeg reader: stream-copies the RTSP input to the null muxer and reports progress. */
 class Reader {

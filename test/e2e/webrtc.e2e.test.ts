@@ -6,42 +6,33 @@
  * extends, refused extends (battery doorbell) and renewals happen during the test.
  */
 import assert from "node:assert/strict";
-import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { FakeGoogle } from "../fixtures/fake-google";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
 import { listProcesses, probeStreams } from "../fixtures/probe";
 import { RtmpServer } from "../fixtures/rtmp-server";
-import { builtNode, helper } from "../support/node-red";
+import { builtNode, collect, helper, startServer, stopServer } from "../support/node-red";
 import { waitFor } from "../support/wait";
+import type { RestreamMsg, StreamMsg } from "../support/messages";
+import { ACCOUNT_CREDENTIALS, cameraToRestreamFlow } from "../support/flows";
 
 const nodes = [builtNode("nest-account"), builtNode("nest-stream"), builtNode("nest-restream")];
-
-interface StreamMsg {
-  payload: unknown;
-  stream?: { event: string; protocol: string; url: string | null };
-}
-interface RestreamMsg {
-  payload: { state: string; frames: number | null; restarts: number };
-}
 
 describe("WebRTC-only cameras end to end (fake WebRTC camera → nest-stream → nest-restream → RTMP)", function () {
   this.timeout(120_000);
   let camera: FakeWebRtcCamera;
   let fake: FakeGoogle;
   let rtmp: RtmpServer;
-  const savedEnv = { ...process.env };
 
   before(async () => {
     camera = createFakeWebRtcCamera({ width: 320, height: 180, fps: 15, gop: 30 });
     rtmp = await RtmpServer.start();
     fake = await FakeGoogle.start({ webrtcAnswerer: camera.answerer });
     fake.addDevice({ id: "bell-e2e", customName: "Front bell", batteryDoorbell: true });
-    Object.assign(process.env, fake.env());
-    await new Promise<void>((resolve) => helper.startServer(resolve));
+    await startServer(fake.env());
   });
   after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await stopServer();
     await Promise.all([fake?.stop(), rtmp?.stop(), camera?.stop()]);
-    process.env = savedEnv;
   });
   afterEach(async () => {
     await helper.unload();
@@ -49,40 +40,10 @@ describe("WebRTC-only cameras end to end (fake WebRTC camera → nest-stream →
     fake.clearCalls();
   });
 
-  const credentials = {
-    acc: FAKE_CREDENTIALS,
-  };
-  function flow(key: string, deviceId: string) {
-    return [
-      { id: "acc", type: "nest-account", projectId: FAKE_DEFAULTS.projectId },
-      {
-        id: "cam",
-        type: "nest-stream",
-        account: "acc",
-        deviceId,
-        protocol: "auto",
-        // Any free port: the test never competes for 8554.
-        rtspPort: "0",
-        startOnDeploy: true,
-        wires: [["rs", "urls"]],
-      },
-      {
-        id: "rs",
-        type: "nest-restream",
-        target: "custom",
-        url: `${rtmp.url}/${key}`,
-        audio: "auto",
-        wires: [["states"]],
-      },
-      { id: "urls", type: "helper" },
-      { id: "states", type: "helper" },
-    ];
-  }
-  function collect<T>(id: string): T[] {
-    const msgs: T[] = [];
-    (helper.getNode(id) as { on(e: string, f: (m: T) => void): void }).on("input", (m) => msgs.push(m));
-    return msgs;
-  }
+  const credentials = ACCOUNT_CREDENTIALS;
+  // rtspPort "0": any free port, the test never competes for 8554.
+  const flow = (key: string, deviceId: string) =>
+    cameraToRestreamFlow(`${rtmp.url}/${key}`, { deviceId, protocol: "auto", rtspPort: "0" });
   const ok = (command: string, deviceId: string) =>
     fake.commands(command).filter((c) => c.deviceId === deviceId && c.status === 200).length;
   const refused = (command: string, deviceId: string) =>

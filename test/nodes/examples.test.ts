@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { builtNode, helper, nodeRedMajor } from "../support/node-red";
+import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
 
 const root = path.join(__dirname, "..", "..", "..");
 const examplesDir = path.join(root, "examples");
@@ -36,8 +36,8 @@ interface FlowNode {
 }
 
 describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
-  before(() => new Promise<void>((resolve) => helper.startServer(resolve)));
-  after(() => new Promise<void>((resolve) => helper.stopServer(resolve)));
+  before(() => startServer());
+  after(() => stopServer());
   afterEach(() => helper.unload());
 
   const files = fs.readdirSync(examplesDir).filter((f) => f.endsWith(".json"));

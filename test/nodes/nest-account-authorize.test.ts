@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle, SDM_SCOPE } from "../fixtures/fake-google";
-import { builtNode, helper, nodeRedMajor } from "../support/node-red";
+import { FAKE_DEFAULTS, FakeGoogle, SDM_SCOPE } from "../fixtures/fake-google";
+import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
 import { assertNoSecrets } from "../support/secrets";
+import { ACCOUNT_CREDENTIALS, accountNode as accountConfig } from "../support/flows";
 
 const accountNode = builtNode("nest-account");
 const CALLBACK = "http://127.0.0.1:1880/nest-restream/auth/callback";
@@ -16,7 +17,6 @@ interface Started {
 
 describe(`nest-account Authorize endpoints (Node-RED ${nodeRedMajor})`, function () {
   let fake: FakeGoogle;
-  const savedEnv = { ...process.env };
   /** Every text an endpoint answered, to check for secrets at the end of each test. */
   let answers: string[];
   /** Codes Google issued during the test. */
@@ -24,13 +24,11 @@ describe(`nest-account Authorize endpoints (Node-RED ${nodeRedMajor})`, function
 
   before(async () => {
     fake = await FakeGoogle.start({ rateLimits: false, autoApprove: true });
-    Object.assign(process.env, fake.env());
-    await new Promise<void>((resolve) => helper.startServer(resolve));
+    await startServer(fake.env());
   });
   after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await stopServer();
     await fake.stop();
-    process.env = savedEnv;
   });
   beforeEach(() => {
     answers = [];
@@ -47,10 +45,8 @@ describe(`nest-account Authorize endpoints (Node-RED ${nodeRedMajor})`, function
     fake.clearFaults();
   });
 
-  const flow = [{ id: "acc", type: "nest-account", name: "Home", projectId: FAKE_DEFAULTS.projectId }];
-  const credentials = {
-    acc: FAKE_CREDENTIALS,
-  };
+  const flow = [accountConfig({ name: "Home" })];
+  const credentials = ACCOUNT_CREDENTIALS;
   const typed = {
     projectId: FAKE_DEFAULTS.projectId,
     clientId: FAKE_DEFAULTS.clientId,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
-import { builtNode, helper, nodeRedMajor } from "../support/node-red";
+import { FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
 import { assertNoSecrets } from "../support/secrets";
+import { ACCOUNT_CREDENTIALS, accountNode as accountConfig } from "../support/flows";
 
 const accountNode = builtNode("nest-account");
 
@@ -13,18 +14,15 @@ interface LogEvent {
 
 describe(`nest-account node (Node-RED ${nodeRedMajor})`, function () {
   let fake: FakeGoogle;
-  const savedEnv = { ...process.env };
 
   before(async () => {
     // Google's list limit (5 a minute) is tested in the unit tests; here every test lists.
     fake = await FakeGoogle.start({ rateLimits: false });
-    Object.assign(process.env, fake.env());
-    await new Promise<void>((resolve) => helper.startServer(resolve));
+    await startServer(fake.env());
   });
   after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await stopServer();
     await fake.stop();
-    process.env = savedEnv;
   });
   afterEach(async () => {
     await helper.unload();
@@ -32,10 +30,8 @@ describe(`nest-account node (Node-RED ${nodeRedMajor})`, function () {
     fake.clearFaults();
   });
 
-  const flow = [{ id: "acc", type: "nest-account", name: "Home", projectId: FAKE_DEFAULTS.projectId }];
-  const goodCredentials = {
-    acc: FAKE_CREDENTIALS,
-  };
+  const flow = [accountConfig({ name: "Home" })];
+  const goodCredentials = ACCOUNT_CREDENTIALS;
 
   it("runs on the Node-RED major it claims to test", () => {
     assert.equal(Number(String(helper._RED.version()).split(".")[0]), nodeRedMajor);

@@ -11,18 +11,16 @@ import os from "node:os";
 import path from "node:path";
 import { freePort } from "../fixtures/ports";
 import { ffmpegPath, listProcessDetails } from "../fixtures/probe";
-import { builtNode, helper, nodeRedMajor } from "../support/node-red";
+import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
 import type { RestreamPayload } from "../../src/ffmpeg/restreamer";
+import type { RestreamMsg } from "../support/messages";
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
 
 const restreamNode = builtNode("nest-restream");
 
 type Payload = RestreamPayload;
-interface OutMsg {
-  payload: Payload;
-  topic: string;
-}
+type OutMsg = RestreamMsg;
 interface Status {
   fill?: string;
   shape?: string;
@@ -74,11 +72,11 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
     fs.writeFileSync(realtimeFfmpeg, `#!/bin/sh\nexec '${ffmpegPath()}' -re -stream_loop -1 "$@"\n`, {
       mode: 0o755,
     });
-    await new Promise<void>((resolve) => helper.startServer(resolve));
+    await startServer();
   });
 
   after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await stopServer();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 

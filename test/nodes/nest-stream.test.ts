@@ -1,25 +1,22 @@
 import assert from "node:assert/strict";
 import { truncate } from "../../src/format";
-import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import { FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
-import { builtNode, helper, nodeRedMajor } from "../support/node-red";
+import {
+  builtNode,
+  collect as collectFrom,
+  helper,
+  nodeRedMajor,
+  startServer,
+  stopServer,
+} from "../support/node-red";
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
+import type { StreamMsg } from "../support/messages";
+import { ACCOUNT_CREDENTIALS, accountNode } from "../support/flows";
 
 const nodes = [builtNode("nest-account"), builtNode("nest-stream")];
 
-interface StreamMsg {
-  payload: string | null;
-  topic: string;
-  stream: {
-    event: string;
-    url: string | null;
-    expiresAt: string | null;
-    deviceId: string;
-    camera: string;
-    protocol: string;
-  };
-}
 interface TestNode {
   receive(msg: object): void;
   on(event: string, fn: (arg: never) => void): void;
@@ -31,21 +28,18 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
   this.timeout(30_000);
   let fake: FakeGoogle;
   let camera: FakeWebRtcCamera;
-  const savedEnv = { ...process.env };
 
   before(async () => {
     // The WebRTC-only camera answers with synthetic H.264 and Opus (no ffmpeg needed).
     camera = createFakeWebRtcCamera({ media: "synthetic" });
     // Streams live 3 s here, so extends come every couple of seconds.
     fake = await FakeGoogle.start({ streamLifetimeS: 3, webrtcAnswerer: camera.answerer });
-    Object.assign(process.env, fake.env());
-    await new Promise<void>((resolve) => helper.startServer(resolve));
+    await startServer(fake.env());
   });
   after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await stopServer();
     await fake.stop();
     await camera.stop();
-    process.env = savedEnv;
   });
   afterEach(async () => {
     await helper.unload();
@@ -56,21 +50,15 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
     fake.setOffline("cam-front", false);
   });
 
-  const credentials = {
-    acc: FAKE_CREDENTIALS,
-  };
+  const credentials = ACCOUNT_CREDENTIALS;
   function flow(extra: object = {}, deviceId = "cam-front") {
     return [
-      { id: "acc", type: "nest-account", projectId: FAKE_DEFAULTS.projectId },
+      accountNode(),
       { id: "s", type: "nest-stream", account: "acc", deviceId, wires: [["out"]], ...extra },
       { id: "out", type: "helper" },
     ];
   }
-  function collect(): StreamMsg[] {
-    const msgs: StreamMsg[] = [];
-    (helper.getNode("out") as TestNode).on("input", ((m: StreamMsg) => msgs.push(m)) as (arg: never) => void);
-    return msgs;
-  }
+  const collect = () => collectFrom<StreamMsg>("out");
   const node = () => helper.getNode("s") as TestNode;
   const statusTexts = () => node().status.args.map((a) => a[0]?.text ?? "");
   const errors = () => node().error.args.map((a) => String((a[0] as Error)?.message ?? a[0]));

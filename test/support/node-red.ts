@@ -22,3 +22,26 @@ export function builtNode(name: string): unknown {
   const _ = catalogText(name);
   return (red: object) => register(Object.create(red, { _: { value: _ } }));
 }
+
+/** Every message that reaches the helper node `id` from now on (it fills as they arrive). */
+export function collect<T>(id: string): T[] {
+  const msgs: T[] = [];
+  (helper.getNode(id) as { on(e: string, f: (m: T) => void): void }).on("input", (m) => msgs.push(m));
+  return msgs;
+}
+
+let savedEnv: NodeJS.ProcessEnv | undefined;
+
+/** Starts the test helper's server with `env` (e.g. a fake Google's overrides) added to process.env. */
+export async function startServer(env: Record<string, string> = {}): Promise<void> {
+  savedEnv ??= { ...process.env };
+  Object.assign(process.env, env);
+  await new Promise<void>((resolve) => helper.startServer(resolve));
+}
+
+/** Stops the test helper's server and puts process.env back as it was before `startServer`. */
+export async function stopServer(): Promise<void> {
+  await new Promise<void>((resolve) => helper.stopServer(resolve));
+  if (savedEnv) process.env = savedEnv;
+  savedEnv = undefined;
+}

@@ -3,7 +3,7 @@
  * reading) talks to the same model the HTTP fake serves, on a fake clock, with no socket.
  */
 import type { HttpRequest, HttpResponse, HttpTransport } from "../../src/google/http";
-import type { FakeYouTube } from "../fixtures/fake-youtube";
+import type { FakeYouTube } from "../fixtures/fake-google/youtube";
 
 export class FakeYouTubeTransport implements HttpTransport {
   readonly requests: { method: string; url: string }[] = [];

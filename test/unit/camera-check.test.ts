@@ -10,7 +10,7 @@ import { describeDevice } from "../../src/nest/sdm-types";
 import { checkCamera, lookUpDevice, type LookupHooks } from "../../src/stream/camera-check";
 import { StreamConfigError } from "../../src/stream/stream-messages";
 import { FakeClock } from "../support/fake-clock";
-import { cameraDevice, DEVICE_ID, FakeSdmRunner, thermostatDevice } from "../support/fake-sdm-runner";
+import { cameraDevice, DEVICE_ID, FakeSdmRunner, thermostatDevice } from "../fixtures/fake-google/sdm-runner";
 
 describe("camera checks", () => {
   describe("checkCamera", () => {

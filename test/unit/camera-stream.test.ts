@@ -29,18 +29,13 @@ import {
   FakeSdmRunner,
   PROJECT,
   thermostatDevice,
-} from "../support/fake-sdm-runner";
+} from "../fixtures/fake-google/sdm-runner";
+import { untilWithin } from "../support/wait";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
-const until = async (cond: () => boolean, what: string, ms = 5_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+const until = untilWithin(5_000, 5);
 
 /** Stands in for WebRtcBridge: registers its path on the server it is given, emits what the test says. */
 class FakeBridge extends EventEmitter {

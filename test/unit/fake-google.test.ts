@@ -6,13 +6,17 @@ import type { SdmDevice } from "../../src/nest/sdm-types";
 import { describeDevice } from "../../src/nest/sdm-types";
 import {
   CAMERA_UNAVAILABLE_MESSAGE,
+  DEVICE_RATE_LIMIT_MESSAGE,
   EXECUTE_RATE_LIMIT_MESSAGE,
+  FAKE_CREDENTIALS,
   FAKE_DEFAULTS,
   FakeGoogle,
   maxInWindow,
   UNAUTHENTICATED_MESSAGE,
   type FakeGoogleOptions,
 } from "../fixtures/fake-google";
+import { DEVICE_ID, FakeSdmRunner } from "../fixtures/fake-google/sdm-runner";
+import { camera, FAKE, FakeGoogleTransport, SDM_URL, TOKEN_URL } from "../fixtures/fake-google/transport";
 import { FakeClock } from "../support/fake-clock";
 
 const P = "sdm.devices.commands.CameraLiveStream.";
@@ -766,3 +770,65 @@ describe("fake Google", () => {
     });
   });
 });
+
+describe("fake Google, in memory (the same model behind every front)", () => {
+  const generate = (http: FakeGoogleTransport, token: string, device = "cam-1") =>
+    http.request({
+      method: "POST",
+      url: `${SDM_URL}/enterprises/${FAKE.projectId}/devices/${device}:executeCommand`,
+      headers: { Authorization: `Bearer ${token}` },
+      data: { command: `${P}GenerateRtspStream`, params: {} },
+      timeoutMs: 10_000,
+    });
+
+  it("the transport meets the HTTP fake's rules: tokens, the per-device limit in SDM's envelope, faults", async () => {
+    const clock = new FakeClock();
+    const http = new FakeGoogleTransport({ clock, devices: [camera("cam-1"), camera("cam-2")] });
+    const refresh = await http.request({
+      method: "POST",
+      url: TOKEN_URL,
+      form: { grant_type: "refresh_token", ...toForm(FAKE_CREDENTIALS) },
+      timeoutMs: 10_000,
+    });
+    assert.equal(refresh.status, 200);
+    const token = String((refresh.data as Json).access_token);
+    assert.ok(http.google.isAccessTokenValid(token));
+    for (let i = 0; i < 5; i++) assert.equal((await generate(http, token)).status, 200);
+    const refused = await generate(http, token);
+    assert.equal(refused.status, 429);
+    assert.deepEqual((refused.data as GoogleErr).error.status, "RESOURCE_EXHAUSTED");
+    assert.equal((refused.data as GoogleErr).error.message, DEVICE_RATE_LIMIT_MESSAGE);
+    assert.equal((await generate(http, token, "cam-2")).status, 200);
+    http.google.fail(503, 1, { on: "executeCommand" });
+    assert.equal((await generate(http, token, "cam-2")).status, 503);
+    assert.equal(http.google.rtspStreams().length, 6);
+    await clock.advance(3600_000);
+    assert.equal((await generate(http, token, "cam-2")).status, 401);
+    assert.equal(http.violations.length, 1);
+  });
+
+  it("the SDM runner's streams are the SDM module's records", async () => {
+    const clock = new FakeClock();
+    const runner = new FakeSdmRunner(clock);
+    const gen = await runner.execute(DEVICE_ID, "GenerateRtspStream", {});
+    const ext = await runner.execute(DEVICE_ID, "ExtendRtspStream", {
+      streamExtensionToken: gen.streamExtensionToken,
+    });
+    assert.deepEqual(runner.model.rtspRecords(), runner.streams);
+    const info = runner.model.rtspStream(runner.streams[0].id);
+    assert.equal(info?.streamExtensionToken, ext.streamExtensionToken);
+    assert.equal(info?.extensions, 1);
+    await assert.rejects(
+      runner.execute(DEVICE_ID, "ExtendRtspStream", { streamExtensionToken: gen.streamExtensionToken }),
+      /no longer valid/,
+    );
+  });
+});
+
+function toForm(credentials: typeof FAKE_CREDENTIALS): Record<string, string> {
+  return {
+    client_id: credentials.clientId,
+    client_secret: credentials.clientSecret,
+    refresh_token: credentials.refreshToken,
+  };
+}

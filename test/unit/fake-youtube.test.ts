@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Reply } from "../fixtures/fake-google-http";
+import type { Reply } from "../fixtures/fake-google/http";
 import {
   FakeYouTube,
   INVALID_TRANSITION_MESSAGE,
@@ -14,7 +14,7 @@ import {
   type FakeYouTubeOptions,
   type LiveBroadcastResource,
   type LiveStreamResource,
-} from "../fixtures/fake-youtube";
+} from "../fixtures/fake-google/youtube";
 
 interface YtErr {
   error: { code: number; message: string; errors: { message: string; domain: string; reason: string }[] };

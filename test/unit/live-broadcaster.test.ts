@@ -6,7 +6,7 @@ import {
   type BroadcastStatus,
 } from "../../src/youtube/live-broadcaster";
 import { QuotaLedger } from "../../src/youtube/quota-ledger";
-import { FakeYouTube } from "../fixtures/fake-youtube";
+import { FakeYouTube } from "../fixtures/fake-google/youtube";
 import { FakeClock, flush } from "../support/fake-clock";
 import { alwaysToken, FakeYouTubeTransport } from "../support/youtube-transport";
 

@@ -8,7 +8,7 @@ import { CameraStream } from "../../src/stream/camera-stream";
 import { StreamController, NO_DEVICE_MESSAGE } from "../../src/stream/stream-controller";
 import type { CameraUrlEvent, StreamState } from "../../src/stream/stream-state";
 import { FakeClock } from "../support/fake-clock";
-import { cameraDevice, FakeSdmRunner, PROJECT } from "../support/fake-sdm-runner";
+import { cameraDevice, FakeSdmRunner, PROJECT } from "../fixtures/fake-google/sdm-runner";
 
 const FRONT = "cam-front";
 const GARDEN = "cam-garden";

@@ -24,8 +24,10 @@ import {
   FakeSdmRunner,
   PROJECT,
   thermostatDevice,
+  tokenOf,
   type FakeCall,
-} from "../support/fake-sdm-runner";
+} from "../fixtures/fake-google/sdm-runner";
+import { assertNoSecrets as assertNoneIn } from "../support/secrets";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -62,10 +64,6 @@ function setup(
   return { clock, sdm, keeper, urls, states, warnings, runLive, t0 };
 }
 
-function tokenOf(url: string | null): string | undefined {
-  return url ? /[?&]auth=([^&#]*)/.exec(url)?.[1] : undefined;
-}
-
 function extendToken(call: FakeCall): string {
   return (call.params as { streamExtensionToken: string }).streamExtensionToken;
 }
@@ -73,9 +71,7 @@ function extendToken(call: FakeCall): string {
 /** No secret issued by the fake appears in any text the keeper handed out. */
 function assertNoSecrets(sdm: FakeSdmRunner, states: StreamState[], warnings: string[]): void {
   const texts = [...states.map((s) => JSON.stringify(s)), ...warnings];
-  for (const token of sdm.allTokens()) {
-    for (const text of texts) assert.ok(!text.includes(token), `token ${token} leaked in: ${text}`);
-  }
+  assertNoneIn(texts, sdm.allTokens());
   for (const text of texts) assert.doesNotMatch(text, /auth=(?!\*\*\*)/);
 }
 

@@ -14,15 +14,16 @@ import { drive, driveToError } from "../support/drive";
 import { FakeClock } from "../support/fake-clock";
 import {
   FAKE,
+  FAKE_CREDENTIALS,
   FakeGoogleTransport,
+  SDM_URL,
+  TOKEN_URL,
   json,
   oauthError,
   sdmError,
   type FakeGoogleOptions,
-} from "../support/fake-google-transport";
+} from "../fixtures/fake-google/transport";
 
-const TOKEN_URL = "https://oauth2.example.test/token";
-const SDM_URL = "https://sdm.example.test/v1";
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
@@ -30,11 +31,7 @@ function setup(google: Partial<FakeGoogleOptions> = {}, keeper: Partial<TokenKee
   const clock = new FakeClock();
   const fake = new FakeGoogleTransport({ clock, ...google });
   const tokens = new TokenKeeper({
-    credentials: {
-      clientId: FAKE.clientId,
-      clientSecret: FAKE.clientSecret,
-      refreshToken: FAKE.refreshToken,
-    },
+    credentials: FAKE_CREDENTIALS,
     account: "nest-account",
     tokenUrl: TOKEN_URL,
     clock,

@@ -4,6 +4,7 @@ import * as dgram from "node:dgram";
 import * as net from "node:net";
 import { LocalRtspServer, type RtspStreamDescription } from "../../src/webrtc/rtsp-server";
 import { buildRtspSdp, fixNestAnswer, parseNegotiatedMedia } from "../../src/webrtc/sdp";
+import { untilWithin } from "../support/wait";
 
 interface Response {
   status: number;
@@ -91,13 +92,7 @@ function rtp(pt: number, seq: number, payload: number[]): Buffer {
   return b;
 }
 
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const until = untilWithin(3_000, 10);
 
 const DESC: RtspStreamDescription = {
   video: {

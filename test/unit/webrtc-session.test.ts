@@ -22,15 +22,10 @@ import {
   type FakeWebRtcCamera,
 } from "../fixtures/fake-webrtc-camera";
 import { FakeClock } from "../support/fake-clock";
+import { untilWithin } from "../support/wait";
+import { delay } from "../fixtures/ports";
 
-const until = async (cond: () => boolean, what: string, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
-const realSleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const until = untilWithin(10_000, 10);
 
 interface Harness {
   clock: FakeClock;
@@ -208,14 +203,14 @@ describe("WebRtcSession", function () {
     // While media flows, time passing is no problem.
     for (let i = 0; i < 8; i++) {
       await x.clock.advance(2_000);
-      await realSleep(80);
+      await delay(80);
     }
     assert.equal(x.sessions.length, 1);
     await x.camera.dropPeer(undefined, "silence");
-    await realSleep(100);
+    await delay(100);
     for (let i = 0; i < 6 && x.sessions.length < 2; i++) {
       await x.clock.advance(2_000);
-      await realSleep(20);
+      await delay(20);
     }
     await live(x, 2);
     assert.match(x.states.find((s) => s.state === "retrying")?.reason ?? "", /no media from the camera/);

@@ -1,0 +1,22 @@
+/** The messages the package's nodes send, as the node and end-to-end tests read them. */
+import type { RestreamPayload } from "../../src/ffmpeg/restreamer";
+
+/** What nest-stream sends: the usable URL in `payload` (null once stopped) and what happened in `stream`. */
+export interface StreamMsg {
+  payload: string | null;
+  topic: string;
+  stream: {
+    event: string;
+    url: string | null;
+    expiresAt: string | null;
+    deviceId: string;
+    camera: string;
+    protocol: string;
+  };
+}
+
+/** What nest-restream sends on its state output. */
+export interface RestreamMsg {
+  payload: RestreamPayload;
+  topic: string;
+}
