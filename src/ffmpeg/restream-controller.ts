@@ -37,6 +37,7 @@ export interface RestreamMessage {
 export function mergeTarget(configured: TargetConfig, override: TargetOverride): TargetConfig {
   return {
     ...configured,
+    ...(override.target !== undefined ? { target: override.target } : {}),
     ...(override.url !== undefined ? { url: override.url } : {}),
     ...(override.streamKey !== undefined ? { streamKey: override.streamKey } : {}),
   };

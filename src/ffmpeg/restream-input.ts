@@ -1,5 +1,6 @@
 /** What a nest-restream input message asks for (design section 3, nest-restream). */
 import { describeValue } from "../stream/stream-command";
+import { TARGET_KINDS, type TargetKind } from "./targets";
 
 export type RestreamAction =
   | { action: "play"; url: string }
@@ -11,6 +12,8 @@ export type RestreamAction =
   | { action: "none" };
 
 export interface TargetOverride {
+  /** One of TARGET_KINDS (youtube-live sends the kind of its ingest). */
+  target?: TargetKind;
   url?: string;
   streamKey?: string;
 }
@@ -24,7 +27,7 @@ export interface RestreamInput {
 
 export const ACCEPTED_RESTREAM_INPUTS =
   "msg.payload as an rtsp(s)://, rtmp(s)://, srt:// or http(s):// URL or a file path (with msg.stream from " +
-  'nest-stream), "start", "stop", null or false, and msg.target = { url, streamKey }';
+  'nest-stream), "start", "stop", null or false, and msg.target = { target, url, streamKey }';
 
 export class RestreamInputError extends Error {
   constructor(got: string) {
@@ -90,8 +93,14 @@ function parseTarget(target: unknown): TargetOverride | undefined {
   if (target === undefined || target === null) return undefined;
   if (typeof target !== "object" || Array.isArray(target))
     throw new RestreamInputError("msg.target that is not an object");
-  const { url, streamKey } = target as Record<string, unknown>;
+  const { target: kind, url, streamKey } = target as Record<string, unknown>;
   const out: TargetOverride = {};
+  if (kind !== undefined) {
+    if (!TARGET_KINDS.includes(kind as TargetKind)) {
+      throw new RestreamInputError(`msg.target.target that is not one of ${TARGET_KINDS.join(", ")}`);
+    }
+    out.target = kind as TargetKind;
+  }
   if (url !== undefined) {
     if (typeof url !== "string" || !isInputUrl(url.trim()))
       throw new RestreamInputError("msg.target.url that is not a URL");

@@ -158,5 +158,10 @@ describe("RestreamController", () => {
       ...configured,
       url: "rtmp://y/live2",
     });
+    assert.deepEqual(mergeTarget(configured, { target: "youtube-hls", url: "https://h/x?cid=k&file=" }), {
+      ...configured,
+      target: "youtube-hls",
+      url: "https://h/x?cid=k&file=",
+    });
   });
 });

@@ -60,6 +60,13 @@ describe("parseRestreamInput", () => {
     assert.deepEqual(parseRestreamInput({ payload: URL1, target: { streamKey: "k" } }).target, {
       streamKey: "k",
     });
+    // youtube-live names the kind of its ingest.
+    assert.deepEqual(
+      parseRestreamInput({
+        target: { target: "youtube-hls", url: "https://h/x?cid=k&copy=0&file=", streamKey: "k" },
+      }).target,
+      { target: "youtube-hls", url: "https://h/x?cid=k&copy=0&file=", streamKey: "k" },
+    );
   });
 
   it("rejects everything else with what is accepted, without echoing secrets", () => {
@@ -72,6 +79,7 @@ describe("parseRestreamInput", () => {
       { target: "rtmp://x" },
       { target: { url: "nope" } },
       { target: { streamKey: "has space" } },
+      { target: { target: "twitch" } },
       {},
     ];
     for (const msg of bad) {
