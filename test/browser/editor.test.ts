@@ -186,6 +186,40 @@ describe("editor (browser)", function () {
     assert.match((await page.textContent("#node-config-nest-auth-status")) ?? "", /already used/);
   });
 
+  it("authorizes a youtube-account at Google's standard page with the YouTube scope", async () => {
+    await freshPage();
+    await importFlow([
+      { id: "yt-acc", type: "youtube-account", name: "Channel", dailyQuota: 10000 },
+      { id: "yt-live", type: "youtube-live", account: "yt-acc", x: 220, y: 200, wires: [[], []] },
+    ]);
+    await openNode(page, "yt-live");
+    await page.click("#node-input-btn-account-edit");
+    await page.waitForSelector("#node-config-nest-authorize", { state: "visible" });
+    await page.fill("#node-config-input-clientId", credentials.clientId);
+    await page.fill("#node-config-input-clientSecret", credentials.clientSecret);
+    const googlePages: URL[] = [];
+    const seen = (req: Request) => {
+      const u = new URL(req.url());
+      if (u.pathname.endsWith("/o/oauth2/v2/auth")) googlePages.push(u);
+    };
+    ed.context.on("request", seen);
+    try {
+      const token = await authorizeViaCallback(ed, page, "nest-restream/youtube-auth");
+      assert.equal(token, ed.fake.refreshToken);
+    } finally {
+      ed.context.off("request", seen);
+    }
+    assert.equal(googlePages.length, 1, "Google's standard authorization page");
+    assert.equal(googlePages[0].searchParams.get("scope"), "https://www.googleapis.com/auth/youtube");
+    assert.equal(googlePages[0].searchParams.get("access_type"), "offline");
+    assert.equal(googlePages[0].searchParams.get("prompt"), "consent");
+    await page.screenshot({ path: screenshotPath("youtube-account-authorized.png") });
+    await closeAccount(page);
+    const saved = await page.evaluate(() => window.RED.nodes.node("yt-acc")?.credentials.refreshToken);
+    assert.equal(saved, ed.fake.refreshToken);
+    assert.ok(adminCalls.includes("POST /nest-restream/youtube-auth/start"), adminCalls.join(", "));
+  });
+
   it("says what is missing before authorizing", async () => {
     await freshPage();
     await importFlow([account("acc-c"), stream("stream-c", "acc-c")]);

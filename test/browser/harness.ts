@@ -272,8 +272,12 @@ export async function closeAccount(page: Page): Promise<void> {
  * Presses Authorize with the redirect to this editor's callback, the only redirect URI the fake's
  * OAuth client accepts besides www.google.com; returns the refresh token that landed in the field.
  */
-export async function authorizeViaCallback(ed: Editor, page: Page): Promise<string> {
-  const callback = `${ed.url}nest-restream/auth/callback`;
+export async function authorizeViaCallback(
+  ed: Editor,
+  page: Page,
+  path = "nest-restream/auth",
+): Promise<string> {
+  const callback = `${ed.url}${path}/callback`;
   ed.fake.allowedRedirectUris = [callback, "https://www.google.com"];
   await page.selectOption("#node-config-nest-redirect", "callback");
   if ((await page.textContent("#node-config-nest-redirect-uri")) !== callback) {
