@@ -66,5 +66,6 @@ export function redact(text: string, registry: SecretRegistry = secrets): string
 
 /** The message of anything thrown, redacted: what adapters show in errors and statuses. */
 export function errorMessage(err: unknown, registry: SecretRegistry = secrets): string {
-  return redact(err instanceof Error ? err.message : String(err), registry);
+  const text = err instanceof Error ? err.message.trim() || err.name : String(err);
+  return redact(text, registry);
 }

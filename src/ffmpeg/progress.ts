@@ -156,14 +156,8 @@ const STREAM_LINE =
 export function parseStreamLine(line: string): StreamInfo | null {
   const m = STREAM_LINE.exec(line);
   if (!m) return null;
-  const [, input, index, type, codec, rest] = m as unknown as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  // Every group of STREAM_LINE but the optional ones is set when it matched.
+  const [, input = "", index = "", type = "", codec = "", rest = ""] = m;
   const info: StreamInfo = {
     input: Number(input),
     index: Number(index),

@@ -26,7 +26,7 @@ import {
   type SdmDevice,
   type StreamProtocol,
 } from "../nest/sdm-types";
-import { redact } from "../redact";
+import { errorMessage, redact } from "../redact";
 import { sharedRtspServers, type RtspServerLease, type RtspServerPool } from "../webrtc/rtsp-server-pool";
 import { WebRtcBridge, type WebRtcBridgeOptions } from "../webrtc/webrtc-bridge";
 import type { WebRtcLogLevel } from "../webrtc/webrtc-session";
@@ -38,7 +38,7 @@ import {
   type StreamKeeperOptions,
   type StreamRetryOptions,
 } from "./stream-keeper";
-import { errorText, rtspServerMessage, StreamConfigError } from "./stream-messages";
+import { rtspServerMessage, StreamConfigError } from "./stream-messages";
 import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "./stream-state";
 
 export { chooseProtocol, PROTOCOL_CHOICES, type ProtocolChoice } from "./camera-check";
@@ -196,7 +196,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
       const message =
         err instanceof StreamConfigError
           ? err.message
-          : `Camera "${this.label}": the stream stopped on an unexpected error: ${errorText(err)}`;
+          : `Camera "${this.label}": the stream stopped on an unexpected error: ${errorMessage(err)}`;
       this.fail(run, message);
     });
   }
@@ -377,7 +377,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
       try {
         await driver.stop();
       } catch (err) {
-        this.warn(`stopping the stream failed: ${errorText(err)}`);
+        this.warn(`stopping the stream failed: ${errorMessage(err)}`);
       }
       driver.removeAllListeners("warning");
     }

@@ -25,9 +25,9 @@ import {
   type SdmCommands,
   type SdmDevice,
 } from "../nest/sdm-types";
-import { redact, secrets } from "../redact";
+import { errorMessage, redact, secrets } from "../redact";
 import { checkCamera, lookUpDevice } from "./camera-check";
-import { classifyError, errorText, seconds, StreamConfigError, type ErrorVerdict } from "./stream-messages";
+import { classifyError, seconds, StreamConfigError, type ErrorVerdict } from "./stream-messages";
 import type { CameraUrlEvent, StreamDriver, StreamState, StreamUrlEventName } from "./stream-state";
 
 export { StreamConfigError } from "./stream-messages";
@@ -249,7 +249,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
     this.unadvertise();
     this.setState({ state: "stopped", camera: this.camera });
     const stopping: Promise<void> = this.finishStop(run)
-      .catch((err) => this.warn(`stopping the stream failed: ${errorText(err)}`))
+      .catch((err) => this.warn(`stopping the stream failed: ${errorMessage(err)}`))
       .finally(() => {
         if (this.stopping === stopping) this.stopping = undefined;
       });
@@ -279,7 +279,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
       const message =
         err instanceof StreamConfigError
           ? err.message
-          : `Camera "${this.label}": the stream keeper stopped on an unexpected error: ${errorText(err)}`;
+          : `Camera "${this.label}": the stream keeper stopped on an unexpected error: ${errorMessage(err)}`;
       this.fail(run, message);
     }
   }
@@ -470,7 +470,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
       if (answer === TIMED_OUT)
         this.warn(`StopRtspStream did not answer within ${seconds(remaining)}; ${ends}.`);
     } catch (err) {
-      this.warn(`StopRtspStream failed (${errorText(err)}); ${ends}.`);
+      this.warn(`StopRtspStream failed (${errorMessage(err)}); ${ends}.`);
     }
   }
 

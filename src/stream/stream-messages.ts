@@ -17,7 +17,7 @@ import {
   UnauthenticatedError,
 } from "../google/errors";
 import { isCameraOffline } from "../nest/sdm-errors";
-import { redact } from "../redact";
+import { errorMessage } from "../redact";
 
 /** Which call failed: the device lookup, GenerateRtspStream or ExtendRtspStream. */
 export type StreamPhase = "lookup" | "generate" | "extend";
@@ -38,19 +38,13 @@ export class StreamConfigError extends Error {
   }
 }
 
-/** An error's message, redacted, for use inside a longer text. */
-export function errorText(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return redact(text.trim() || (err instanceof Error ? err.name : "unknown error"));
-}
-
 const SHARE_ADVICE =
   "and that the camera was shared with your Device Access project when the nest-account was authorized " +
   "(authorize the account again and tick this camera)";
 
 /** `camera` is the display name when known, else the device id. */
 export function classifyError(err: unknown, phase: StreamPhase, camera: string): ErrorVerdict {
-  const detail = errorText(err);
+  const detail = errorMessage(err);
   const cam = `"${camera}"`;
   if (err instanceof NotFoundError) {
     return {
@@ -149,7 +143,7 @@ export function noProtocolMessage(camera: string, protocols: readonly string[]):
 /** The local RTSP server that serves WebRTC cameras could not listen. */
 export function rtspServerMessage(camera: string, host: string, port: number, err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
-  const why = code === "EADDRINUSE" ? "the port is in use by another program" : errorText(err);
+  const why = code === "EADDRINUSE" ? "the port is in use by another program" : errorMessage(err);
   const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
   return (
     `Camera "${camera}": the local RTSP server for WebRTC cameras could not listen on ${where} (${why}). ` +
