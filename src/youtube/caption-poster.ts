@@ -55,7 +55,7 @@ export const SKEW_LIMIT_MS = 60_000;
 export const RETRY_INITIAL_MS = 1_000;
 export const RETRY_MAX_MS = 8_000;
 
-const WHAT = "Posting a caption to YouTube";
+const WHAT = "YouTube caption";
 
 /**
  * The last `seq` used per ingestion URL, for the life of the process: YouTube wants it rising per
@@ -195,7 +195,10 @@ export class CaptionPoster {
         }
         // Skew: the reply told us the server's time; send again at once, same seq, corrected time.
         if (skewed && skewFixes++ < 2) continue;
-        error = errorFromResponse(res, WHAT, this.clock.now());
+        // The first line is the server's time, not part of why.
+        const why = typeof res.data === "string" && serverTimeOf(res.data) !== undefined;
+        const reason = why ? { ...res, data: String(res.data).replace(/^[^\n]*\n?/, "") } : res;
+        error = errorFromResponse(reason, WHAT, this.clock.now());
       } catch (err) {
         if (this.closed) return this.drop(p, "the node was closed", at);
         error = err;
