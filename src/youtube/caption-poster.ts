@@ -79,6 +79,15 @@ export function serverTimeOf(body: unknown): number | undefined {
   return Number.isFinite(t) ? t : undefined;
 }
 
+/** The URL's `cid`: YouTube's stream key, a secret on its own too. */
+function cidOf(url: string): string | undefined {
+  try {
+    return new URL(url).searchParams.get("cid") ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A 400 whose text says the timestamp was too far from the server's clock. */
 function isSkew(status: number, body: unknown): boolean {
   return status === 400 && typeof body === "string" && /timestamp skew/i.test(body);
@@ -117,7 +126,7 @@ export class CaptionPoster {
     this.maxAgeMs = Math.min(options.maxAgeMs ?? 30_000, SKEW_LIMIT_MS - 5_000);
     this.maxQueue = options.maxQueue ?? 20;
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    secrets.add(this.url);
+    secrets.add(this.url, cidOf(this.url));
   }
 
   /** Server clock minus local clock (ms), as learnt from the replies so far. */
@@ -155,6 +164,7 @@ export class CaptionPoster {
     this.abort.abort(new Error("closed"));
     for (const p of this.queue.splice(0)) p.resolve(this.drop(p, "the node was closed"));
     secrets.delete(this.url);
+    secrets.delete(cidOf(this.url));
   }
 
   private async run(): Promise<void> {

@@ -7,13 +7,13 @@ import assert from "node:assert/strict";
 import {
   CaptionPoster,
   captionTimestamp,
-  resetCaptionState,
   serverTimeOf,
   type CaptionResult,
 } from "../../src/youtube/caption-poster";
-import { FakeCaptions } from "../fixtures/fake-google/captions";
-import { FakeGoogleTransport } from "../fixtures/fake-google/transport";
-import { FakeClock, flush } from "../support/fake-clock";
+import type { FakeCaptions } from "../fixtures/fake-google/captions";
+import type { FakeGoogleTransport } from "../fixtures/fake-google/transport";
+import { captionEndpoint } from "../support/youtube-transport";
+import { flush, type FakeClock } from "../support/fake-clock";
 import { assertNoSecrets } from "../support/secrets";
 import { errorMessage, redact } from "../../src/redact";
 
@@ -26,13 +26,7 @@ describe("CaptionPoster", () => {
   let captions: FakeCaptions;
   const posters: CaptionPoster[] = [];
 
-  beforeEach(() => {
-    resetCaptionState();
-    clock = new FakeClock(Date.UTC(2026, 11, 1, 20, 0, 0));
-    transport = new FakeGoogleTransport({ clock });
-    captions = new FakeCaptions(clock).addKey(CID);
-    transport.google.use(captions);
-  });
+  beforeEach(() => ({ clock, transport, captions } = captionEndpoint(CID)));
   afterEach(() => {
     for (const p of posters.splice(0)) p.close();
   });

@@ -9,11 +9,12 @@ import {
   formatClock,
   parseCaptionInput,
 } from "../../src/youtube/caption-input";
-import { resetCaptionState, type CaptionResult } from "../../src/youtube/caption-poster";
+import type { CaptionResult } from "../../src/youtube/caption-poster";
 import { CaptionsController, type CaptionsSettings } from "../../src/youtube/captions-controller";
-import { FakeCaptions } from "../fixtures/fake-google/captions";
-import { FakeGoogleTransport } from "../fixtures/fake-google/transport";
-import { FakeClock, flush } from "../support/fake-clock";
+import type { FakeCaptions } from "../fixtures/fake-google/captions";
+import type { FakeGoogleTransport } from "../fixtures/fake-google/transport";
+import { captionEndpoint } from "../support/youtube-transport";
+import { flush, type FakeClock } from "../support/fake-clock";
 
 const CID = "clock-key-0000-1111";
 const URL_ = `https://captions.example.test/closedcaption?cid=${CID}`;
@@ -93,13 +94,7 @@ describe("CaptionsController", () => {
   let captions: FakeCaptions;
   let controller: CaptionsController | undefined;
 
-  beforeEach(() => {
-    resetCaptionState();
-    clock = new FakeClock(Date.UTC(2026, 11, 1, 20, 0, 0));
-    transport = new FakeGoogleTransport({ clock });
-    captions = new FakeCaptions(clock).addKey(CID);
-    transport.google.use(captions);
-  });
+  beforeEach(() => ({ clock, transport, captions } = captionEndpoint(CID)));
   afterEach(() => controller?.close());
 
   function make(settings: Partial<CaptionsSettings>): CaptionsController {
