@@ -8,7 +8,8 @@ export type CaptionMode = "text" | "clock";
 export const CAPTION_MODES: readonly CaptionMode[] = ["text", "clock"];
 
 /** Why an input was refused; the adapter words it from its catalog (`youtube-captions.error.<code>`). */
-export type CaptionInputCode = "notText" | "empty" | "badUrl" | "noUrl" | "notCommand";
+export const CAPTION_INPUT_CODES = ["notText", "empty", "badUrl", "noUrl", "notCommand"] as const;
+export type CaptionInputCode = (typeof CAPTION_INPUT_CODES)[number];
 
 export class CaptionInputError extends Error {
   constructor(
