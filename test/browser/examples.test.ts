@@ -140,6 +140,16 @@ describe("example flows in the editor (browser)", function () {
         await page.click("#node-dialog-cancel");
         await page.waitForSelector("#node-dialog-ok", { state: "detached" });
       }
+      for (const n of flow.filter((x) => x.type === "youtube-captions")) {
+        await openNode(page, n.id);
+        await page.waitForSelector("#node-input-mode", { state: "visible" });
+        // Clock mode shows its interval and format; text mode hides them.
+        await page.waitForSelector("#node-input-timeFormat", { state: "visible" });
+        await page.selectOption("#node-input-mode", "text");
+        await page.waitForSelector("#node-input-timeFormat", { state: "hidden" });
+        await page.click("#node-dialog-cancel");
+        await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+      }
       assert.deepEqual(ed.pageErrors.slice(errors), []);
     });
   }

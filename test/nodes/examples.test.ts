@@ -19,7 +19,14 @@ function coreNode(file: string): unknown {
   return require(candidates.find((c) => fs.existsSync(c)) ?? candidates[1]);
 }
 
-const ours = ["nest-account", "nest-stream", "nest-restream", "youtube-account", "youtube-live"];
+const ours = [
+  "nest-account",
+  "nest-stream",
+  "nest-restream",
+  "youtube-account",
+  "youtube-live",
+  "youtube-captions",
+];
 const nodes = [
   ...ours.map(builtNode),
   coreNode("common/20-inject.js"),
@@ -55,7 +62,7 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
         (JSON.parse(fs.readFileSync(path.join(examplesDir, f), "utf8")) as FlowNode[]).map((n) => n.type),
       ),
     );
-    for (const type of ["nest-stream", "nest-restream", "youtube-live"])
+    for (const type of ["nest-stream", "nest-restream", "youtube-live", "youtube-captions"])
       assert.ok(used.has(type), `${type} appears in an example`);
   });
 

@@ -3,7 +3,11 @@
  * reading) talks to the same model the HTTP fake serves, on a fake clock, with no socket.
  */
 import type { HttpRequest, HttpResponse, HttpTransport } from "../../src/google/http";
+import { resetCaptionState } from "../../src/youtube/caption-poster";
+import { FakeCaptions } from "../fixtures/fake-google/captions";
+import { FakeGoogleTransport } from "../fixtures/fake-google/transport";
 import type { FakeYouTube } from "../fixtures/fake-google/youtube";
+import { FakeClock } from "./fake-clock";
 
 export class FakeYouTubeTransport implements HttpTransport {
   readonly requests: { method: string; url: string }[] = [];
@@ -35,3 +39,21 @@ export class FakeYouTubeTransport implements HttpTransport {
 export const alwaysToken = {
   withToken: <T>(fn: (token: string) => Promise<T>): Promise<T> => fn("ya29.fake-youtube-unit-token"),
 };
+
+/**
+ * A fresh fake caption endpoint (the fake Google's captions module, in memory) on a fake clock at
+ * 2026-12-01 20:00 UTC, knowing `cids`; the seq and clock offsets kept per URL by earlier tests are forgotten.
+ */
+export function captionEndpoint(...cids: string[]): {
+  clock: FakeClock;
+  transport: FakeGoogleTransport;
+  captions: FakeCaptions;
+} {
+  resetCaptionState();
+  const clock = new FakeClock(Date.UTC(2026, 11, 1, 20, 0, 0));
+  const transport = new FakeGoogleTransport({ clock });
+  const captions = new FakeCaptions(clock);
+  for (const cid of cids) captions.addKey(cid);
+  transport.google.use(captions);
+  return { clock, transport, captions };
+}
