@@ -249,15 +249,7 @@ export class LiveBroadcaster extends EventEmitter {
   private async newBroadcast(stream: LiveStream): Promise<void> {
     const adopted = await this.adopt(stream);
     if (adopted) return;
-    const broadcast = await this.api.insertBroadcast({
-      title: this.title(),
-      description: this.settings.description,
-      privacy: this.settings.privacy,
-      latency: this.settings.latency,
-      captions: this.settings.captions,
-      madeForKids: this.settings.madeForKids,
-      scheduledStartTime: new Date(this.clock.now()).toISOString(),
-    });
+    const broadcast = await this.insertBroadcast();
     this.broadcast = broadcast;
     this.broadcast = await this.api.bind(broadcast.id, stream.id);
     this.liveSince = undefined;
@@ -304,6 +296,19 @@ export class LiveBroadcaster extends EventEmitter {
     if (adoptable.get(this.nodeId)?.id === b.id) adoptable.delete(this.nodeId);
     this.liveSince = undefined;
     this.emitStatus();
+  }
+
+  /** A new broadcast with the node's settings, starting now. */
+  private insertBroadcast(): Promise<LiveBroadcast> {
+    return this.api.insertBroadcast({
+      title: this.title(),
+      description: this.settings.description,
+      privacy: this.settings.privacy,
+      latency: this.settings.latency,
+      captions: this.settings.captions,
+      madeForKids: this.settings.madeForKids,
+      scheduledStartTime: new Date(this.clock.now()).toISOString(),
+    });
   }
 
   private title(): string {
@@ -418,15 +423,7 @@ export class LiveBroadcaster extends EventEmitter {
       "warning",
       `broadcast ${old.id} has been live ${this.settings.rotateHours} h: a new one takes over`,
     );
-    const next = await this.api.insertBroadcast({
-      title: this.title(),
-      description: this.settings.description,
-      privacy: this.settings.privacy,
-      latency: this.settings.latency,
-      captions: this.settings.captions,
-      madeForKids: this.settings.madeForKids,
-      scheduledStartTime: new Date(this.clock.now()).toISOString(),
-    });
+    const next = await this.insertBroadcast();
     const bound = await this.api.bind(next.id, stream.id);
     await this.complete(old);
     this.broadcast = bound;

@@ -248,7 +248,7 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
     await waitFor(() => errors().length === bad.length, 5000, "an error per message");
     for (const e of errors()) {
       assert.match(e, /^nest-restream accepts msg\.payload as an rtsp\(s\):\/\//);
-      assert.match(e, /"start", "stop", null or false, and msg\.target = \{ url, streamKey \}/);
+      assert.match(e, /"start", "stop", null or false, and msg\.target = \{ target, url, streamKey \}/);
     }
     assert.deepEqual(msgs, []);
   });
