@@ -14,6 +14,7 @@ import * as dgram from "node:dgram";
 import * as net from "node:net";
 import { LocalRtspServer } from "../../src/webrtc/rtsp-server";
 import { ffmpegPath } from "../fixtures/probe";
+import { isRtcp, spawnRtpSource } from "../fixtures/rtp-source";
 import { waitFor } from "../support/wait";
 
 /** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
@@ -169,7 +170,6 @@ describe("LocalRtspServer fuzz (seeded, bounded)", function () {
     const [vsock, asock] = [dgram.createSocket("udp4"), dgram.createSocket("udp4")];
     udp.push(vsock, asock);
     await Promise.all(udp.map((s) => new Promise<void>((r) => s.bind(0, "127.0.0.1", r))));
-    const isRtcp = (p: Buffer) => p[1] >= 200 && p[1] <= 207;
     vsock.on("message", (p: Buffer) => isRtcp(p) || server.send("cam", "video", p));
     asock.on("message", (p: Buffer) => isRtcp(p) || server.send("cam", "audio", p));
     server.addStream("cam", {
@@ -179,20 +179,7 @@ describe("LocalRtspServer fuzz (seeded, bounded)", function () {
       }),
     });
     const [vport, aport] = [vsock.address().port, asock.address().port];
-    source = spawn(
-      ffmpegPath(),
-      [
-        ...["-hide_banner", "-nostdin", "-loglevel", "error"],
-        ...["-t", "60", "-re", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=15"],
-        ...["-t", "60", "-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"],
-        ...["-map", "0:v", "-c:v", "libx264", "-profile:v", "baseline", "-preset", "ultrafast"],
-        ...["-tune", "zerolatency", "-g", "15", "-pix_fmt", "yuv420p", "-threads", "1"],
-        ...["-payload_type", "96", "-f", "rtp", `rtp://127.0.0.1:${vport}?pkt_size=1200&rtcpport=${vport}`],
-        ...["-map", "1:a", "-c:a", "libopus", "-b:a", "32k", "-ac", "2"],
-        ...["-payload_type", "97", "-f", "rtp", `rtp://127.0.0.1:${aport}?pkt_size=1200&rtcpport=${aport}`],
-      ],
-      { stdio: "ignore" },
-    );
+    source = spawnRtpSource(vport, aport, 60);
   });
 
   after(async () => {

@@ -4,6 +4,7 @@ import * as dgram from "node:dgram";
 import * as net from "node:net";
 import { LocalRtspServer, type RtspStreamDescription } from "../../src/webrtc/rtsp-server";
 import { buildRtspSdp, fixNestAnswer, parseNegotiatedMedia } from "../../src/webrtc/sdp";
+import { isRtcp, spawnRtpSource } from "../fixtures/rtp-source";
 import { untilWithin } from "../support/wait";
 
 interface Response {
@@ -252,7 +253,6 @@ describe("LocalRtspServer", () => {
     const vport = vsock.address().port;
     const aport = asock.address().port;
     desc = { video: { payloadType: 96 }, audio: { payloadType: 97, clockRate: 48000, channels: 2 } };
-    const isRtcp = (p: Buffer) => p[1] >= 200 && p[1] <= 207;
     vsock.on("message", (p: Buffer) => {
       if (!isRtcp(p)) server.send("front door", "video", p);
     });
@@ -260,20 +260,7 @@ describe("LocalRtspServer", () => {
       if (!isRtcp(p)) server.send("front door", "audio", p);
     });
     // (rtcpport sends ffmpeg's RTCP to the same socket, where it is filtered out.)
-    const source = spawn(
-      "ffmpeg",
-      [
-        ...["-hide_banner", "-nostdin", "-loglevel", "error"],
-        ...["-re", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=15"],
-        ...["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"],
-        ...["-map", "0:v", "-c:v", "libx264", "-profile:v", "baseline", "-preset", "ultrafast"],
-        ...["-tune", "zerolatency", "-g", "15", "-pix_fmt", "yuv420p", "-threads", "1"],
-        ...["-payload_type", "96", "-f", "rtp", `rtp://127.0.0.1:${vport}?pkt_size=1200&rtcpport=${vport}`],
-        ...["-map", "1:a", "-c:a", "libopus", "-b:a", "32k", "-ac", "2"],
-        ...["-payload_type", "97", "-f", "rtp", `rtp://127.0.0.1:${aport}?pkt_size=1200&rtcpport=${aport}`],
-      ],
-      { stdio: "ignore" },
-    );
+    const source = spawnRtpSource(vport, aport);
     try {
       // Default transports: ffmpeg tries UDP first, gets 461 and falls back to TCP.
       const reader = spawn(
