@@ -186,7 +186,6 @@ class Reader {
   requestTimer?: Timer;
   /** Runs while the connection does not play. */
   idleTimer?: Timer;
-  closeTimer?: Timer;
 
   constructor(readonly socket: net.Socket) {}
 }
@@ -195,6 +194,8 @@ export class LocalRtspServer {
   private readonly server: net.Server;
   private readonly streams = new Map<string, Stream>();
   private readonly readers = new Set<Reader>();
+  /** Refused connections whose answer is still leaving. */
+  private readonly ending = new Set<net.Socket>();
   private readonly host: string;
   private readonly requestedPort: number;
   private readonly urlHost?: string;
@@ -240,6 +241,7 @@ export class LocalRtspServer {
   /** Stops listening and disconnects every reader. */
   async close(): Promise<void> {
     for (const r of this.readers) this.drop(r);
+    for (const socket of this.ending) socket.destroy();
     for (const s of this.streams.values()) for (const w of s.waiters) w();
     if (!this.listening) return;
     this.listening = false;
@@ -361,10 +363,6 @@ export class LocalRtspServer {
     this.clock.clearTimeout(reader.idleTimer);
     reader.requestTimer = undefined;
     reader.idleTimer = undefined;
-    if (reader.socket.destroyed) {
-      this.clock.clearTimeout(reader.closeTimer);
-      reader.closeTimer = undefined;
-    }
   }
 
   /** Answers `status` (echoing a well-formed CSeq), then closes the connection. */
@@ -374,13 +372,17 @@ export class LocalRtspServer {
     if (cseq !== undefined) lines.push(`CSeq: ${cseq}`);
     lines.push(`Server: ${SERVER}`, `Date: ${new Date().toUTCString()}`, "Connection: close");
     if (status === 503) lines.push("Retry-After: 5");
-    reader.socket.end(lines.join("\r\n") + "\r\n\r\n", "latin1");
+    const socket = reader.socket;
+    socket.end(lines.join("\r\n") + "\r\n\r\n", "latin1");
     reader.closed = true;
     this.drop(reader);
     // end() waits for the client to take the answer; one that never reads is cut.
-    const timer = this.clock.setTimeout(() => reader.socket.destroy(), this.limits.closeGraceMs);
-    reader.closeTimer = timer;
-    reader.socket.once("close", () => this.clock.clearTimeout(timer));
+    this.ending.add(socket);
+    const timer = this.clock.setTimeout(() => socket.destroy(), this.limits.closeGraceMs);
+    socket.once("close", () => {
+      this.clock.clearTimeout(timer);
+      this.ending.delete(socket);
+    });
   }
 
   /** A connection that does not play is closed when it stays silent too long. */
@@ -390,6 +392,8 @@ export class LocalRtspServer {
     if (reader.closed || reader.playing) return;
     reader.idleTimer = this.clock.setTimeout(() => {
       if (reader.closed || reader.playing) return;
+      // A request being answered (a DESCRIBE waiting for media) is not idleness.
+      if (reader.busy) return this.armIdle(reader);
       this.log("debug", "closing an idle local RTSP connection");
       this.drop(reader);
     }, this.limits.idleTimeoutMs);
