@@ -256,7 +256,9 @@ function joinPath(server: string, key: string): string {
 }
 
 function describe(value: string): string {
-  return JSON.stringify(redact(value.length > 120 ? value.slice(0, 117) + "..." : value));
+  // Masked before it is cut: a cut secret would no longer match and show its first part.
+  const clean = redact(value);
+  return JSON.stringify(clean.length > 120 ? clean.slice(0, 117) + "..." : clean);
 }
 
 /** ffmpeg output arguments for one destination written directly (no tee). */

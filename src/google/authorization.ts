@@ -575,17 +575,19 @@ function exchangeError(
       true,
     );
   }
-  let detail = description ?? error;
+  let detail = redact(description ?? error ?? "");
   if (!detail && typeof body === "string") {
-    detail = body
-      .replace(/<[^>]*>/g, " ")
-      .replace(/\s+/g, " ")
-      .trim()
-      .slice(0, 200);
+    // Masked before it is cut: a cut secret would no longer match and show its first part.
+    detail = redact(
+      body
+        .replace(/<[^>]*>/g, " ")
+        .replace(/\s+/g, " ")
+        .trim(),
+    ).slice(0, 200);
   }
   return new AuthorizationError(
     error === "invalid_request" ? "invalid_request" : "AUTHORIZATION_FAILED",
-    `Exchanging the authorization code failed: ${redact(detail || "no details")} (HTTP ${status}${
+    `Exchanging the authorization code failed: ${detail || "no details"} (HTTP ${status}${
       error ? ` ${error}` : ""
     }). Press Authorize again.`,
     status,

@@ -18,7 +18,9 @@ export {
 } from "./webrtc-session";
 export {
   LocalRtspServer,
+  RTSP_SERVER_LIMITS,
   type LocalRtspServerOptions,
+  type RtspServerLimits,
   type RtspStreamDescription,
   type RtspStreamSource,
 } from "./rtsp-server";

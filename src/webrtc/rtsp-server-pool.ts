@@ -16,6 +16,8 @@ export interface RtspServerLeaseOptions {
    * (the lease says so with `fellBack`). Default false.
    */
   fallbackToEphemeral?: boolean;
+  /** What one client may send and hold (the first lease of an address sets them). */
+  limits?: LocalRtspServerOptions["limits"];
   log?: LocalRtspServerOptions["log"];
 }
 
@@ -53,7 +55,7 @@ export class RtspServerPool {
     let entry = this.entries.get(key);
     if (!entry) {
       const created: Entry = {
-        server: this.create({ host, port, log: options.log }),
+        server: this.create({ host, port, limits: options.limits, log: options.log }),
         users: 0,
         fellBack: false,
         ready: Promise.resolve(),
@@ -103,7 +105,7 @@ export class RtspServerPool {
     } catch (err) {
       const inUse = (err as { code?: unknown } | null)?.code === "EADDRINUSE";
       if (!inUse || !options.fallbackToEphemeral || !options.port) throw err;
-      entry.server = this.create({ host, port: 0, log: options.log });
+      entry.server = this.create({ host, port: 0, limits: options.limits, log: options.log });
       entry.fellBack = true;
       await entry.server.listen();
     }

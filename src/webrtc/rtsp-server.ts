@@ -8,9 +8,14 @@
  * ffmpeg falls back to TCP (or use `-rtsp_transport tcp`). Video is `trackID=0` on channels 0-1,
  * audio `trackID=1` on channels 2-3 unless the reader asks for other channels. Several readers may
  * play one stream at once; each PLAY calls the stream's `onPlay` (to request a keyframe).
+ *
+ * Whatever a client sends, the server stays up and keeps serving the others: requests are read
+ * one at a time within limits (see RtspServerLimits), and what it refuses is answered with its
+ * RTSP status (RFC 2326 section 11: 400, 408, 413, 414, 503) before the connection is closed.
  */
 import { randomBytes } from "node:crypto";
 import * as net from "node:net";
+import { systemClock, type Clock, type Timer } from "../clock";
 import { buildRtspSdp, type RtspSdpOptions } from "./sdp";
 
 export type TrackKind = "video" | "audio";
@@ -39,8 +44,47 @@ export interface LocalRtspServerOptions {
   describeWaitMs?: number;
   /** A reader whose socket has more than this many bytes waiting is too slow and is dropped (default 8 MiB). */
   maxBufferedBytes?: number;
+  /** What one client may send and hold (defaults: RTSP_SERVER_LIMITS). */
+  limits?: Partial<RtspServerLimits>;
+  /** Time for the request and idle timeouts (default: the system clock). */
+  clock?: Clock;
   log?: (level: "debug" | "info" | "warn", message: string) => void;
 }
+
+/** Limits on what one client may send and hold; each refusal is answered before closing. */
+export interface RtspServerLimits {
+  /** Request line and header fields, up to the empty line (more: 400 Bad Request). */
+  maxHeaderBytes: number;
+  /** The request URI (more: 414 Request-URI Too Large). */
+  maxUriBytes: number;
+  /** A request body, as its Content-Length says (more: 413 Request Entity Too Large). */
+  maxBodyBytes: number;
+  /**
+   * Replies a client has not read yet: beyond this the server reads no further request from it
+   * until it reads them (pipelined requests do not pile up replies). Not for playing readers,
+   * whose RTP is bounded by `maxBufferedBytes`.
+   */
+  maxUnreadReplyBytes: number;
+  /** Time to send a whole request once its first byte came (then 408 Request Time-out). */
+  requestTimeoutMs: number;
+  /** A connection that does not play and sends no request for this long is closed. */
+  idleTimeoutMs: number;
+  /** Connections at once; one more is answered 503 Service Unavailable. */
+  maxConnections: number;
+  /** After a refusal, how long the answer may take to leave before the socket is destroyed. */
+  closeGraceMs: number;
+}
+
+export const RTSP_SERVER_LIMITS: Readonly<RtspServerLimits> = Object.freeze({
+  maxHeaderBytes: 8 * 1024,
+  maxUriBytes: 4 * 1024,
+  maxBodyBytes: 64 * 1024,
+  maxUnreadReplyBytes: 64 * 1024,
+  requestTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  maxConnections: 64,
+  closeGraceMs: 2_000,
+});
 
 interface Stream {
   camera: string;
@@ -58,13 +102,15 @@ interface Request {
 
 const SERVER = "node-red-contrib-nest-restream";
 const PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
-const MAX_HEADER = 64 * 1024;
 
 const REASONS: Record<number, string> = {
   200: "OK",
   400: "Bad Request",
   404: "Not Found",
   405: "Method Not Allowed",
+  408: "Request Time-out",
+  413: "Request Entity Too Large",
+  414: "Request-URI Too Large",
   454: "Session Not Found",
   455: "Method Not Valid in This State",
   459: "Aggregate Operation Not Allowed",
@@ -75,14 +121,71 @@ const REASONS: Record<number, string> = {
   505: "RTSP Version Not Supported",
 };
 
+/** A request read off the connection, why it cannot be, or how many bytes it needs (at least). */
+type Parsed = { request: Request; size: number } | { refuse: number; cseq?: string } | { need: number };
+
+/**
+ * Received bytes not read yet. Appending copies each byte once (amortised): a request sent a
+ * byte at a time is not copied again for every byte.
+ */
+class ByteQueue {
+  private data = Buffer.alloc(0);
+  private start = 0;
+  private end = 0;
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  view(): Buffer {
+    return this.data.subarray(this.start, this.end);
+  }
+
+  append(chunk: Buffer): void {
+    if (this.end + chunk.length > this.data.length) {
+      const size = this.length + chunk.length;
+      if (size <= this.data.length / 2) {
+        this.data.copy(this.data, 0, this.start, this.end);
+      } else {
+        const grown = Buffer.allocUnsafe(Math.max(size * 2, 4096));
+        this.data.copy(grown, 0, this.start, this.end);
+        this.data = grown;
+      }
+      this.end = this.length;
+      this.start = 0;
+    }
+    chunk.copy(this.data, this.end);
+    this.end += chunk.length;
+  }
+
+  consume(n: number): void {
+    this.start = Math.min(this.end, this.start + n);
+    if (this.start === this.end) this.start = this.end = 0;
+  }
+
+  clear(): void {
+    this.data = Buffer.alloc(0);
+    this.start = this.end = 0;
+  }
+}
+
 class Reader {
-  buffer: Buffer = Buffer.alloc(0);
+  readonly buffer = new ByteQueue();
+  /** The buffer must hold this many bytes before parsing again is worth it. */
+  need = 1;
   stream?: Stream;
   session?: string;
   playing = false;
   channels: Partial<Record<TrackKind, number>> = {};
-  queue: Promise<void> = Promise.resolve();
+  /** A request is being answered: the next one waits (requests are answered in order). */
+  busy = false;
+  /** Reading is paused until the client reads its replies. */
+  throttled = false;
   closed = false;
+  /** Runs while part of a request has come and the rest has not. */
+  requestTimer?: Timer;
+  /** Runs while the connection does not play. */
+  idleTimer?: Timer;
 
   constructor(readonly socket: net.Socket) {}
 }
@@ -91,11 +194,15 @@ export class LocalRtspServer {
   private readonly server: net.Server;
   private readonly streams = new Map<string, Stream>();
   private readonly readers = new Set<Reader>();
+  /** Refused connections whose answer is still leaving. */
+  private readonly ending = new Set<net.Socket>();
   private readonly host: string;
   private readonly requestedPort: number;
   private readonly urlHost?: string;
   private readonly describeWaitMs: number;
   private readonly maxBufferedBytes: number;
+  private readonly limits: RtspServerLimits;
+  private readonly clock: Clock;
   private readonly log: NonNullable<LocalRtspServerOptions["log"]>;
   private readonly sdpSessionId = Math.floor(Math.random() * 1e9);
   private boundPort = 0;
@@ -107,6 +214,8 @@ export class LocalRtspServer {
     this.urlHost = options.urlHost;
     this.describeWaitMs = options.describeWaitMs ?? 10_000;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    this.limits = { ...RTSP_SERVER_LIMITS, ...definedOnly(options.limits ?? {}) };
+    this.clock = options.clock ?? systemClock;
     this.log = options.log ?? (() => undefined);
     this.server = net.createServer((socket) => this.accept(socket));
   }
@@ -132,6 +241,7 @@ export class LocalRtspServer {
   /** Stops listening and disconnects every reader. */
   async close(): Promise<void> {
     for (const r of this.readers) this.drop(r);
+    for (const socket of this.ending) socket.destroy();
     for (const s of this.streams.values()) for (const w of s.waiters) w();
     if (!this.listening) return;
     this.listening = false;
@@ -220,12 +330,20 @@ export class LocalRtspServer {
   }
 
   private accept(socket: net.Socket): void {
+    socket.on("error", () => undefined);
+    if (this.readers.size >= this.limits.maxConnections) {
+      this.log("warn", `refusing a local RTSP connection: ${this.readers.size} already open`);
+      const reader = new Reader(socket);
+      this.refuse(reader, 503);
+      return;
+    }
     const reader = new Reader(socket);
     this.readers.add(reader);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(reader, chunk));
     socket.on("error", () => this.drop(reader));
     socket.on("close", () => this.drop(reader));
+    this.armIdle(reader);
   }
 
   private drop(reader: Reader): void {
@@ -233,46 +351,142 @@ export class LocalRtspServer {
       reader.closed = true;
       reader.socket.destroy();
     }
+    this.clearTimers(reader);
+    reader.buffer.clear();
     reader.playing = false;
     this.readers.delete(reader);
     reader.stream?.readers.delete(reader);
   }
 
+  private clearTimers(reader: Reader): void {
+    this.clock.clearTimeout(reader.requestTimer);
+    this.clock.clearTimeout(reader.idleTimer);
+    reader.requestTimer = undefined;
+    reader.idleTimer = undefined;
+  }
+
+  /** Answers `status` (echoing a well-formed CSeq), then closes the connection. */
+  private refuse(reader: Reader, status: number, cseq?: string): void {
+    if (reader.closed) return;
+    const lines = [`RTSP/1.0 ${status} ${REASONS[status] ?? "Error"}`];
+    if (cseq !== undefined) lines.push(`CSeq: ${cseq}`);
+    lines.push(`Server: ${SERVER}`, `Date: ${new Date().toUTCString()}`, "Connection: close");
+    if (status === 503) lines.push("Retry-After: 5");
+    const socket = reader.socket;
+    socket.end(lines.join("\r\n") + "\r\n\r\n", "latin1");
+    reader.closed = true;
+    this.drop(reader);
+    // end() waits for the client to take the answer; one that never reads is cut.
+    this.ending.add(socket);
+    const timer = this.clock.setTimeout(() => socket.destroy(), this.limits.closeGraceMs);
+    socket.once("close", () => {
+      this.clock.clearTimeout(timer);
+      this.ending.delete(socket);
+    });
+  }
+
+  /** A connection that does not play is closed when it stays silent too long. */
+  private armIdle(reader: Reader): void {
+    this.clock.clearTimeout(reader.idleTimer);
+    reader.idleTimer = undefined;
+    if (reader.closed || reader.playing) return;
+    reader.idleTimer = this.clock.setTimeout(() => {
+      if (reader.closed || reader.playing) return;
+      // A request being answered (a DESCRIBE waiting for media) is not idleness.
+      if (reader.busy) return this.armIdle(reader);
+      this.log("debug", "closing an idle local RTSP connection");
+      this.drop(reader);
+    }, this.limits.idleTimeoutMs);
+  }
+
   private onData(reader: Reader, chunk: Buffer): void {
-    reader.buffer = reader.buffer.length ? Buffer.concat([reader.buffer, chunk]) : chunk;
-    for (;;) {
-      const buf = reader.buffer;
-      if (buf.length === 0) return;
-      if (buf[0] === 0x24) {
+    if (reader.closed) return;
+    reader.buffer.append(chunk);
+    // At most about one request is held: while one is being answered, reading pauses.
+    if (reader.busy && reader.buffer.length > this.limits.maxHeaderBytes + this.limits.maxBodyBytes) {
+      reader.socket.pause();
+      reader.throttled = true;
+    }
+    if (reader.buffer.length >= reader.need) this.pump(reader);
+    else this.awaitRest(reader);
+  }
+
+  /** A reply left the process: a client that reads its replies again may send more requests. */
+  private onFlushed(reader: Reader): void {
+    if (!reader.throttled || reader.busy || reader.closed) return;
+    if (reader.socket.writableLength > this.limits.maxUnreadReplyBytes) return;
+    reader.throttled = false;
+    reader.socket.resume();
+    this.pump(reader);
+  }
+
+  /** Reads the next request off the buffer, when none is being answered. */
+  private pump(reader: Reader): void {
+    while (!reader.closed && !reader.busy && !reader.throttled) {
+      const buf = reader.buffer.view();
+      if (buf.length > 0 && buf[0] === 0x24) {
         // Interleaved data from the reader (RTCP receiver reports): not needed, skipped.
-        if (buf.length < 4) return;
-        const len = buf.readUInt16BE(2);
-        if (buf.length < 4 + len) return;
-        reader.buffer = buf.subarray(4 + len);
+        const len = buf.length < 4 ? 0 : buf.readUInt16BE(2);
+        if (buf.length < 4 + len) {
+          reader.need = 4 + len;
+          return this.awaitRest(reader);
+        }
+        reader.buffer.consume(4 + len);
+        reader.need = 1;
         continue;
       }
-      const end = buf.indexOf("\r\n\r\n");
-      if (end < 0) {
-        if (buf.length > MAX_HEADER) this.drop(reader);
-        return;
+      const parsed: Parsed = buf.length > 0 ? parseRequest(buf, this.limits) : { need: 1 };
+      if ("need" in parsed) {
+        reader.need = parsed.need;
+        return this.awaitRest(reader);
       }
-      const req = parseHead(buf.subarray(0, end).toString("latin1"));
-      if (!req) {
-        this.drop(reader);
-        return;
+      reader.need = 1;
+      this.clock.clearTimeout(reader.requestTimer);
+      reader.requestTimer = undefined;
+      if ("refuse" in parsed) {
+        this.log("debug", `refusing a local RTSP request: ${parsed.refuse} ${REASONS[parsed.refuse]}`);
+        return this.refuse(reader, parsed.refuse, parsed.cseq);
       }
-      const length = Number(req.headers.get("content-length") ?? 0) || 0;
-      if (buf.length < end + 4 + length) return;
-      req.body = buf.subarray(end + 4, end + 4 + length);
-      reader.buffer = buf.subarray(end + 4 + length);
+      reader.buffer.consume(parsed.size);
+      const req = parsed.request;
+      reader.busy = true;
       // Requests are answered in order; DESCRIBE may wait for the stream to become ready.
-      reader.queue = reader.queue
-        .then(() => this.handle(reader, req))
+      this.handle(reader, req)
         .catch((err: unknown) => {
           this.log("warn", `RTSP request failed: ${err instanceof Error ? err.message : String(err)}`);
           this.reply(reader, req, 500);
+        })
+        .finally(() => {
+          reader.busy = false;
+          this.armIdle(reader);
+          if (reader.closed) return;
+          if (!reader.playing && reader.socket.writableLength > this.limits.maxUnreadReplyBytes) {
+            // The client sends requests and does not read the answers: read on once it does.
+            if (!reader.throttled) this.log("debug", "a local RTSP client does not read its replies");
+            reader.throttled = true;
+            reader.socket.pause();
+            return;
+          }
+          reader.throttled = false;
+          reader.socket.resume();
+          this.pump(reader);
         });
     }
+  }
+
+  /** Part of a request (or frame) is here: the rest must come within the request timeout. */
+  private awaitRest(reader: Reader): void {
+    if (reader.buffer.length === 0) {
+      this.clock.clearTimeout(reader.requestTimer);
+      reader.requestTimer = undefined;
+      return;
+    }
+    reader.requestTimer ??= this.clock.setTimeout(() => {
+      reader.requestTimer = undefined;
+      if (reader.closed || reader.busy || reader.buffer.length === 0) return;
+      this.log("debug", "a local RTSP client did not finish its request in time");
+      this.refuse(reader, 408);
+    }, this.limits.requestTimeoutMs);
   }
 
   private reply(
@@ -291,7 +505,10 @@ export class LocalRtspServer {
     for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
     const payload = Buffer.from(body, "utf8");
     if (payload.length) lines.push(`Content-Length: ${payload.length}`);
-    reader.socket.write(Buffer.concat([Buffer.from(lines.join("\r\n") + "\r\n\r\n", "latin1"), payload]));
+    reader.socket.write(
+      Buffer.concat([Buffer.from(lines.join("\r\n") + "\r\n\r\n", "latin1"), payload]),
+      () => this.onFlushed(reader),
+    );
   }
 
   private target(uri: string): { camera?: string; control: string } {
@@ -423,16 +640,63 @@ export class LocalRtspServer {
   }
 }
 
-function parseHead(head: string): Request | undefined {
-  const lines = head.split(/\r\n/);
-  const m = /^([A-Z_]+)\s+(\S+)\s+RTSP\/1\.\d$/.exec(lines[0] ?? "");
-  if (!m) return undefined;
+/**
+ * One request from the start of `buf`: undefined while it is incomplete, a status to refuse it
+ * with when it is malformed or too large. Lines end in CRLF; a bare CR or LF, or any other control
+ * character, in the request line or a header is refused (it would be echoed into a reply).
+ */
+function parseRequest(buf: Buffer, limits: RtspServerLimits): Parsed {
+  const window = buf.subarray(0, limits.maxHeaderBytes + 4);
+  const end = window.indexOf("\r\n\r\n");
+  if (end < 0) {
+    if (buf.length < limits.maxHeaderBytes + 4) return { need: buf.length + 1 };
+    // No end of the head within the limit: a request line that long is a too long URI.
+    return { refuse: window.indexOf("\r\n") < 0 ? 414 : 400 };
+  }
+  const lines = buf.subarray(0, end).toString("latin1").split("\r\n");
+  const cseqLine = lines.find((l) => /^cseq[ \t]*:/i.test(l));
+  const cseqValue = cseqLine?.slice(cseqLine.indexOf(":") + 1).trim();
+  const cseq = cseqValue !== undefined && /^\d{1,10}$/.test(cseqValue) ? cseqValue : undefined;
+  if (lines.some(hasControl)) return { refuse: 400, cseq };
+  const m = /^([A-Z_]{1,32})[ \t]+(\S+)[ \t]+RTSP\/1\.\d$/.exec(lines[0]);
+  if (!m) return { refuse: lines[0].length > limits.maxUriBytes ? 414 : 400, cseq };
+  if (m[2].length > limits.maxUriBytes) return { refuse: 414, cseq };
   const headers = new Map<string, string>();
   for (const line of lines.slice(1)) {
     const i = line.indexOf(":");
-    if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
+    if (i <= 0) return { refuse: 400, cseq };
+    const name = line.slice(0, i).trim().toLowerCase();
+    const value = line.slice(i + 1).trim();
+    if (headers.has(name) && headers.get(name) !== value && (name === "content-length" || name === "cseq"))
+      return { refuse: 400, cseq };
+    headers.set(name, value);
   }
-  return { method: m[1], uri: m[2], headers, body: Buffer.alloc(0) };
+  if (headers.has("cseq") && cseq === undefined) return { refuse: 400 };
+  const lengthText = headers.get("content-length") ?? "0";
+  if (!/^\d{1,15}$/.test(lengthText)) return { refuse: 400, cseq };
+  const length = Number(lengthText);
+  if (length > limits.maxBodyBytes) return { refuse: 413, cseq };
+  if (buf.length < end + 4 + length) return { need: end + 4 + length };
+  const body = Buffer.from(buf.subarray(end + 4, end + 4 + length));
+  return { request: { method: m[1], uri: m[2], headers, body }, size: end + 4 + length };
+}
+
+/** A control character other than tab (a bare CR or LF among them). */
+function hasControl(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/** The options given, without the keys given as undefined (which would hide the defaults). */
+function definedOnly<T extends object>(options: Partial<T>): Partial<T> {
+  const out: Partial<T> = {};
+  for (const key of Object.keys(options) as (keyof T)[]) {
+    if (options[key] !== undefined) out[key] = options[key];
+  }
+  return out;
 }
 
 /** Picks the first TCP interleaved option of a Transport header; undefined when only UDP is offered. */

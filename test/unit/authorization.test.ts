@@ -494,5 +494,24 @@ describe("authorization", () => {
         ["GOCSPX-s-2", "4/0code-2"],
       );
     });
+
+    it("cuts a page's words after masking them: a secret at the cut shows no part of itself", async () => {
+      const secret = "plainSecretWithoutAnyShape-0123456789";
+      // The page's text is cut at 200 characters, in the middle of the client secret.
+      const page = `<html><body><p>${"e".repeat(190)}</p> ${secret} more</body></html>`;
+      const err = await rejectsReason(
+        exchangeCode({
+          tokenUrl: "https://oauth2.example.test/token",
+          clientId: "c-1",
+          clientSecret: secret,
+          code: "4/0code-3",
+          redirectUri: CALLBACK,
+          http: new ScriptedTransport({ status: 400, headers: {}, data: page }),
+        }),
+        "AUTHORIZATION_FAILED",
+      );
+      assert.match(err.message, /e{190}/);
+      assert.doesNotMatch(err.message, /plainSecr/);
+    });
   });
 });

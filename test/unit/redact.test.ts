@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { redact, SecretRegistry } from "../../src/redact";
+import { resolveTarget } from "../../src/ffmpeg/targets";
+import { redact, secrets, SecretRegistry } from "../../src/redact";
 
 describe("redact", () => {
   it("masks RTSP auth tokens and keeps the punctuation after them", () => {
@@ -75,5 +76,71 @@ describe("redact", () => {
     assert.equal(redact("key=plain-stream-key-42 and x", registry), "key=*** and x");
     registry.delete("plain-stream-key-42");
     assert.equal(redact("plain-stream-key-42", registry), "plain-stream-key-42");
+  });
+
+  it("masks registered values before the patterns, and a longer token around one still whole", () => {
+    const registry = new SecretRegistry();
+    // A pattern taking part of a registered value must not leave the rest of it in clear.
+    registry.add("hunter2-ya29.abc");
+    assert.equal(redact("password hunter2-ya29.abc!", registry), "password ***!");
+    // A registered value inside a longer token: the token is masked whole, no tail left.
+    registry.add("abcdef123456");
+    assert.equal(redact("token ya29.abcdef123456XYZ end", registry), "token *** end");
+    assert.equal(redact("Bearer xx-abcdef123456-yy", registry), "Bearer ***");
+    assert.equal(redact("rtmp://h/live2/abcdef123456-tail x", registry), "rtmp://h/live2/*** x");
+    assert.equal(redact("rtmp://u:abcdef123456zz@h/app", registry), "rtmp://u:***@h/app");
+    // Text that looks like the internal placeholder is left as it is.
+    assert.equal(redact("Q0rdctdz abcdef123456", registry), "Q0rdctdz ***");
+  });
+
+  it("cuts texts after masking them: a secret at the cut does not show its first part", () => {
+    const key = "Sup3rSecretStreamKey-0123456789";
+    secrets.add(key);
+    try {
+      // The url's description is cut at 117 characters, in the middle of the key.
+      const url = `srt://host:9000/with space/${"x".repeat(100 - 27)}${key}`;
+      assert.throws(
+        () => resolveTarget({ target: "custom", url }),
+        (err: Error) => /contains spaces/.test(err.message) && !err.message.includes("Sup3r"),
+      );
+    } finally {
+      secrets.delete(key);
+    }
+  });
+
+  it("runs in linear time: 40,000 characters made to defeat each pattern take milliseconds", () => {
+    // Each input repeats what starts a match of one pattern without completing it, so a pattern
+    // that rescans from every start is quadratic. The user:password one was (about 1 s here, 3 s
+    // on slower machines for "a.a.a…"); linear, each takes well under 5 ms. The bound is far
+    // above that so that a busy machine does not fail the test, and far below the quadratic time.
+    const n = 40_000;
+    const fill = (unit: string) => unit.repeat(Math.ceil(n / unit.length)).slice(0, n);
+    const registry = new SecretRegistry();
+    registry.add("registered-secret-1");
+    const inputs = [
+      fill("?auth="),
+      fill("&token=a "),
+      fill("Bearer "),
+      fill("ya29."),
+      fill("1//0"),
+      fill("GOCSPX-"),
+      fill('"access_token" : '),
+      '\\"streamKey\\"' + fill(" "),
+      fill("rtmp://h/"),
+      "rtmp://h/" + fill("a?"),
+      fill("rtmps://"),
+      fill("a."),
+      fill("a-"),
+      fill("a+1"),
+      "a://" + fill("b:"),
+      fill("x://u:"),
+      fill("registered-secre"),
+    ];
+    for (const input of inputs) {
+      const started = process.hrtime.bigint();
+      redact(input, registry);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      assert.ok(ms < 100, `${ms.toFixed(1)} ms for ${JSON.stringify(input.slice(0, 24))}…`);
+    }
   });
 });
