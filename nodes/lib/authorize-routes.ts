@@ -6,16 +6,15 @@
  * page) comes in the options; the texts users read come from the type's catalog (`<type>.authorize.…`).
  */
 import { endpointsFromEnv } from "../../src/endpoints";
+import type { PendingAuthorization } from "../../src/google/authorization";
 import {
-  AuthorizationStates,
-  exchangeCode,
   parseRedirectUrl,
   redirectError,
   redirectParams,
-  type AuthorizationOutcome,
-  type PendingAuthorization,
   type RedirectParams,
-} from "../../src/google/authorization";
+} from "../../src/google/authorization-redirect";
+import { AuthorizationStates, type AuthorizationOutcome } from "../../src/google/authorization-states";
+import { exchangeCode } from "../../src/google/code-exchange";
 import { errorMessage } from "../../src/redact";
 import type { AdminRequest, AdminResponse, RED } from "../red-types";
 import { errorCode, sendError, statusFor } from "./admin";

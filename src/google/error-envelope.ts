@@ -1,7 +1,7 @@
 /**
  * Reads Google's error answers (the JSON envelope `{ error: { code, message, status, errors[] } }`
  * and OAuth's `{ error, error_description }`) into one typed error; each API may plug in rules of
- * its own for the answers it knows better (SDM's 403 advice, YouTube's `quotaExceeded`).
+ * its own for the answers it knows better (its advice, its own error reasons).
  */
 import { truncate } from "../format";
 import { redact } from "../redact";
@@ -24,9 +24,9 @@ export interface GoogleErrorInfo {
   httpStatus: number;
   /** The canonical status (`FAILED_PRECONDITION`, …), or OAuth's `error` (`invalid_grant`, …). */
   status?: string;
-  /** The first `errors[].reason` (YouTube: `quotaExceeded`, `redundantTransition`, …). */
+  /** The first `errors[].reason`, where an API names its errors there. */
   reason?: string;
-  /** The first `errors[].domain` (`youtube.quota`, …). */
+  /** The first `errors[].domain`. */
   domain?: string;
   /** Google's own words, redacted and cut: `error.message`, `error_description` or the page's text. */
   detail: string;

@@ -1,16 +1,14 @@
 import assert from "node:assert/strict";
 import {
   AuthorizationError,
-  AuthorizationStates,
-  exchangeCode,
   flowUrl,
   GOOGLE_REDIRECT_URI,
   isLocalReason,
-  parseRedirectUrl,
-  redirectError,
-  redirectParams,
   validateRedirectUri,
 } from "../../src/google/authorization";
+import { parseRedirectUrl, redirectError, redirectParams } from "../../src/google/authorization-redirect";
+import { AuthorizationStates } from "../../src/google/authorization-states";
+import { exchangeCode } from "../../src/google/code-exchange";
 import {
   authorizationUrl,
   SDM_SCOPE,
