@@ -78,6 +78,8 @@ export interface LiveBroadcasterOptions {
   name?: string;
   settings: BroadcastSettings;
   clock?: Clock;
+  /** Default: this process's (tests pass a fresh one to play a restarted Node-RED). */
+  memory?: BroadcasterMemory;
 }
 
 /** While waiting for the stream to read active: often at first, then sparingly (a list costs 1 unit). */
@@ -85,8 +87,16 @@ const ACTIVE_POLL_MS = [5_000, 5_000, 5_000, 10_000, 10_000, 15_000, 30_000];
 /** How soon a failed check is tried again. */
 const RETRY_MS = 30_000;
 
-/** Streams this process already found or made, by node id: a redeploy costs no call at all. */
-const knownStreams = new Map<string, LiveStream>();
+/**
+ * What outlives a node in this process, by node id: the stream it found or made (a redeploy costs no
+ * call at all) and the broadcast it took live (the node redeployed in its place goes on with it).
+ */
+export interface BroadcasterMemory {
+  streams: Map<string, LiveStream>;
+  live: Map<string, { id: string; liveSince: number }>;
+}
+
+const processMemory: BroadcasterMemory = { streams: new Map(), live: new Map() };
 
 export class LiveBroadcaster extends EventEmitter {
   private readonly api: LiveBroadcasterOptions["api"];
@@ -95,6 +105,7 @@ export class LiveBroadcaster extends EventEmitter {
   private readonly name: string;
   private readonly settings: BroadcastSettings;
   private readonly clock: Clock;
+  private readonly memory: BroadcasterMemory;
   private stream?: LiveStream;
   private broadcast?: LiveBroadcast;
   private camera = "camera";
@@ -117,6 +128,7 @@ export class LiveBroadcaster extends EventEmitter {
     this.name = options.name || "youtube-live";
     this.settings = options.settings;
     this.clock = options.clock ?? systemClock;
+    this.memory = options.memory ?? processMemory;
   }
 
   /** The destination for nest-restream, once the stream is known. */
@@ -229,7 +241,7 @@ export class LiveBroadcaster extends EventEmitter {
   /** The node's reusable stream: known in this process, found by its mark, or made once. */
   private async ensureStream(): Promise<LiveStream> {
     const type: IngestionType = this.settings.ingest === "hls" ? "hls" : "rtmp";
-    const known = knownStreams.get(this.nodeId);
+    const known = this.memory.streams.get(this.nodeId);
     if (known && known.cdn?.ingestionType === type) return (this.stream = known);
     const mark = streamMark(this.nodeId, type);
     const mine = await this.api.listStreams({ mine: true });
@@ -240,7 +252,7 @@ export class LiveBroadcaster extends EventEmitter {
       type,
     );
     if (!hasIngestion(stream)) throw new Error("YouTube made the stream without ingestion details (no key).");
-    knownStreams.set(this.nodeId, stream);
+    this.memory.streams.set(this.nodeId, stream);
     return (this.stream = stream);
   }
 
@@ -261,12 +273,12 @@ export class LiveBroadcaster extends EventEmitter {
    * (viewers see a stall, not a new broadcast). Only the broadcast this process made is adopted.
    */
   private async adopt(stream: LiveStream): Promise<boolean> {
-    const previous = adoptable.get(this.nodeId);
+    const previous = this.memory.live.get(this.nodeId);
     if (!previous) return false;
     const b = await this.api.getBroadcast(previous.id);
     const s = b?.status?.lifeCycleStatus;
     if (!b || b.contentDetails?.boundStreamId !== stream.id || s === "complete" || s === "revoked") {
-      adoptable.delete(this.nodeId);
+      this.memory.live.delete(this.nodeId);
       return false;
     }
     this.broadcast = b;
@@ -293,7 +305,7 @@ export class LiveBroadcaster extends EventEmitter {
     if (!wasLive || this.broadcast?.id !== b.id || this.broadcast.status?.lifeCycleStatus !== "complete") {
       this.broadcast = { ...b, status: { ...b.status, lifeCycleStatus: "complete" } };
     }
-    if (adoptable.get(this.nodeId)?.id === b.id) adoptable.delete(this.nodeId);
+    if (this.memory.live.get(this.nodeId)?.id === b.id) this.memory.live.delete(this.nodeId);
     this.liveSince = undefined;
     this.emitStatus();
   }
@@ -391,7 +403,7 @@ export class LiveBroadcaster extends EventEmitter {
       this.emitStatus();
       return 0;
     }
-    adoptable.set(this.nodeId, { id: this.broadcast.id, liveSince: this.clock.now() });
+    this.memory.live.set(this.nodeId, { id: this.broadcast.id, liveSince: this.clock.now() });
     this.emitStatus();
     return 2_000;
   }
@@ -430,9 +442,6 @@ export class LiveBroadcaster extends EventEmitter {
     this.emitStatus();
   }
 }
-
-/** Broadcasts this process took live, by node id, so the node redeployed in its place goes on with it. */
-const adoptable = new Map<string, { id: string; liveSince: number }>();
 
 function streamMark(nodeId: string, type: IngestionType): string {
   return `[nest-restream:${nodeId}:${type}]`;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { LiveApi } from "../../src/youtube/live-api";
 import {
   LiveBroadcaster,
+  type BroadcasterMemory,
   type BroadcastSettings,
   type BroadcastStatus,
 } from "../../src/youtube/live-broadcaster";
@@ -32,16 +33,17 @@ function setup(
   const clock = new FakeClock(Date.UTC(2026, 0, 1, 12));
   const youtube = new FakeYouTube({ now: () => clock.now(), rtmpsBase: "rtmps://ingest.test/live2" });
   const ledger = new QuotaLedger(options.dailyQuota ?? 10_000, clock);
+  const transport = new FakeYouTubeTransport(youtube);
   const api = new LiveApi({
     tokens: alwaysToken,
     ledger,
     baseUrl: "https://youtube.test/youtube/v3",
     clock,
-    http: new FakeYouTubeTransport(youtube),
+    http: transport,
     random: () => 0.5,
   });
   const nodeId = options.nodeId ?? `node-${++nodeSeq}`;
-  const make = () =>
+  const make = (memory?: BroadcasterMemory) =>
     new LiveBroadcaster({
       api,
       ledger,
@@ -49,11 +51,12 @@ function setup(
       name: "Front",
       settings: { ...SETTINGS, ...settings },
       clock,
+      memory,
     });
   const broadcaster = make();
   const statuses: BroadcastStatus[] = [];
   broadcaster.on("status", (s: BroadcastStatus) => statuses.push(s));
-  return { clock, youtube, ledger, api, broadcaster, statuses, make, nodeId };
+  return { clock, youtube, ledger, api, broadcaster, statuses, make, nodeId, transport };
 }
 
 /** Advances fake time in steps until `check` holds (fails after `maxMs`). */
@@ -170,11 +173,22 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
     const inserts = () => first.youtube.calls.filter((c) => c.name === "liveStreams.insert").length;
     assert.equal(inserts(), 1);
     // A redeploy: a new broadcaster for the same node in the same process.
+    // Looking the stream up is a list of the channel's streams (mine=true).
+    const lists = () =>
+      first.transport.requests.filter((r) => /\/liveStreams\?.*mine=true/.test(r.url)).length;
+    const listsBefore = lists();
     const again = first.make();
     await again.follow(started());
     assert.equal(inserts(), 1);
+    assert.equal(lists(), listsBefore, "a redeploy looks nothing up");
     again.close();
+    // A restart: a new process remembers nothing, and finds the stream by its mark with one list.
+    const restarted = first.make({ streams: new Map(), live: new Map() });
+    await restarted.follow(started());
+    assert.equal(lists(), listsBefore + 1);
+    assert.equal(inserts(), 1);
     assert.equal(first.youtube.streams().length, 1);
+    restarted.close();
   });
 
   it("refuses a call that would pass the daily quota before sending it, and says when it resets", async () => {
@@ -198,13 +212,53 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
     broadcaster.close();
   });
 
-  it("waits on errorStreamInactive and treats redundantTransition as already live", async () => {
+  it("waits on errorStreamInactive and takes the broadcast live later", async () => {
     const { clock, youtube, broadcaster, statuses } = setup();
     const target = await broadcaster.follow(started());
     youtube.ingest(target?.streamKey ?? "", true);
     youtube.fail("liveBroadcasts.transition", 403, "errorStreamInactive", 2);
     await until(clock, () => statuses.at(-1)?.state === "live");
     assert.equal(liveOnes(youtube).length, 1);
+    assert.ok(!statuses.some((s) => s.state === "error"), "a wait, not an error");
+    broadcaster.close();
+  });
+
+  it("on redundantTransition reads where the broadcast is and goes on from there", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup();
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    youtube.fail("liveBroadcasts.transition", 403, "redundantTransition", 1);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    assert.equal(liveOnes(youtube).length, 1);
+    assert.ok(!statuses.some((s) => s.state === "error"));
+    broadcaster.close();
+  });
+
+  it("on invalidTransition of a broadcast that ended meanwhile makes a new one on the same stream", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup();
+    const target = await broadcaster.follow(started());
+    const first = youtube.broadcasts()[0].id;
+    youtube.endBroadcast(first);
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    const live = liveOnes(youtube);
+    assert.equal(live.length, 1);
+    assert.notEqual(live[0].id, first);
+    assert.equal(youtube.streams().length, 1);
+    broadcaster.close();
+  });
+
+  it("reports a spent quota from YouTube itself, and sends nothing more until the reset", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup({ pollSeconds: 60 });
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    youtube.fail("liveBroadcasts.list", 403, "quotaExceeded", 1);
+    await until(clock, () => statuses.at(-1)?.state === "error", 5 * 60_000);
+    assert.match(statuses.at(-1)?.error ?? "", /daily quota[\s\S]*resets at midnight Pacific time/);
+    const sent = youtube.calls.length;
+    await clock.advance(30 * 60_000);
+    assert.equal(youtube.calls.length, sent, "nothing sent while the quota is spent");
     broadcaster.close();
   });
 
