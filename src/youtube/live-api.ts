@@ -156,6 +156,18 @@ export class LiveApi {
     );
   }
 
+  /** The channel's broadcasts that are live or starting (`broadcastStatus=active`). */
+  async activeBroadcasts(): Promise<LiveBroadcast[]> {
+    const answer = await this.call<{ items?: LiveBroadcast[] }>(
+      "liveBroadcasts.list",
+      "Looking for the channel's live broadcasts",
+      "GET",
+      "liveBroadcasts",
+      { part: BROADCAST_PARTS, broadcastStatus: "active", maxResults: "50" },
+    );
+    return Array.isArray(answer.items) ? answer.items : [];
+  }
+
   async getBroadcast(id: string): Promise<LiveBroadcast | undefined> {
     const answer = await this.call<{ items?: LiveBroadcast[] }>(
       "liveBroadcasts.list",

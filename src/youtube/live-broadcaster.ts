@@ -70,6 +70,7 @@ export interface LiveBroadcasterOptions {
     | "bind"
     | "transition"
     | "deleteBroadcast"
+    | "activeBroadcasts"
   >;
   ledger: Pick<QuotaLedger, "stats">;
   /** The node's id: the mark by which its stream is found again. */
@@ -269,20 +270,25 @@ export class LiveBroadcaster extends EventEmitter {
   }
 
   /**
-   * After a redeploy the previous node's broadcast may still be live on this stream: it goes on
-   * (viewers see a stall, not a new broadcast). Only the broadcast this process made is adopted.
+   * The broadcast a previous node of this id took live may still be live on this stream (a redeploy,
+   * or Node-RED restarted after a crash): it goes on, so viewers see a stall, not a new broadcast, and
+   * two broadcasts never compete for the stream. Remembered in this process; after a restart, found
+   * among the channel's active broadcasts (1 unit).
    */
   private async adopt(stream: LiveStream): Promise<boolean> {
     const previous = this.memory.live.get(this.nodeId);
-    if (!previous) return false;
-    const b = await this.api.getBroadcast(previous.id);
+    const b = previous
+      ? await this.api.getBroadcast(previous.id)
+      : (await this.api.activeBroadcasts()).find((a) => a.contentDetails?.boundStreamId === stream.id);
     const s = b?.status?.lifeCycleStatus;
     if (!b || b.contentDetails?.boundStreamId !== stream.id || s === "complete" || s === "revoked") {
       this.memory.live.delete(this.nodeId);
       return false;
     }
     this.broadcast = b;
-    this.liveSince = previous.liveSince;
+    const startedAt = Date.parse(b.snippet?.actualStartTime ?? "");
+    this.liveSince = previous?.liveSince ?? (Number.isNaN(startedAt) ? this.clock.now() : startedAt);
+    this.memory.live.set(this.nodeId, { id: b.id, liveSince: this.liveSince });
     this.emitStatus();
     return true;
   }
@@ -399,9 +405,15 @@ export class LiveBroadcaster extends EventEmitter {
       if (err.reason === "errorStreamInactive") return ACTIVE_POLL_MS[0];
       // Redundant (already live) or invalid (ended meanwhile): read where it is and go on from there.
       this.broadcast = (await this.api.getBroadcast(b.id)) ?? b;
-      if (this.broadcast.status?.lifeCycleStatus === "complete") await this.newBroadcast(stream);
+      const now = this.broadcast.status?.lifeCycleStatus;
+      if (now === "complete" || now === "revoked") await this.newBroadcast(stream);
       this.emitStatus();
-      return 0;
+      if (now === "live" || now === "liveStarting" || now === "complete" || now === "revoked") return 0;
+      // "Already there" while it reads otherwise: YouTube is catching up; look again soon.
+      if (err.reason === "redundantTransition") return ACTIVE_POLL_MS[0];
+      // Refused for another reason (say, another app's broadcast live on this stream): say so, try later.
+      this.report(err);
+      return RETRY_MS;
     }
     this.memory.live.set(this.nodeId, { id: this.broadcast.id, liveSince: this.clock.now() });
     this.emitStatus();

@@ -191,6 +191,25 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
     restarted.close();
   });
 
+  it("after a crash and a restart goes on with the broadcast still live on its stream", async () => {
+    const { clock, youtube, broadcaster, statuses, make } = setup();
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    const live = statuses.at(-1)?.broadcastId;
+    broadcaster.close(); // Node-RED killed: nothing completed, the broadcast stays live
+    const restarted = make({ streams: new Map(), live: new Map() });
+    const seen: BroadcastStatus[] = [];
+    restarted.on("status", (s: BroadcastStatus) => seen.push(s));
+    await restarted.follow(started());
+    await clock.advance(2 * 60_000);
+    assert.equal(youtube.broadcasts().length, 1, "no second broadcast");
+    assert.equal(liveOnes(youtube)[0]?.id, live);
+    assert.equal(seen.at(-1)?.state, "live");
+    assert.ok(!seen.some((s) => s.state === "error"));
+    restarted.close();
+  });
+
   it("refuses a call that would pass the daily quota before sending it, and says when it resets", async () => {
     const { youtube, broadcaster, statuses, ledger } = setup({}, { dailyQuota: 120 });
     await assert.rejects(
@@ -198,9 +217,10 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
       /daily quota of 120[\s\S]*resets at midnight Pacific/,
     );
     assert.equal(statuses.at(-1)?.state, "error");
-    // list (1) + stream insert (50) + broadcast insert (50) = 101; the bind (50) was never sent.
-    assert.equal(ledger.stats().used, 101);
-    assert.equal(youtube.unitsUsed(), 101);
+    // Stream list (1) + stream insert (50) + active broadcasts (1) + broadcast insert (50) = 102; the
+    // bind (50) was never sent.
+    assert.equal(ledger.stats().used, 102);
+    assert.equal(youtube.unitsUsed(), 102);
     assert.ok(!youtube.calls.some((c) => c.name === "liveBroadcasts.bind"));
     broadcaster.close();
   });
