@@ -45,7 +45,12 @@ module.exports = function register(RED: RED) {
     this.on("input", async (msg, send, done) => {
       try {
         const result = await controller.input(msg);
-        if (result) send({ ...msg, payload: result });
+        if (result) {
+          // The caption URL is a secret: it goes no further than this node.
+          const out: Record<string, unknown> = { ...msg, payload: result };
+          delete out.captions;
+          send(out);
+        }
         done();
       } catch (err) {
         done(inputError(err));

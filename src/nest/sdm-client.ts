@@ -246,7 +246,8 @@ export class SdmClient {
         return await op();
       } catch (err) {
         if (options.signal?.aborted) throw err;
-        if (err instanceof RateLimitedError) {
+        // A 429 another loop already spent its tries on (the token endpoint's) is final here.
+        if (err instanceof RateLimitedError && isRetryable(err)) {
           const delayMs = retryDelay(rateBackoff, err);
           // Google's window is the project's: every command waits, retried or not.
           if (budgetKey !== undefined) this.budget.penalize(delayMs);

@@ -223,9 +223,10 @@ export class LiveApi {
     data?: unknown,
   ): Promise<T> {
     const once = async (): Promise<T> => {
-      this.ledger.charge(method, what);
       try {
         return await this.tokens.withToken(async (token) => {
+          // Charged when it really goes out (a call that never got a token costs nothing).
+          this.ledger.charge(method, what);
           const res = await sendRequest(this.http, {
             method: verb,
             url: `${this.baseUrl}/${path}?${new URLSearchParams(query).toString()}`,
@@ -247,7 +248,7 @@ export class LiveApi {
           return body as T;
         });
       } catch (err) {
-        if (err instanceof QuotaExhaustedError) this.ledger.refuseUntilReset(method);
+        if (err instanceof QuotaExhaustedError && err.fromYouTube) this.ledger.refuseUntilReset(method);
         throw err;
       }
     };

@@ -87,6 +87,8 @@ export interface LiveBroadcasterOptions {
 const ACTIVE_POLL_MS = [5_000, 5_000, 5_000, 10_000, 10_000, 15_000, 30_000];
 /** How soon a failed check is tried again. */
 const RETRY_MS = 30_000;
+/** How soon a transition YouTube refused for no reason the node can fix is tried again (50 units a try). */
+const REFUSED_RETRY_MS = 5 * 60_000;
 
 /**
  * What outlives a node in this process, by node id: the stream it found or made (a redeploy costs no
@@ -154,21 +156,24 @@ export class LiveBroadcaster extends EventEmitter {
    * (and reports on 'status') when YouTube refused.
    */
   begin(camera: string, title?: string): Promise<LiveTarget> {
-    return this.inOrder(async () => {
-      this.camera = camera;
-      this.titleOverride = title;
-      this.following = true;
-      try {
-        const stream = await this.ensureStream();
-        if (!this.active) await this.newBroadcast(stream);
-        this.startLoop();
-        return targetFor(stream, this.settings.ingest);
-      } catch (err) {
-        this.following = false;
-        this.report(err);
-        throw err;
-      }
-    });
+    return this.inOrder(() => this.start(camera, title));
+  }
+
+  /** begin's work, for callers already in the queue. */
+  private async start(camera: string, title?: string): Promise<LiveTarget> {
+    this.camera = camera;
+    this.titleOverride = title;
+    this.following = true;
+    try {
+      const stream = await this.ensureStream();
+      if (!this.active) await this.newBroadcast(stream);
+      this.startLoop();
+      return targetFor(stream, this.settings.ingest);
+    } catch (err) {
+      this.following = false;
+      this.report(err);
+      throw err;
+    }
   }
 
   /**
@@ -177,13 +182,18 @@ export class LiveBroadcaster extends EventEmitter {
    * passes (null: nothing to add) and the broadcast is completed after it.
    */
   async follow(input: LiveInput): Promise<LiveTarget | null> {
+    // Messages leave in the order they came: one that waits for YouTube is never overtaken.
     if (input.action === "end") {
+      const before = this.queue;
       void this.end().catch(() => undefined);
+      await before;
       return null;
     }
-    const target = this.target;
-    if (input.event !== "started" && this.following && this.active && target) return target;
-    return this.begin(input.camera, input.title);
+    return this.inOrder(async () => {
+      const target = this.target;
+      if (input.event !== "started" && this.following && this.active && target) return target;
+      return this.start(input.camera, input.title);
+    });
   }
 
   /** The camera stopped: the broadcast is completed (its recording becomes the archive). */
@@ -207,6 +217,8 @@ export class LiveBroadcaster extends EventEmitter {
     this.closed = true;
     this.following = false;
     this.loop?.abort();
+    // A step still in flight must not report to a closed node.
+    this.removeAllListeners();
   }
 
   status(): BroadcastStatus {
@@ -263,8 +275,13 @@ export class LiveBroadcaster extends EventEmitter {
     const adopted = await this.adopt(stream);
     if (adopted) return;
     const broadcast = await this.insertBroadcast();
-    this.broadcast = broadcast;
-    this.broadcast = await this.api.bind(broadcast.id, stream.id);
+    try {
+      this.broadcast = await this.api.bind(broadcast.id, stream.id);
+    } catch (err) {
+      // An unbound broadcast can never go live: remove it, so the next try starts clean.
+      await this.api.deleteBroadcast(broadcast.id).catch(() => undefined);
+      throw err;
+    }
     this.liveSince = undefined;
     this.emitStatus();
   }
@@ -370,7 +387,7 @@ export class LiveBroadcaster extends EventEmitter {
   private async step(waits: number): Promise<number> {
     const stream = this.stream;
     const b = this.broadcast;
-    if (!stream || !b || !this.following) return RETRY_MS;
+    if (!stream || !b || !this.following || this.closed) return RETRY_MS;
     const state = b.status?.lifeCycleStatus;
 
     if (state === "live" || state === "liveStarting") {
@@ -402,7 +419,9 @@ export class LiveBroadcaster extends EventEmitter {
       this.broadcast = await this.api.transition(b.id, "live");
     } catch (err) {
       if (!(err instanceof TransitionError)) throw err;
-      if (err.reason === "errorStreamInactive") return ACTIVE_POLL_MS[0];
+      // Each refused try costs a transition (50 units): wait longer and longer, as while waiting for video.
+      const wait = ACTIVE_POLL_MS[Math.min(waits, ACTIVE_POLL_MS.length - 1)];
+      if (err.reason === "errorStreamInactive") return wait;
       // Redundant (already live) or invalid (ended meanwhile): read where it is and go on from there.
       this.broadcast = (await this.api.getBroadcast(b.id)) ?? b;
       const now = this.broadcast.status?.lifeCycleStatus;
@@ -410,10 +429,10 @@ export class LiveBroadcaster extends EventEmitter {
       this.emitStatus();
       if (now === "live" || now === "liveStarting" || now === "complete" || now === "revoked") return 0;
       // "Already there" while it reads otherwise: YouTube is catching up; look again soon.
-      if (err.reason === "redundantTransition") return ACTIVE_POLL_MS[0];
+      if (err.reason === "redundantTransition") return wait;
       // Refused for another reason (say, another app's broadcast live on this stream): say so, try later.
       this.report(err);
-      return RETRY_MS;
+      return REFUSED_RETRY_MS;
     }
     this.memory.live.set(this.nodeId, { id: this.broadcast.id, liveSince: this.clock.now() });
     this.emitStatus();

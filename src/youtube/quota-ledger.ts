@@ -54,6 +54,8 @@ export class QuotaExhaustedError extends GoogleError {
     message: string,
     /** When the quota resets (midnight Pacific time), epoch ms. */
     readonly resetsAt: number,
+    /** YouTube answered quotaExceeded (else the ledger refused before sending). */
+    readonly fromYouTube = false,
   ) {
     super(message, 403, "quotaExceeded", false);
   }

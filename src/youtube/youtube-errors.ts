@@ -29,6 +29,7 @@ export function youtubeErrorRules(now: number): ApiErrorRules {
             `Pacific time (${new Date(resetsAt).toISOString()}). Lower the youtube-live polling (pollSeconds) or ` +
             "ask Google for more quota.",
           resetsAt,
+          true,
         );
       }
       case "rateLimitExceeded":

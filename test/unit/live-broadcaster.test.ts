@@ -282,6 +282,27 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
     broadcaster.close();
   });
 
+  it("a bind that fails leaves no broadcast behind, and the next start binds a new one", async () => {
+    const { youtube, broadcaster } = setup();
+    youtube.fail("liveBroadcasts.bind", 503, "backendError", 1);
+    await assert.rejects(broadcaster.follow(started()));
+    assert.equal(youtube.broadcasts().length, 0, "the unbound broadcast was deleted");
+    await broadcaster.follow(started());
+    const [b] = youtube.broadcasts();
+    assert.equal(b.contentDetails?.boundStreamId, youtube.streams()[0].id);
+    broadcaster.close();
+  });
+
+  it("a stop that arrives while a start waits for YouTube is passed on after it", async () => {
+    const { broadcaster } = setup();
+    const order: string[] = [];
+    const start = broadcaster.follow(started()).then(() => order.push("start"));
+    const stop = broadcaster.follow({ action: "end" }).then(() => order.push("stop"));
+    await Promise.all([start, stop]);
+    assert.deepEqual(order, ["start", "stop"]);
+    broadcaster.close();
+  });
+
   it("the ledger matches the fake's count for a start → live → stop cycle", async () => {
     const { clock, youtube, broadcaster, statuses, ledger } = setup();
     const target = await broadcaster.follow(started());
