@@ -70,8 +70,8 @@ export function redirectError(params: RedirectParams): AuthorizationError {
   if (error === "access_denied") {
     return new AuthorizationError(
       "access_denied",
-      "Access was not granted (access_denied). Press Authorize again, sign in with the Google account that " +
-        "has the cameras, pick the cameras to share and allow access. While the OAuth consent screen is in " +
+      "Access was not granted (access_denied). Press Authorize again, sign in with the Google account whose " +
+        "devices or channel the node should use, grant what the page asks for and allow access. While the OAuth consent screen is in " +
         '"Testing", only its test users may authorize.',
     );
   }
