@@ -91,15 +91,16 @@ describe("nest-stream end to end (fake Google, RTSPS edge, real ffmpeg and RTMP)
       checkIntervalMs: 250,
     });
     fake.setRtspEdgeBase(edge.baseUrl);
-    // Long enough (extends every 6 s) for each new session to get published between cuts.
-    fake.streamLifetimeS = 8;
+    // Long enough (extends every 7.5 s) for each new session to get published between cuts, even
+    // when ffmpeg's probe of the input is slow on a loaded machine.
+    fake.streamLifetimeS = 10;
     try {
       await helper.load(nodes, flow("cut"), credentials);
       const urls = collect<StreamMsg>("urls");
       await rtmp.waitForPublish("cut", 20_000);
       await waitFor(
         () => urls.filter((m) => m.stream?.event === "extended").length >= 3,
-        30_000,
+        45_000,
         "three extends",
       );
       await waitFor(() => edge.stats.cut >= 2, 10_000, "the edge cut sessions");
