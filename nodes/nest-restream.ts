@@ -4,12 +4,15 @@ import { errorMessage, redact } from "../src/redact";
 import { RestreamController, type RestreamConfig } from "../src/ffmpeg/restream-controller";
 import { restreamPayload, type RestreamSnapshot } from "../src/ffmpeg/restream-snapshot";
 import { restreamStatus, type RestreamStatus } from "../src/ffmpeg/restream-status";
-import type { Node, NodeStatus, RED } from "./red-types";
+import { parentDeathWarning } from "../src/ffmpeg/spawn-with-parent";
+import type { Node, NodeMessage, NodeStatus, RED } from "./red-types";
 
 interface NestRestreamConfig extends Omit<RestreamConfig, "streamKey"> {
   id: string;
   name?: string;
 }
+
+let warnedParentDeath = false;
 
 module.exports = function register(RED: RED) {
   const t = (key: string, subs?: Record<string, unknown>) => RED._(`nest-restream.status.${key}`, subs);
@@ -41,12 +44,19 @@ module.exports = function register(RED: RED) {
 
   function NestRestreamNode(this: Node<{ streamKey?: string }>, config: NestRestreamConfig) {
     RED.nodes.createNode(this, config);
+    const parentDeath = parentDeathWarning();
+    if (parentDeath && !warnedParentDeath) {
+      warnedParentDeath = true;
+      this.warn(parentDeath);
+    }
     const restream = RestreamController.fromConfig({ ...config, streamKey: this.credentials?.streamKey });
     this.status(statusFor(restream.initialStatus()));
 
+    const topic = config.name || "nest-restream";
+    // Output 1: state; output 2: finished recordings; output 3: snapshots.
     const report = (snapshot: RestreamSnapshot) => {
       this.status(statusFor(restreamStatus(snapshot)));
-      this.send({ payload: restreamPayload(snapshot), topic: config.name || "nest-restream" });
+      this.send([{ payload: restreamPayload(snapshot), topic }, null, null]);
     };
     restream.restreamer.on("state", (snapshot) => {
       report(snapshot);
@@ -54,10 +64,21 @@ module.exports = function register(RED: RED) {
     });
     restream.restreamer.on("stats", report);
     restream.restreamer.on("log", (line) => this.debug(line));
+    restream.restreamer.on("recording", (file) =>
+      this.send([null, { payload: file.path, file, topic }, null]),
+    );
 
-    this.on("input", (msg, _send, done) =>
+    this.on("input", (msg, send, done) =>
       restream.handle(msg).then(
-        () => done(),
+        (reply) => {
+          if (reply) {
+            // The request travels on with the picture, less a destination's stream key.
+            const out: NodeMessage = { ...msg, payload: reply.jpeg, snapshot: reply.snapshot, topic };
+            delete out.target;
+            send([null, null, out]);
+          }
+          done();
+        },
         (err: unknown) => done(new Error(errorMessage(err))),
       ),
     );

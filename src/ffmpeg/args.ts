@@ -28,7 +28,15 @@ export interface BuildArgsOptions {
   inputArgs?: readonly string[];
   /** ffmpeg log level on stderr; "info" (default) is needed for the stream listing. */
   logLevel?: string;
+  /**
+   * When > 0, a second output writes a JPEG of the camera at most this often (from keyframes only
+   * when the video is copied) to file descriptor SNAPSHOT_FD, as back-to-back JPEG images.
+   */
+  snapshotSeconds?: number;
 }
+
+/** The file descriptor ffmpeg writes snapshots to (`pipe:3`): the spawn gives it a fourth pipe. */
+export const SNAPSHOT_FD = 3;
 
 export class ArgsError extends Error {
   override name = "ArgsError";
@@ -61,8 +69,14 @@ export function buildArgs(options: BuildArgsOptions): string[] {
     "-y",
   ];
 
+  const snapshotSeconds = options.snapshotSeconds ?? 0;
+  if (!(Number.isFinite(snapshotSeconds) && snapshotSeconds >= 0))
+    throw new ArgsError("snapshotSeconds must be a number of seconds ≥ 0");
+
   // Input #0: the camera.
   if (isRtspUrl(inputUrl)) args.push("-rtsp_transport", "tcp", "-timeout", String(timeoutUs));
+  // Copied video is decoded for snapshots only: keyframes are enough, and cost little.
+  if (snapshotSeconds > 0 && video === "copy") args.push("-skip_frame", "nokey");
   args.push("-fflags", "+genpts", ...(options.inputArgs ?? []), "-i", inputUrl);
   // Input #1: silence, when the camera sends no audio.
   if (plan === "silence") args.push("-f", "lavfi", "-i", SILENCE_SOURCE);
@@ -128,5 +142,27 @@ export function buildArgs(options: BuildArgsOptions): string[] {
     if (video === "h264" || (plan !== "copy" && plan !== "probe")) args.push("-flags", "+global_header");
     args.push("-f", "tee", teeSpec(outputs));
   }
+  if (snapshotSeconds > 0) args.push(...snapshotOutputArgs(snapshotSeconds));
   return args;
+}
+
+/** A JPEG at most every `seconds` (the first frame, then one ≥ `seconds` after the last chosen). */
+function snapshotOutputArgs(seconds: number): string[] {
+  return [
+    "-map",
+    "0:v:0",
+    "-an",
+    "-sn",
+    "-vf",
+    `select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${seconds})`,
+    "-fps_mode",
+    "passthrough",
+    "-c:v",
+    "mjpeg",
+    "-q:v",
+    "4",
+    "-f",
+    "image2pipe",
+    `pipe:${SNAPSHOT_FD}`,
+  ];
 }

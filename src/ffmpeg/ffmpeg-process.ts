@@ -14,6 +14,8 @@ export interface FfmpegProcess {
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
+  /** All pipes by file descriptor (the fourth, fd 3, carries snapshots when asked for). */
+  readonly stdio?: readonly (Readable | Writable | null | undefined)[];
   kill(signal?: NodeJS.Signals | number): boolean;
   on(event: "exit", listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
   on(event: "error", listener: (err: Error) => void): this;
@@ -44,6 +46,8 @@ export interface FfmpegRunOptions {
   onStderr(line: string): void;
   /** ffmpeg listed its input's streams. */
   onLayout(layout: InputLayout): void;
+  /** When set, ffmpeg gets a fourth pipe (fd 3) and what it writes there comes here. */
+  onFd3?(chunk: Buffer): void;
   /**
    * Whether an exit that comes before the stream listing waits for the rest of stderr (Node may
    * report the exit before the last stderr data), so that the listing can still be acted on.
@@ -106,7 +110,8 @@ export class FfmpegRun {
     args: readonly string[],
     private readonly options: FfmpegRunOptions,
   ) {
-    const proc = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
+    const stdio = options.onFd3 ? ["pipe", "pipe", "pipe", "pipe"] : ["pipe", "pipe", "pipe"];
+    const proc = spawn(command, args, { stdio: stdio as SpawnOptions["stdio"], windowsHide: true });
     this.proc = proc;
     this.whenGone = new Promise<void>((resolve) => (this.markGone = resolve));
     this.stderrDone = !proc.stderr;
@@ -121,6 +126,11 @@ export class FfmpegRun {
     );
     proc.stdout?.on("data", (chunk: Buffer) => progress.push(chunk));
     proc.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
+    const fd3 = options.onFd3 ? (proc.stdio?.[3] as Readable | null | undefined) : undefined;
+    if (fd3 && options.onFd3) {
+      fd3.on("data", options.onFd3);
+      fd3.on("error", () => {});
+    }
     proc.stdout?.on("error", () => {});
     proc.stderr?.on("error", () => {});
     const stderrDone = () => {

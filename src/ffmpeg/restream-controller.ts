@@ -21,6 +21,14 @@ export interface RestreamConfig {
   audio?: AudioMode | "";
   video?: VideoMode | "";
   ffmpegPath?: string;
+  /** Seconds between snapshots of the running stream; 0 or empty: none. */
+  snapshotSeconds?: number | string;
+}
+
+/** What nest-restream sends on output 3 for "snapshot" (design section 3). */
+export interface SnapshotReply {
+  jpeg: Buffer;
+  snapshot: { takenAt: string; width: number; height: number };
 }
 
 /** The Restreamer options besides the destinations (tests: a fake spawn and clock). */
@@ -47,6 +55,7 @@ export class RestreamController {
   /** The node's settings as a Restreamer: the main target, the extra outputs, audio, video, ffmpeg. */
   static fromConfig(config: RestreamConfig, extras: RestreamerExtras = {}): RestreamController {
     const segmentSeconds = Number(config.segmentSeconds) > 0 ? Number(config.segmentSeconds) : undefined;
+    const snapshotSeconds = Number(config.snapshotSeconds) > 0 ? Number(config.snapshotSeconds) : 0;
     const target: TargetConfig = {
       target: config.target || "youtube-rtmps",
       url: config.url?.trim() || undefined,
@@ -65,14 +74,16 @@ export class RestreamController {
       audio: config.audio || "auto",
       video: config.video || "copy",
       ffmpegPath: config.ffmpegPath?.trim() || undefined,
+      snapshotSeconds,
     });
-    return new RestreamController(restreamer, target, outputs);
+    return new RestreamController(restreamer, target, outputs, snapshotSeconds);
   }
 
   constructor(
     readonly restreamer: Restreamer,
     private target: TargetConfig,
     private readonly outputs: readonly TargetConfig[],
+    private readonly snapshotSeconds = 0,
   ) {}
 
   /** Before any message: stopped, or what is wrong with the configured destination. */
@@ -87,9 +98,10 @@ export class RestreamController {
 
   /**
    * Applies one input message. Rejects (changing nothing) on a message that is not understood, a
-   * destination that does not resolve, or "start" before any URL.
+   * destination that does not resolve, "start" before any URL, or "snapshot" without a picture.
+   * Resolves with the picture for "snapshot".
    */
-  async handle(msg: RestreamMessage): Promise<void> {
+  async handle(msg: RestreamMessage): Promise<SnapshotReply | undefined> {
     const { command, target: override, inputAudio } = parseRestreamInput(msg);
     if (override) this.retarget(override);
     const r = this.restreamer;
@@ -113,9 +125,25 @@ export class RestreamController {
       case "stop":
         await r.stop();
         break;
+      case "snapshot":
+        return this.snapshot();
       case "none":
         break;
     }
+    return undefined;
+  }
+
+  private snapshot(): SnapshotReply {
+    const picture = this.restreamer.latestPicture;
+    if (!picture) {
+      throw new Error(
+        this.snapshotSeconds > 0
+          ? "no snapshot yet: the restream has not received a keyframe from the camera"
+          : "snapshots are off: set the node's snapshot interval (snapshotSeconds) above 0",
+      );
+    }
+    const { jpeg, width, height, takenAt } = picture;
+    return { jpeg, snapshot: { takenAt: new Date(takenAt).toISOString(), width, height } };
   }
 
   /** Stops the restream (q, then SIGTERM, then SIGKILL); resolves once no ffmpeg runs. */

@@ -9,6 +9,8 @@ export type RestreamAction =
   | { action: "update-url"; url: string }
   | { action: "start" }
   | { action: "stop" }
+  /** Send the newest JPEG of the camera (output 3). */
+  | { action: "snapshot" }
   | { action: "none" };
 
 export interface TargetOverride {
@@ -27,7 +29,7 @@ export interface RestreamInput {
 
 export const ACCEPTED_RESTREAM_INPUTS =
   "msg.payload as an rtsp(s)://, rtmp(s)://, srt:// or http(s):// URL or a file path (with msg.stream from " +
-  'nest-stream), "start", "stop", null or false, and msg.target = { target, url, streamKey }';
+  'nest-stream), "start", "stop", "snapshot", null or false, and msg.target = { target, url, streamKey }';
 
 export class RestreamInputError extends Error {
   constructor(got: string) {
@@ -59,6 +61,7 @@ export function parseRestreamInput(msg: {
   if (event === "stopped" || p === null || p === false) command = { action: "stop" };
   else if (typeof p === "string" && /^\s*stop\s*$/i.test(p)) command = { action: "stop" };
   else if (typeof p === "string" && /^\s*start\s*$/i.test(p)) command = { action: "start" };
+  else if (typeof p === "string" && /^\s*snapshot\s*$/i.test(p)) command = { action: "snapshot" };
   else if (typeof p === "string" && isInputUrl(p.trim())) {
     const url = p.trim();
     command =

@@ -14,7 +14,6 @@
  * - nothing that leaves this object (events, snapshots, errors, logs) carries a stream key or a
  *   stream token: everything goes through src/redact.ts.
  */
-import { spawn as nodeSpawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { Backoff } from "../backoff";
 import { systemClock, type Clock, type Timer } from "../clock";
@@ -30,8 +29,11 @@ import {
   type SpawnFn,
   type StopReason,
 } from "./ffmpeg-process";
+import { JpegSplitter, type JpegImage } from "./jpeg-stream";
 import type { InputLayout, ProgressSample } from "./progress";
+import { RecordingTracker, type RecordingFile } from "./recordings";
 import { describeStream, takeSnapshot, type RestreamSnapshot, type RestreamState } from "./restream-snapshot";
+import { spawnWithParent } from "./spawn-with-parent";
 import { StallWatchdog } from "./stall-watchdog";
 import { sessionKey, StreamTokens } from "./stream-url";
 import { resolveOutputs, type Destination, type TargetConfig } from "./targets";
@@ -75,12 +77,21 @@ export interface RestreamerOptions {
   inputArgs?: readonly string[];
   /** stderr lines kept for error reports (default 20). */
   stderrLines?: number;
+  /** When > 0, the running ffmpeg keeps a JPEG of the camera at most this many seconds old. */
+  snapshotSeconds?: number;
+}
+
+/** The newest JPEG of the camera, and when it arrived. */
+export interface Picture extends JpegImage {
+  takenAt: number;
 }
 
 export interface RestreamerEvents {
   state: [RestreamSnapshot];
   stats: [RestreamSnapshot];
   log: [string];
+  /** A recording file is complete (its segment rolled over, or ffmpeg exited). */
+  recording: [RecordingFile];
 }
 
 /** One ffmpeg run and what the Restreamer knows of it. */
@@ -93,6 +104,9 @@ interface Run {
   liveSince: number | null;
   sample: ProgressSample | null;
   stallMessage?: string;
+  recordings: RecordingTracker | null;
+  /** Resolves once the run's last recordings are announced. */
+  recordingsEnded: Promise<void>;
 }
 
 export class Restreamer extends EventEmitter<RestreamerEvents> {
@@ -117,6 +131,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
   private restartCount = 0;
   private lastErrorText: string | null = null;
   private lastStderr: string[] = [];
+  private picture: Picture | null = null;
   private readonly tokens = new StreamTokens();
 
   private retryTimer: Timer | undefined;
@@ -126,7 +141,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
   constructor(private readonly options: RestreamerOptions) {
     super();
     this.clock = options.clock ?? systemClock;
-    this.spawnFn = options.spawn ?? ((command, args, opts) => nodeSpawn(command, args, opts));
+    this.spawnFn = options.spawn ?? spawnWithParent;
     this.backoff = new Backoff({
       initialMs: options.backoff?.initialMs ?? 1000,
       maxMs: options.backoff?.maxMs ?? 60_000,
@@ -160,6 +175,11 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
   /** Whether a URL is known, so that start() can replay it. */
   get hasUrl(): boolean {
     return this.url !== null;
+  }
+
+  /** The newest JPEG of the camera (snapshotSeconds > 0), from this run or an earlier one. */
+  get latestPicture(): Picture | null {
+    return this.picture;
   }
 
   /** The last stderr lines of the current or last run, redacted. */
@@ -233,7 +253,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
       return Promise.resolve();
     }
     if (run.ff.stopReason !== "stop") this.requestStop(run, "stop");
-    return run.ff.whenGone;
+    return run.ff.whenGone.then(() => run.recordingsEnded);
   }
 
   snapshot(): RestreamSnapshot {
@@ -294,12 +314,24 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
         inputFps: next.inputFps,
         timeoutUs: this.options.timeoutUs,
         inputArgs: this.options.inputArgs,
+        snapshotSeconds: this.options.snapshotSeconds,
       });
     } catch (err) {
       this.fail((err as Error).message);
       return;
     }
 
+    const recordings = RecordingTracker.forDestinations(this.destinations, {
+      onComplete: (file) => {
+        this.log(`recording complete: ${file.path} (${file.bytes} bytes)`);
+        this.emit("recording", file);
+      },
+      onSkipped: (file, why) => this.log(`recording ${file} not announced: ${why}`),
+    });
+    const jpegs =
+      (this.options.snapshotSeconds ?? 0) > 0
+        ? new JpegSplitter((image) => (this.picture = { ...image, takenAt: this.clock.now() }))
+        : null;
     let ff: FfmpegRun;
     try {
       ff = new FfmpegRun(this.spawnFn, this.ffmpegPath, args, {
@@ -309,8 +341,10 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
         stderrLines: this.options.stderrLines ?? 20,
         onProgress: (sample) => this.onSample(run, sample),
         onStderr: (line) => {
+          recordings?.line(line, this.clock.now());
           if (run === this.run) this.emit("log", line);
         },
+        ...(jpegs ? { onFd3: (chunk: Buffer) => jpegs.push(chunk) } : {}),
         onLayout: (layout) => this.onLayout(run, layout),
         waitsForListing: () => run.plan === "probe",
         onExit: (exit) => this.onExit(run, exit),
@@ -327,6 +361,8 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
       plan,
       liveSince: null,
       sample: null,
+      recordings,
+      recordingsEnded: Promise.resolve(),
       watchdog: new StallWatchdog(this.clock, this.stallTimeoutMs, (idle) => this.onStall(run, idle)),
     };
     this.run = run;
@@ -404,6 +440,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
 
   private onExit(run: Run, exit: FfmpegExit): void {
     run.watchdog.stop();
+    if (run.recordings) run.recordingsEnded = run.recordings.end(this.clock.now());
     if (this.run === run) {
       this.run = null;
       this.lastStderr = run.ff.stderr;

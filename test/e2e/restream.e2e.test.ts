@@ -463,7 +463,7 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
     for (const [err] of node().error.args) {
       const text = err instanceof Error ? err.message : String(err);
       assert.match(text, /nest-restream accepts msg\.payload as an rtsp\(s\):\/\//);
-      assert.match(text, /"start", "stop", null or false/);
+      assert.match(text, /"start", "stop", "snapshot", null or false/);
       assert.match(text, /left as it is/);
     }
     assert.deepEqual(ffmpegs(k), [pid]);

@@ -248,7 +248,10 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
     await waitFor(() => errors().length === bad.length, 5000, "an error per message");
     for (const e of errors()) {
       assert.match(e, /^nest-restream accepts msg\.payload as an rtsp\(s\):\/\//);
-      assert.match(e, /"start", "stop", null or false, and msg\.target = \{ target, url, streamKey \}/);
+      assert.match(
+        e,
+        /"start", "stop", "snapshot", null or false, and msg\.target = \{ target, url, streamKey \}/,
+      );
     }
     assert.deepEqual(msgs, []);
   });
@@ -315,5 +318,108 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
     // It stays failed (no retry loop) until told again.
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(msgs[msgs.length - 1]?.payload.state, "failed");
+  });
+
+  it('output 2 announces each finished recording; output 3 answers "snapshot" with a JPEG', async () => {
+    const out = outDir();
+    await helper.load(
+      restreamNode,
+      [
+        {
+          id: "rs",
+          type: "nest-restream",
+          ffmpegPath: realtimeFfmpeg,
+          target: "custom",
+          url: out,
+          segmentSeconds: 1,
+          snapshotSeconds: 1,
+          wires: [["out"], ["files"], ["pics"]],
+        },
+        { id: "out", type: "helper" },
+        { id: "files", type: "helper" },
+        { id: "pics", type: "helper" },
+      ],
+      {},
+    );
+    const collect = <T>(id: string): T[] => {
+      const got: T[] = [];
+      (helper.getNode(id) as TestNode).on("input", ((m: T) => got.push(m)) as (arg: never) => void);
+      return got;
+    };
+    interface FileMsg {
+      payload: string;
+      file: { path: string; bytes: number; startedAt: string; endedAt: string };
+    }
+    interface PicMsg {
+      payload: Buffer;
+      snapshot: { takenAt: string; width: number; height: number };
+      topic: string;
+      asked?: string;
+    }
+    const states = collect<OutMsg>("out");
+    const files = collect<FileMsg>("files");
+    const pics = collect<PicMsg>("pics");
+    // Sizes as announced: a file still being written would grow after its announcement.
+    const announced = new Map<string, number>();
+    (helper.getNode("files") as TestNode).on("input", ((m: FileMsg) => {
+      announced.set(m.payload, fs.statSync(m.payload).size);
+    }) as (arg: never) => void);
+
+    node().receive({ payload: clip });
+    await waitState(states, "live");
+    await waitFor(() => files.length >= 2, 15_000, "two finished recordings");
+    for (const f of files) {
+      assert.equal(f.payload, f.file.path);
+      assert.ok(path.isAbsolute(f.payload) && f.payload.startsWith(out), f.payload);
+      assert.equal(f.file.bytes, announced.get(f.payload), "the size when it was announced");
+      assert.ok(f.file.bytes > 0);
+      assert.ok(Date.parse(f.file.startedAt) < Date.parse(f.file.endedAt), JSON.stringify(f.file));
+    }
+    assert.equal(new Set(files.map((f) => f.payload)).size, files.length, "each file once");
+    const writing = fs.readdirSync(out).map((f) => path.join(out, f));
+    assert.ok(
+      writing.some((f) => !announced.has(f)),
+      "the file being written is not announced",
+    );
+
+    node().receive({ payload: "snapshot", asked: "porch" });
+    const pic = await waitFor(() => pics[0], 5000, "a snapshot on output 3");
+    assert.ok(Buffer.isBuffer(pic.payload));
+    assert.equal(pic.payload.readUInt16BE(0), 0xffd8, "a JPEG (SOI)");
+    assert.equal(pic.payload.readUInt16BE(pic.payload.length - 2), 0xffd9, "a whole JPEG (EOI)");
+    assert.deepEqual([pic.snapshot.width, pic.snapshot.height], [320, 240]);
+    assert.ok(Math.abs(Date.parse(pic.snapshot.takenAt) - Date.now()) < 5000, pic.snapshot.takenAt);
+    assert.equal(pic.asked, "porch", "the request's fields travel with the picture");
+    assert.equal(states.filter((m) => Buffer.isBuffer(m.payload)).length, 0, "no picture on output 1");
+
+    // Stopping completes the file being written: every file on disk is announced, once.
+    node().receive({ payload: "stop" });
+    await waitState(states, "stopped");
+    await waitFor(
+      () => fs.readdirSync(out).every((f) => announced.has(path.join(out, f))),
+      5000,
+      "all announced",
+    );
+    assert.equal(new Set(files.map((f) => f.payload)).size, files.length, "each file once");
+    for (const f of files) assert.equal(fs.statSync(f.payload).size, f.file.bytes, f.payload);
+  });
+
+  it('"snapshot" with snapshots off is refused with why, and the restream keeps running', async () => {
+    const msgs = await load({ target: "custom", url: outDir() });
+    node().receive({ payload: clip });
+    await waitState(msgs, "live");
+    const pid = ffmpegs()[0]?.pid;
+    node().receive({ payload: "snapshot" });
+    await waitFor(() => errors().length === 1, 5000, "an error");
+    assert.match(
+      errors()[0] ?? "",
+      /snapshots are off: set the node's snapshot interval \(snapshotSeconds\)/,
+    );
+    assert.deepEqual(
+      ffmpegs().map((p) => p.pid),
+      [pid],
+      "the same ffmpeg",
+    );
+    assert.equal(msgs[msgs.length - 1]?.payload.state, "live");
   });
 });

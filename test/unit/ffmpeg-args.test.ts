@@ -381,3 +381,52 @@ describe("ffmpeg args", () => {
     assert.throws(() => buildArgs({ inputUrl: RTSP, outputs: [] }), /no output/);
   });
 });
+
+describe("ffmpeg snapshots", () => {
+  const rtmp = resolveOutputs({ streamKey: KEY });
+
+  it("adds a JPEG output on fd 3 after the destinations, decoding keyframes only when video is copied", () => {
+    const args = buildArgs({
+      inputUrl: RTSP,
+      outputs: rtmp,
+      inputAudio: { codec: "aac" },
+      snapshotSeconds: 5,
+    });
+    const input = args.indexOf("-i");
+    assert.equal(after(args.slice(0, input), "-skip_frame"), "nokey", "an input (decoder) option");
+    const main = args.indexOf(`rtmps://a.rtmps.youtube.com:443/live2/${KEY}`);
+    assert.ok(main > input, "the destination stays the first output");
+    const snap = args.slice(main + 1);
+    assert.deepEqual(maps(snap), ["0:v:0"]);
+    assert.equal(after(snap, "-vf"), "select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,5)");
+    assert.equal(after(snap, "-c:v"), "mjpeg");
+    assert.equal(after(snap, "-f"), "image2pipe");
+    assert.equal(after(snap, "-fps_mode"), "passthrough", "one JPEG per chosen frame, no duplicates");
+    assert.ok(snap.includes("-an"));
+    assert.equal(snap[snap.length - 1], "pipe:3");
+    assert.deepEqual(
+      maps(args.slice(0, main)),
+      ["0:v:0", "0:a:0?"],
+      "the destination's own maps are unchanged",
+    );
+  });
+
+  it("decodes every frame when re-encoding (the decoder is shared), and adds nothing at 0", () => {
+    const h264 = buildArgs({ inputUrl: RTSP, outputs: rtmp, video: "h264", snapshotSeconds: 2 });
+    assert.equal(h264.indexOf("-skip_frame"), -1);
+    assert.equal(h264[h264.length - 1], "pipe:3");
+    const none = buildArgs({ inputUrl: RTSP, outputs: rtmp, snapshotSeconds: 0 });
+    assert.equal(none.indexOf("-skip_frame"), -1);
+    assert.ok(!none.includes("pipe:3"));
+    assert.deepEqual(none, buildArgs({ inputUrl: RTSP, outputs: rtmp }));
+  });
+
+  it("refuses an interval that is not a number of seconds", () => {
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(
+        () => buildArgs({ inputUrl: RTSP, outputs: rtmp, snapshotSeconds: bad }),
+        /snapshotSeconds/,
+      );
+    }
+  });
+});

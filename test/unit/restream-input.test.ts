@@ -52,6 +52,12 @@ describe("parseRestreamInput", () => {
     assert.deepEqual(parseRestreamInput({ payload: "start" }).command, { action: "start" });
   });
 
+  it("asks for the newest picture on 'snapshot'", () => {
+    for (const payload of ["snapshot", " Snapshot "]) {
+      assert.deepEqual(parseRestreamInput({ payload }).command, { action: "snapshot" });
+    }
+  });
+
   it("takes msg.target alone or with a URL", () => {
     assert.deepEqual(parseRestreamInput({ target: { url: "rtmp://h/live2", streamKey: "k-1" } }), {
       command: { action: "none" },
@@ -87,7 +93,7 @@ describe("parseRestreamInput", () => {
         () => parseRestreamInput(msg as Record<string, unknown>),
         (e: unknown) =>
           e instanceof RestreamInputError &&
-          e.message.includes('"start", "stop", null or false') &&
+          e.message.includes('"start", "stop", "snapshot", null or false') &&
           !e.message.includes("tok1"),
         JSON.stringify(msg),
       );
