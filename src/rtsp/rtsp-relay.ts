@@ -74,6 +74,8 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
   private immediate = true;
   /** Upstream connections opened (statistics, tests). */
   connections = 0;
+  /** RTP packets received from upstream (statistics, benchmark). */
+  packets = 0;
 
   constructor(private readonly options: RtspRelayOptions) {
     super();
@@ -289,6 +291,7 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
 
   private onRtp(kind: MediaKind, packet: Buffer): void {
     if (!this.running) return;
+    this.packets++;
     if (kind === "video") {
       if (!this.video) return;
       const payload = rtpPayload(packet);
