@@ -26,6 +26,9 @@ import { RtpContinuity } from "../webrtc/rtp-continuity";
 import type { LocalRtspServer, RtspStreamDescription } from "../webrtc/rtsp-server";
 import { RtspClient, type MediaKind, type RtspClientOptions, type UpstreamMedia } from "./rtsp-client";
 
+/** A drop within this long of the last immediate reconnect waits for the backoff instead. */
+const IMMEDIATE_GAP_MS = 2_000;
+
 export type RtspRelayClientOptions = Omit<RtspClientOptions, "url" | "clock">;
 
 export interface RtspRelayOptions {
@@ -70,8 +73,8 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
   private gateUntil = 0;
   private announced = false;
   private upstreamUp = false;
-  /** The next reconnect after a drop may go at once (the upstream played since the last one). */
-  private immediate = true;
+  /** When the last reconnect went at once: another drop within IMMEDIATE_GAP_MS backs off. */
+  private lastImmediateAt = -Infinity;
   /** Upstream connections opened (statistics, tests). */
   connections = 0;
   /** RTP packets received from upstream (statistics, benchmark). */
@@ -220,7 +223,6 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
       return;
     }
     this.backoff.reset();
-    this.immediate = true;
     this.takeMedia(media);
     this.upstreamUp = true;
     this.emit("state", { state: "live", expiresAt: this.expires, camera: this.displayName });
@@ -271,9 +273,12 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
       expiresAt: this.expires,
       camera: this.displayName,
     });
-    // At once (the newest URL is known), then with backoff until a connection plays again.
-    this.connectSoon(this.immediate ? 0 : this.backoff.next());
-    this.immediate = false;
+    // At once (the newest URL is known); a connection that keeps dropping right away backs off.
+    const now = this.clock.now();
+    if (now - this.lastImmediateAt >= IMMEDIATE_GAP_MS) {
+      this.lastImmediateAt = now;
+      this.connectSoon(0);
+    } else this.connectSoon(this.backoff.next());
   }
 
   private dropClient(): void {
