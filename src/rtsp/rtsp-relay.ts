@@ -294,6 +294,7 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
 
   // ---- media -------------------------------------------------------------------------------------
 
+  /** `packet` is a view into what the client just received, used by nobody after: rewritten in place. */
   private onRtp(kind: MediaKind, packet: Buffer): void {
     if (!this.running) return;
     this.packets++;
@@ -306,10 +307,10 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
         this.gateUntil = 0;
       }
       if (this.server.readerCount(this.path) > 0)
-        this.server.send(this.path, "video", this.video.rewrite(packet));
+        this.server.send(this.path, "video", this.video.rewrite(packet, true));
     } else {
       if (!this.audio || this.server.readerCount(this.path) === 0) return;
-      this.server.send(this.path, "audio", this.audio.rewrite(packet));
+      this.server.send(this.path, "audio", this.audio.rewrite(packet, true));
     }
   }
 
