@@ -80,12 +80,16 @@ interface Pending {
 
 /** An RTSP status that is not 2xx; `status` lets callers tell a refused token (401/403/404) from the rest. */
 export class RtspStatusError extends Error {
+  /** The server's reason phrase, printable ASCII, at most 100 characters (not redacted: never log it). */
+  readonly reason: string;
   constructor(
     readonly method: string,
     readonly status: number,
     reason: string,
   ) {
-    super(`the camera's RTSP server answered ${method} with ${status} ${reason}`.trim());
+    // The server's own reason phrase is not shown: it could carry anything, a token among it.
+    super(`the camera's RTSP server answered ${method} with ${status} ${REASONS[status] ?? ""}`.trim());
+    this.reason = reason;
   }
 }
 
@@ -141,10 +145,9 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       const options = await this.request("OPTIONS", this.options.url);
       this.useGetParameter = /\bGET_PARAMETER\b/i.test(options.headers.get("public") ?? "");
       const described = await this.request("DESCRIBE", this.options.url, { Accept: "application/sdp" });
-      const base =
-        described.headers.get("content-base") ??
-        described.headers.get("content-location") ??
-        this.options.url;
+      const given = described.headers.get("content-base") ?? described.headers.get("content-location");
+      // Request lines are built from it: an rtsp(s) URL of visible characters, else the URL we asked.
+      const base = given && /^rtsps?:\/\/[\x21-\x7e]{1,4096}$/i.test(given) ? given : this.options.url;
       const media = parseUpstreamSdp(described.body.toString("utf8"), base);
       if (!media.video && !media.audio)
         throw new Error("the camera's stream has no H.264 video or audio track");
@@ -163,6 +166,9 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         const session = reply.headers.get("session");
         if (session) {
           const [id, ...params] = session.split(";").map((p) => p.trim());
+          // Echoed into every later request: one token of visible characters, nothing else.
+          if (!/^[\x21-\x7e]{1,256}$/.test(id))
+            throw new Error("the camera's RTSP server gave a malformed session");
           this.session ??= id;
           const timeout = params.find((p) => /^timeout=/i.test(p));
           const seconds = timeout ? Number(timeout.split("=")[1]) : NaN;
@@ -191,11 +197,12 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     if (this.closed) return;
     const socket = this.socket;
     if (socket && this.session && !socket.destroyed) {
-      try {
-        socket.write(this.requestText("TEARDOWN", this.options.url, {}));
-      } catch {
-        // the connection is going anyway
-      }
+      // TEARDOWN, then a graceful end; a server that does not close within a second is cut.
+      this.shutdown("closed", false);
+      socket.end(this.requestText("TEARDOWN", this.options.url, {}), "latin1");
+      const timer = this.clock.setTimeout(() => socket.destroy(), 1000);
+      socket.once("close", () => this.clock.clearTimeout(timer));
+      return;
     }
     this.shutdown();
   }
@@ -246,7 +253,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     if (wasPlaying) this.emit("close", redact(reason));
   }
 
-  private shutdown(reason = "closed"): void {
+  private shutdown(reason = "closed", destroy = true): void {
     this.closed = true;
     this.playing = false;
     this.clock.clearTimeout(this.keepaliveTimer);
@@ -258,7 +265,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     }
     this.pending.clear();
     this.buffer = EMPTY;
-    this.socket?.destroy();
+    if (destroy) this.socket?.destroy();
   }
 
   // ---- requests ----------------------------------------------------------------------------------
@@ -417,7 +424,12 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       if (p) {
         this.pending.delete(cseq);
         this.clock.clearTimeout(p.timer);
-        p.resolve({ status: Number(status[1]), reason: status[2].slice(0, 100), headers, body });
+        p.resolve({
+          status: Number(status[1]),
+          reason: status[2].replace(/[^\x20-\x7e]/g, "?").slice(0, 100),
+          headers,
+          body,
+        });
       }
     } else {
       // A request from the server (GET_PARAMETER, ANNOUNCE…): answered "not implemented".
@@ -434,5 +446,23 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     if (wasPlaying) this.emit("close", reason);
   }
 }
+
+/** Standard reason phrases (RFC 2326 section 7.1.1) for the messages. */
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Time-out",
+  453: "Not Enough Bandwidth",
+  454: "Session Not Found",
+  455: "Method Not Valid in This State",
+  459: "Aggregate Operation Not Allowed",
+  461: "Unsupported Transport",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  503: "Service Unavailable",
+};
 
 export { parseUpstreamSdp };

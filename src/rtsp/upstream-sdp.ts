@@ -31,7 +31,9 @@ export interface UpstreamMedia {
 const MAX_LINE = 4096;
 
 export function resolveControl(base: string, control: string | undefined): string {
-  if (control === undefined || control === "" || control === "*") return base;
+  // Request lines are built from it: visible characters only, else the base.
+  if (control === undefined || control === "" || control === "*" || !/^[\x21-\x7e]{1,4096}$/.test(control))
+    return base;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(control)) return control;
   return base.endsWith("/") ? base + control : `${base}/${control}`;
 }

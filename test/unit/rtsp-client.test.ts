@@ -275,6 +275,19 @@ describe("RtspClient (serve: local upstream)", function () {
           /gave no session/,
         ],
         [
+          "a session id that would inject a header",
+          (m, cseq, socket) =>
+            m === "SETUP"
+              ? `RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nSession: ab\rInjected: 1\r\n\r\n`
+              : goodAnswers()(m, cseq, socket),
+          /malformed session/,
+        ],
+        [
+          "a reason phrase with the token and control characters",
+          (_m, cseq) => `RTSP/1.0 403 Forbidden auth=${TOKEN} \x1b[2J\r\nCSeq: ${cseq}\r\n\r\n`,
+          /^the camera's RTSP server answered OPTIONS with 403 Forbidden$/,
+        ],
+        [
           "no usable track",
           (m, cseq, socket) =>
             m === "DESCRIBE"
@@ -327,6 +340,16 @@ describe("RtspClient (serve: local upstream)", function () {
       assert.equal(resolveControl("rtsp://a/b", "rtsp://c/d"), "rtsp://c/d");
       assert.equal(resolveControl("rtsp://a/b", "*"), "rtsp://a/b");
       assert.equal(resolveControl("rtsp://a/b", "t1"), "rtsp://a/b/t1");
+      assert.equal(
+        resolveControl("rtsp://a/b", "t 1\rX: y"),
+        "rtsp://a/b",
+        "no spaces or controls in a request line",
+      );
+      assert.equal(
+        resolveControl("rtsp://a/b", "t 1\rX: y"),
+        "rtsp://a/b",
+        "no spaces or controls in a request line",
+      );
     });
 
     it("ignores video that is not H.264, bad payload types and overlong lines", () => {
