@@ -2,6 +2,7 @@
  * nest-stream node: wires a StreamController (src/stream: the commands, in order, to the camera's
  * CameraStream) to Node-RED: settings and messages in, URL messages, status and log out.
  */
+import fs from "node:fs";
 import { systemClock } from "../src/clock";
 import { truncate } from "../src/format";
 import { errorMessage, redact } from "../src/redact";
@@ -9,7 +10,9 @@ import {
   CameraStream,
   DEFAULT_RTSP_HOST,
   PROTOCOL_CHOICES,
+  SERVE_CHOICES,
   type ProtocolChoice,
+  type ServeChoice,
 } from "../src/stream/camera-stream";
 import { parseStreamCommand } from "../src/stream/stream-command";
 import { StreamController } from "../src/stream/stream-controller";
@@ -29,6 +32,22 @@ interface NestStreamConfig {
   rtspHost?: string;
   /** Its port: empty = 8554 (or a free port when 8554 is taken), 0 = any free port. */
   rtspPort?: string | number;
+  /** RTSP cameras: "direct" (default; also for flows saved before the setting) or "local". */
+  serve?: string;
+}
+
+/**
+ * Extra certificate authorities (a PEM file) trusted for the camera's rtsps:// connection of
+ * `serve: "local"`, besides the system's: `NEST_RESTREAM_RTSPS_CA_FILE` (tests, TLS proxies).
+ */
+function rtspsCa(): Buffer | undefined {
+  const file = process.env.NEST_RESTREAM_RTSPS_CA_FILE;
+  if (!file) return undefined;
+  try {
+    return fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 module.exports = function register(RED: RED) {
@@ -48,6 +67,7 @@ module.exports = function register(RED: RED) {
     const accountNode = config.account ? (RED.nodes.getNode(config.account) as NestAccountNode | null) : null;
     // Anything unknown is "auto".
     const protocol = PROTOCOL_CHOICES.find((p) => p === config.protocol) ?? ("auto" satisfies ProtocolChoice);
+    const serve = SERVE_CHOICES.find((s) => s === config.serve) ?? ("direct" satisfies ServeChoice);
     const status = new StreamStatus({
       text: (key, vars) => t(`status.${key}`, vars),
       show: (s) => this.status(s),
@@ -67,6 +87,8 @@ module.exports = function register(RED: RED) {
           sdm: account.sdm.singleTry,
           deviceId,
           protocol,
+          serve,
+          local: { client: { ca: rtspsCa() } },
           clock: systemClock,
           webrtc: { host: (config.rtspHost ?? "").trim() || DEFAULT_RTSP_HOST, port },
           // The states carry what the user must see; this is the WebRTC sessions' progress, for the log.

@@ -27,6 +27,7 @@ import {
   type StreamProtocol,
 } from "../nest/sdm-types";
 import { errorMessage, redact } from "../redact";
+import { RtspRelay, type RtspRelayClientOptions, type RtspRelayOptions } from "../rtsp/rtsp-relay";
 import { sharedRtspServers, type RtspServerLease, type RtspServerPool } from "../webrtc/rtsp-server-pool";
 import { WebRtcBridge, type WebRtcBridgeOptions } from "../webrtc/webrtc-bridge";
 import type { WebRtcLogLevel } from "../webrtc/webrtc-session";
@@ -79,6 +80,17 @@ export interface CameraStreamWebRtcOptions {
   parameterSetsWaitMs?: number;
 }
 
+/** How an RTSP camera is handed out (design section 3, nest-stream `serve`). */
+export type ServeChoice = "direct" | "local";
+export const SERVE_CHOICES: readonly ServeChoice[] = ["direct", "local"];
+
+/** `serve: "local"` for RTSP cameras: the upstream client and relay options. */
+export interface CameraStreamLocalOptions {
+  client?: RtspRelayClientOptions;
+  reconnect?: RtspRelayOptions["reconnect"];
+  keyframeGateMs?: number;
+}
+
 export interface CameraStreamOptions {
   /** The SDM client (device lookup and commands); the account's SdmClient fits. */
   sdm: SdmCommandRunner;
@@ -86,6 +98,14 @@ export interface CameraStreamOptions {
   deviceId: string;
   /** "auto" (default): RTSP when the camera lists it, else WEB_RTC. */
   protocol?: ProtocolChoice;
+  /**
+   * RTSP cameras: "direct" (default) hands out Google's `rtsps://…?auth=…` URL; "local" serves the
+   * camera on the local RTSP server (the `webrtc` host and port) at a stable URL, one upstream
+   * session for any number of readers. WebRTC cameras are always local.
+   */
+  serve?: ServeChoice;
+  /** Options of `serve: "local"` for RTSP cameras. */
+  local?: CameraStreamLocalOptions;
   clock?: Clock;
   random?: () => number;
   /** Retries of the device lookup (and of the RTSP keeper's commands). */
@@ -99,6 +119,7 @@ export interface CameraStreamOptions {
   /** Tests: make the drivers. */
   createKeeper?: (options: StreamKeeperOptions) => StreamKeeper;
   createBridge?: (options: WebRtcBridgeOptions) => WebRtcBridge;
+  createRelay?: (options: RtspRelayOptions) => RtspRelay;
 }
 
 /** What drives the stream: a StreamKeeper (RTSP) or a WebRtcBridge (WEB_RTC). */
@@ -139,6 +160,10 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     super();
     const id = typeof options.deviceId === "string" ? options.deviceId.trim() : "";
     if (!id) throw new TypeError("CameraStream needs a device id (the camera's id or its full device name).");
+    const serve = options.serve ?? "direct";
+    if (!SERVE_CHOICES.includes(serve)) {
+      throw new TypeError(`Serve must be "direct" or "local", not ${JSON.stringify(serve)}.`);
+    }
     const choice = options.protocol ?? "auto";
     if (!PROTOCOL_CHOICES.includes(choice)) {
       throw new TypeError(`Protocol must be "auto", "RTSP" or "WEB_RTC", not ${JSON.stringify(choice)}.`);
@@ -249,11 +274,13 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     const protocol = checkCamera(info, this.protocolChoice);
     this.inUse = protocol;
     this.setState({ state: "starting" });
-    if (protocol === "RTSP") this.startKeeper(run, device);
+    if (protocol === "RTSP" && (this.options.serve ?? "direct") === "local")
+      await this.startRelay(run, device, info);
+    else if (protocol === "RTSP") this.startKeeper(run, device);
     else await this.startBridge(run, info);
   }
 
-  private startKeeper(run: Run, device: SdmDevice): void {
+  private makeKeeper(device: SdmDevice): StreamKeeper {
     const options: StreamKeeperOptions = {
       ...this.options.rtsp,
       sdm: this.sdm,
@@ -263,12 +290,43 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
       retry: this.retry,
       device,
     };
-    const keeper = this.options.createKeeper?.(options) ?? new StreamKeeper(options);
+    return this.options.createKeeper?.(options) ?? new StreamKeeper(options);
+  }
+
+  private startKeeper(run: Run, device: SdmDevice): void {
+    const keeper = this.makeKeeper(device);
     this.attach(run, keeper);
     keeper.start();
   }
 
-  private async startBridge(run: Run, info: CameraInfo): Promise<void> {
+  /** `serve: "local"`: the keeper's stream, read once and served by the local RTSP server. */
+  private async startRelay(run: Run, device: SdmDevice, info: CameraInfo): Promise<void> {
+    const served = await this.leaseServer(run, info);
+    if (!served) return;
+    const local = this.options.local ?? {};
+    const options: RtspRelayOptions = {
+      keeper: this.makeKeeper(device),
+      server: served.lease.server,
+      path: served.path,
+      deviceId: this.shortDeviceId,
+      displayName: info.displayName,
+      clock: this.clock,
+      random: this.random,
+      client: local.client,
+      reconnect: local.reconnect,
+      keyframeGateMs: local.keyframeGateMs,
+      log: (level, message) => this.log(level, message),
+    };
+    const relay = this.options.createRelay?.(options) ?? new RtspRelay(options);
+    this.attach(run, relay);
+    relay.start();
+  }
+
+  /** A lease on the local RTSP server for this camera's path (undefined when the run was cancelled). */
+  private async leaseServer(
+    run: Run,
+    info: CameraInfo,
+  ): Promise<{ lease: RtspServerLease; path: string } | undefined> {
     const opts = this.options.webrtc ?? {};
     const host = opts.host?.trim() || DEFAULT_RTSP_HOST;
     const port = opts.port ?? DEFAULT_RTSP_PORT;
@@ -283,12 +341,12 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
         log,
       });
     } catch (err) {
-      if (run.cancelled) return;
+      if (run.cancelled) return undefined;
       throw new StreamConfigError(rtspServerMessage(info.displayName, host, port, err));
     }
     if (run.cancelled) {
       await lease.release();
-      return;
+      return undefined;
     }
     run.lease = lease;
     if (lease.server.hasStream(path)) {
@@ -304,6 +362,15 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
           `not change.`,
       );
     }
+    return { lease, path };
+  }
+
+  private async startBridge(run: Run, info: CameraInfo): Promise<void> {
+    const served = await this.leaseServer(run, info);
+    if (!served) return;
+    const { lease, path } = served;
+    const opts = this.options.webrtc ?? {};
+    const log = (level: WebRtcLogLevel, message: string) => this.log(level, message);
     const options: WebRtcBridgeOptions = {
       sdm: this.sdm,
       deviceId: this.shortDeviceId,

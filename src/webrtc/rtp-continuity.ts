@@ -31,10 +31,10 @@ export class RtpContinuity {
     return packet.length >= 12 && packet.readUInt32BE(8) !== this.inSsrc;
   }
 
-  /** Returns a rewritten copy of a raw RTP packet. */
-  rewrite(packet: Buffer): Buffer {
+  /** Returns a rewritten copy of a raw RTP packet (or the packet itself, rewritten, with `inPlace`). */
+  rewrite(packet: Buffer, inPlace = false): Buffer {
     if (packet.length < 12) return packet;
-    const out = Buffer.from(packet);
+    const out = inPlace ? packet : Buffer.from(packet);
     const ssrc = out.readUInt32BE(8);
     const seq = out.readUInt16BE(2);
     const ts = out.readUInt32BE(4);

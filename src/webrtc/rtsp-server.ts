@@ -186,6 +186,8 @@ class Reader {
   requestTimer?: Timer;
   /** Runs while the connection does not play. */
   idleTimer?: Timer;
+  /** Writes are corked until the end of this tick (the packets of one upstream read go out in one writev). */
+  corked = false;
 
   constructor(readonly socket: net.Socket) {}
 }
@@ -324,6 +326,14 @@ export class LocalRtspServer {
         frame.writeUInt16BE(packet.length, 2);
         packet.copy(frame, 4);
         frames.set(channel, frame);
+      }
+      if (!r.corked) {
+        r.corked = true;
+        r.socket.cork();
+        process.nextTick(() => {
+          r.corked = false;
+          r.socket.uncork();
+        });
       }
       r.socket.write(frame);
     }

@@ -132,7 +132,8 @@ export interface RtspSdpOptions {
   name: string;
   sessionId: number;
   video?: { payloadType: number; fmtp?: string; spropParameterSets?: string; profileLevelId?: string };
-  audio?: { payloadType: number; clockRate: number; channels: number; fmtp?: string };
+  /** `encoding`: the rtpmap encoding name (default "opus"; "MPEG4-GENERIC" for an RTSP camera's AAC). */
+  audio?: { payloadType: number; clockRate: number; channels: number; fmtp?: string; encoding?: string };
 }
 
 /** Builds the SDP the local RTSP server answers DESCRIBE with: video `trackID=0`, audio `trackID=1`. */
@@ -165,7 +166,11 @@ export function buildRtspSdp(o: RtspSdpOptions): string {
   }
   if (o.audio) {
     const pt = o.audio.payloadType;
-    lines.push(`m=audio 0 RTP/AVP ${pt}`, `a=rtpmap:${pt} opus/${o.audio.clockRate}/${o.audio.channels}`);
+    const encoding = o.audio.encoding ?? "opus";
+    lines.push(
+      `m=audio 0 RTP/AVP ${pt}`,
+      `a=rtpmap:${pt} ${encoding}/${o.audio.clockRate}/${o.audio.channels}`,
+    );
     if (o.audio.fmtp) lines.push(`a=fmtp:${pt} ${o.audio.fmtp}`);
     lines.push("a=control:trackID=1");
   }

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { truncate } from "../../src/format";
 import { FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { RtspClient } from "../../src/rtsp/rtsp-client";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
+import { RtspEdge, selfSignedCert } from "../fixtures/rtsp-edge";
+import { RtspSource } from "../fixtures/rtsp-source";
 import {
   builtNode,
   collect as collectFrom,
@@ -115,6 +121,77 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
     assert.equal(fake.commands("StopRtspStream").length, 0);
     assert.equal(fake.commands("GenerateRtspStream").length, generates);
     assert.ok(!msgs.some((m) => m.stream.event === "stopped"));
+  });
+
+  it('serve "local": an RTSP camera at a stable local URL, one upstream session for two readers, across extends', async () => {
+    const source = await RtspSource.start({ mounts: [{ path: "/cam-aac", audio: "aac" }] });
+    const edge = await RtspEdge.start({ authority: fake, tls: true });
+    const caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nest-stream-ca-")), "ca.pem");
+    fs.writeFileSync(caFile, (await selfSignedCert()).cert);
+    process.env.NEST_RESTREAM_RTSPS_CA_FILE = caFile;
+    fake.mediaUrl = source.url("/cam-aac");
+    const base = fake.rtspEdgeBase;
+    fake.setRtspEdgeBase(edge.baseUrl);
+    const readers: RtspClient[] = [];
+    try {
+      await helper.load(nodes, flow({ serve: "local", rtspPort: "0" }), credentials);
+      const msgs = collect();
+      node().receive({ payload: "start" });
+      const started = await waitFor(() => msgs.find((m) => m.stream.event === "started"), 10_000, "started");
+      assert.match(started.payload ?? "", /^rtsp:\/\/127\.0\.0\.1:\d+\/cam-front$/);
+      assert.equal(started.stream.protocol, "RTSP");
+      assert.equal(started.stream.camera, "Front Door");
+      const packets = [0, 0];
+      for (const i of [0, 1]) {
+        const reader = new RtspClient({ url: started.payload ?? "" });
+        readers.push(reader);
+        reader.on("rtp", (kind) => {
+          if (kind === "video") packets[i]++;
+        });
+        const media = await reader.open();
+        assert.equal(media.video?.encoding, "H264");
+        assert.match(media.audio?.encoding ?? "", /^mpeg4-generic$/i);
+      }
+      await waitFor(
+        () => msgs.filter((m) => m.stream.event === "extended").length >= 2,
+        15_000,
+        "two extends",
+      );
+      const mark = [...packets];
+      await waitFor(
+        () => packets[0] > mark[0] + 20 && packets[1] > mark[1] + 20,
+        10_000,
+        "media after extends",
+      );
+      for (const m of msgs.filter((m) => m.stream.event === "extended"))
+        assert.equal(m.payload, started.payload);
+      assert.equal(edge.stats.accepted, 1, "one upstream session for both readers");
+      assert.equal(readers.filter((r) => r.isPlaying).length, 2);
+      const texts = [...msgs, ...statusTexts(), ...errors()];
+      for (const t of texts) assert.doesNotMatch(JSON.stringify(t), /auth=/);
+      assertNoSecrets(
+        texts,
+        edge.openSessions().map((s) => s.token),
+      );
+      assert.ok(
+        statusTexts().some((t) => /^Front Door: live \(RTSP\)/.test(t)),
+        statusTexts().join(" | "),
+      );
+
+      node().receive({ payload: "stop" });
+      const stopped = await waitFor(() => msgs.find((m) => m.stream.event === "stopped"), 5000, "stopped");
+      assert.equal(stopped.payload, null);
+      await waitFor(() => fake.commands("StopRtspStream").length === 1, 5000, "StopRtspStream");
+      await waitFor(() => edge.sessions === 0, 5000, "the upstream session closed");
+      await waitFor(() => readers.every((r) => !r.isPlaying), 5000, "local readers disconnected");
+    } finally {
+      for (const r of readers) r.close();
+      fake.mediaUrl = undefined;
+      fake.setRtspEdgeBase(base);
+      delete process.env.NEST_RESTREAM_RTSPS_CA_FILE;
+      await helper.unload();
+      await Promise.all([edge.stop(), source.stop()]);
+    }
   });
 
   it("streams a WebRTC-only camera as a local rtsp:// URL through the bridge, and stops it at Google", async () => {

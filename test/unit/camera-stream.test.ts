@@ -20,6 +20,7 @@ import {
 import { LocalRtspServer } from "../../src/webrtc/rtsp-server";
 import { RtspServerPool } from "../../src/webrtc/rtsp-server-pool";
 import type { WebRtcBridge, WebRtcBridgeOptions } from "../../src/webrtc/webrtc-bridge";
+import type { RtspRelay, RtspRelayOptions } from "../../src/rtsp/rtsp-relay";
 import { createFakeSdm, createFakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
 import { freePort } from "../fixtures/ports";
 import { FakeClock } from "../support/fake-clock";
@@ -468,6 +469,47 @@ describe("CameraStream", function () {
       assert.equal(sdm.commands("device").length, 2);
       assert.equal(sdm.commands("GenerateRtspStream").length, 2);
       assert.equal(sdm.commands("StopRtspStream").length, 1);
+    });
+
+    it('serve "local": an RTSP camera is driven by an RtspRelay on the shared local server; WebRTC cameras stay bridged', async () => {
+      const relays: RtspRelayOptions[] = [];
+      const makeRelay = (o: RtspRelayOptions) => {
+        relays.push(o);
+        const relay = new EventEmitter() as EventEmitter & { start(): void; stop(): Promise<void> };
+        relay.start = () => o.server.addStream(o.path, { describe: () => undefined });
+        relay.stop = async () => o.server.removeStream(o.path);
+        return relay as unknown as RtspRelay;
+      };
+      const rtsp = setup({ protocols: ["RTSP"], stream: { serve: "local", createRelay: makeRelay } });
+      rtsp.stream.start();
+      await until(() => relays.length === 1, "the relay");
+      assert.equal(relays[0].path, DEVICE_ID);
+      assert.equal(relays[0].deviceId, DEVICE_ID);
+      assert.equal(relays[0].displayName, "Front door");
+      assert.ok(relays[0].server.isListening);
+      assert.ok(relays[0].server.hasStream(DEVICE_ID));
+      assert.equal(rtsp.pool.size, 1);
+      assert.equal(
+        rtsp.sdm.commands("GenerateRtspStream").length,
+        0,
+        "the relay's keeper is not started here",
+      );
+      await rtsp.stream.stop();
+      assert.equal(rtsp.pool.size, 0, "the server was given back");
+
+      const webrtc = setup({ protocols: ["WEB_RTC"], stream: { serve: "local", createRelay: makeRelay } });
+      webrtc.stream.start();
+      await until(() => webrtc.bridges.length === 1, "the bridge");
+      assert.equal(relays.length, 1);
+
+      const direct = setup({ protocols: ["RTSP"], stream: { createRelay: makeRelay } });
+      direct.stream.start();
+      await until(() => direct.sdm.commands("GenerateRtspStream").length === 1, "the direct keeper's stream");
+      assert.equal(relays.length, 1, "direct is the default");
+      assert.throws(
+        () => new CameraStream({ sdm: rtsp.sdm, deviceId: "x", serve: "proxy" as "local" }),
+        /"direct" or "local"/,
+      );
     });
 
     it("rejects a missing device id and an unknown protocol", () => {

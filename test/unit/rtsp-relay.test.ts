@@ -1,0 +1,309 @@
+/**
+ * RtspRelay (serve: "local" for RTSP cameras) on a fake clock, with a scripted keeper, scripted
+ * upstream clients and a recording local server: one upstream connection across extends, an
+ * immediate reconnect with the newest URL after a drop (then backoff), a new stream switched to
+ * behind the same local URL, packets rewritten onto one timeline, video resumed at a keyframe.
+ */
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import type { RtspClient, RtspClientOptions, UpstreamMedia } from "../../src/rtsp/rtsp-client";
+import { RtspRelay } from "../../src/rtsp/rtsp-relay";
+import type { StreamKeeper, StreamUrlEvent } from "../../src/stream/stream-keeper";
+import type { CameraUrlEvent, StreamState } from "../../src/stream/stream-state";
+import type { LocalRtspServer, RtspStreamSource, TrackKind } from "../../src/webrtc/rtsp-server";
+import { FakeClock, flush } from "../support/fake-clock";
+
+const MEDIA: UpstreamMedia = {
+  controlUrl: "rtsps://edge/x",
+  video: {
+    kind: "video",
+    payloadType: 96,
+    encoding: "H264",
+    clockRate: 90000,
+    channels: 1,
+    fmtp: "packetization-mode=1;sprop-parameter-sets=Z0IAHqtAUB7I,aM4xsg==",
+    controlUrl: "rtsps://edge/x/stream=0",
+  },
+  audio: {
+    kind: "audio",
+    payloadType: 97,
+    encoding: "MPEG4-GENERIC",
+    clockRate: 48000,
+    channels: 1,
+    fmtp: "streamtype=5;mode=AAC-hbr;config=1188",
+    controlUrl: "rtsps://edge/x/stream=1",
+  },
+};
+
+class FakeKeeper extends EventEmitter {
+  started = 0;
+  stopped = 0;
+  start(): void {
+    this.started++;
+  }
+  async stop(): Promise<void> {
+    this.stopped++;
+    this.emitUrl("stopped", null);
+  }
+  emitUrl(event: StreamUrlEvent["event"], url: string | null): void {
+    this.emit("url", {
+      event,
+      url,
+      expiresAt: url ? "2026-01-01T00:05:00.000Z" : null,
+      deviceId: "cam-1",
+      camera: "Front",
+      protocol: "RTSP",
+    } satisfies StreamUrlEvent);
+  }
+}
+
+class FakeClient extends EventEmitter {
+  closed = false;
+  result: "ok" | "fail" | "hang" = "ok";
+  private resolveOpen?: (m: UpstreamMedia) => void;
+  constructor(readonly url: string) {
+    super();
+  }
+  open(): Promise<UpstreamMedia> {
+    if (this.result === "fail") return Promise.reject(new Error("401 Unauthorized"));
+    if (this.result === "hang") return new Promise((r) => (this.resolveOpen = r));
+    return Promise.resolve(MEDIA);
+  }
+  finishOpen(): void {
+    this.resolveOpen?.(MEDIA);
+  }
+  close(): void {
+    this.closed = true;
+  }
+  drop(reason = "the camera's RTSP server closed the connection"): void {
+    this.emit("close", reason);
+  }
+  rtp(kind: "video" | "audio", packet: Buffer): void {
+    this.emit("rtp", kind, packet);
+  }
+}
+
+class FakeServer {
+  source?: RtspStreamSource;
+  readonly sent: { kind: TrackKind; packet: Buffer }[] = [];
+  readyCalls = 0;
+  removed = 0;
+  addStream(_path: string, source: RtspStreamSource): void {
+    this.source = source;
+  }
+  removeStream(): void {
+    this.removed++;
+  }
+  url(path: string): string {
+    return `rtsp://127.0.0.1:8554/${path}`;
+  }
+  readerCount(): number {
+    return 1;
+  }
+  send(_path: string, kind: TrackKind, packet: Buffer): void {
+    this.sent.push({ kind, packet });
+  }
+  ready(): void {
+    this.readyCalls++;
+  }
+}
+
+function rtp(ssrc: number, seq: number, ts: number, nalType: number, pt = 96): Buffer {
+  const p = Buffer.alloc(16);
+  p[0] = 0x80;
+  p[1] = pt;
+  p.writeUInt16BE(seq, 2);
+  p.writeUInt32BE(ts >>> 0, 4);
+  p.writeUInt32BE(ssrc, 8);
+  p[12] = nalType;
+  return p;
+}
+
+function setup(options: { nextResult?: FakeClient["result"] } = {}) {
+  const mode = { next: options.nextResult ?? "ok" };
+  const clock = new FakeClock();
+  const keeper = new FakeKeeper();
+  const server = new FakeServer();
+  const clients: FakeClient[] = [];
+  const opened: RtspClientOptions[] = [];
+  const relay = new RtspRelay({
+    keeper: keeper as unknown as StreamKeeper,
+    server: server as unknown as LocalRtspServer,
+    path: "cam-1",
+    deviceId: "cam-1",
+    clock,
+    random: () => 0,
+    reconnect: { initialMs: 500, maxMs: 4000 },
+    createClient: (o) => {
+      opened.push(o);
+      const c = new FakeClient(o.url);
+      c.result = mode.next;
+      clients.push(c);
+      return c as unknown as RtspClient;
+    },
+  });
+  const urls: CameraUrlEvent[] = [];
+  const states: StreamState[] = [];
+  relay.on("url", (e) => urls.push(e));
+  relay.on("state", (s) => states.push(s));
+  return { clock, keeper, server, clients, opened, relay, urls, states, mode };
+}
+
+describe("RtspRelay (serve: local, fake clock)", () => {
+  it("opens one upstream connection and keeps it across extends; the local URL never changes", async () => {
+    const { clock, keeper, server, clients, relay, urls, states } = setup();
+    relay.start();
+    assert.equal(keeper.started, 1);
+    keeper.emitUrl("started", "rtsps://edge/x?auth=token-1");
+    await clock.advance(0);
+    assert.equal(clients.length, 1);
+    assert.equal(clients[0].url, "rtsps://edge/x?auth=token-1");
+    assert.deepEqual(
+      urls.map((u) => [u.event, u.url, u.protocol]),
+      [["started", "rtsp://127.0.0.1:8554/cam-1", "RTSP"]],
+    );
+    assert.equal(server.readyCalls, 1);
+    assert.equal(states.at(-1)?.state, "live");
+    const desc = server.source?.describe();
+    assert.equal(desc?.audio?.encoding, "MPEG4-GENERIC");
+    assert.equal(desc?.audio?.fmtp, "streamtype=5;mode=AAC-hbr;config=1188");
+    assert.equal(desc?.video?.spropParameterSets, "Z0IAHqtAUB7I,aM4xsg==");
+
+    keeper.emitUrl("extended", "rtsps://edge/x?auth=token-2");
+    keeper.emitUrl("extended", "rtsps://edge/x?auth=token-3");
+    await clock.advance(10_000);
+    assert.equal(clients.length, 1, "no reconnect on an extend");
+    assert.equal(clients[0].closed, false);
+    assert.deepEqual(
+      urls.map((u) => [u.event, u.url]),
+      [
+        ["started", "rtsp://127.0.0.1:8554/cam-1"],
+        ["extended", "rtsp://127.0.0.1:8554/cam-1"],
+        ["extended", "rtsp://127.0.0.1:8554/cam-1"],
+      ],
+    );
+    for (const u of urls) assert.doesNotMatch(JSON.stringify(u), /auth=|token-/);
+
+    await relay.stop();
+    assert.equal(keeper.stopped, 1);
+    assert.equal(clients[0].closed, true);
+    assert.equal(server.removed, 1);
+    assert.deepEqual(urls.at(-1), {
+      event: "stopped",
+      url: null,
+      expiresAt: null,
+      deviceId: "cam-1",
+      camera: "Front",
+      protocol: "RTSP",
+    });
+    assert.equal(states.at(-1)?.state, "stopped");
+  });
+
+  it("a dropped upstream reconnects at once with the newest URL; packets continue on one timeline from a keyframe", async () => {
+    const { clock, keeper, server, clients, relay, urls, states } = setup();
+    relay.start();
+    keeper.emitUrl("started", "rtsps://edge/x?auth=token-1");
+    await clock.advance(0);
+    clients[0].rtp("video", rtp(111, 1000, 90_000, 5));
+    clients[0].rtp("video", rtp(111, 1001, 96_000, 1));
+    clients[0].rtp("audio", rtp(222, 50, 48_000, 0, 97));
+    keeper.emitUrl("extended", "rtsps://edge/x?auth=token-2");
+    await clock.advance(200);
+
+    clients[0].drop();
+    assert.equal(states.at(-1)?.state, "retrying");
+    assert.match(states.at(-1)?.reason ?? "", /local readers stay connected/);
+    await clock.advance(0);
+    assert.equal(clients.length, 2, "reconnected at once");
+    assert.equal(clients[1].url, "rtsps://edge/x?auth=token-2", "with the newest token");
+    assert.equal(states.at(-1)?.state, "live");
+
+    // The new session: other SSRC, sequence and timestamps. Video waits for a keyframe.
+    clients[1].rtp("video", rtp(999, 7, 5_000, 1));
+    clients[1].rtp("video", rtp(999, 8, 11_000, 7));
+    clients[1].rtp("video", rtp(999, 9, 11_000, 5));
+    clients[1].rtp("audio", rtp(888, 3, 1_000, 0, 97));
+    const video = server.sent.filter((s) => s.kind === "video").map((s) => s.packet);
+    const audio = server.sent.filter((s) => s.kind === "audio").map((s) => s.packet);
+    assert.equal(video.length, 4, "the non-keyframe packet before the SPS was dropped");
+    assert.deepEqual(
+      new Set(video.map((p) => p.readUInt32BE(8))).size,
+      1,
+      "one SSRC for readers across the switch",
+    );
+    assert.deepEqual(
+      video.map((p) => p.readUInt16BE(2)),
+      [0, 1, 2, 3].map((i) => (video[0].readUInt16BE(2) + i) & 0xffff),
+      "sequence numbers continue",
+    );
+    const ts = video.map((p) => p.readUInt32BE(4));
+    assert.ok((ts[2] - ts[1]) >>> 0 > 0 && (ts[2] - ts[1]) >>> 0 < 90_000, "timestamps move forward");
+    assert.equal(new Set(audio.map((p) => p.readUInt32BE(8))).size, 1);
+    assert.deepEqual(
+      urls.map((u) => u.event),
+      ["started", "extended"],
+      "readers are never told to reconnect",
+    );
+
+    // A second drop right away: the newest URL is refused now, so reconnects back off.
+    clients[1].drop();
+    await clock.advance(0);
+    assert.equal(clients.length, 2, "the second drop waits (backoff)");
+    await clock.advance(500);
+    assert.equal(clients.length, 3);
+    await relay.stop();
+  });
+
+  it("refused opens retry with backoff until one plays; a new stream ('restarted') is switched to behind the same URL", async () => {
+    const { clock, keeper, clients, relay, urls, states, mode } = setup({ nextResult: "fail" });
+    relay.start();
+    keeper.emitUrl("started", "rtsps://edge/x?auth=token-1");
+    await clock.advance(0);
+    assert.equal(clients.length, 1);
+    assert.equal(urls.length, 0, "no URL before the upstream plays");
+    assert.equal(states.at(-1)?.state, "retrying");
+    assert.match(states.at(-1)?.reason ?? "", /401 Unauthorized.*next try in 1 s/);
+    await clock.advance(499);
+    assert.equal(clients.length, 1);
+    await clock.advance(1);
+    assert.equal(clients.length, 2);
+    await clock.advance(999);
+    assert.equal(clients.length, 2, "the second retry waits longer");
+    await clock.advance(1);
+    assert.equal(clients.length, 3);
+
+    // Google's stream was lost: the keeper makes a new one. The relay opens it at once.
+    mode.next = "ok";
+    keeper.emitUrl("restarted", "rtsps://edge/y?auth=token-9");
+    await clock.advance(0);
+    assert.equal(clients.length, 4, "at once, not after the backoff");
+    assert.equal(clients[3].url, "rtsps://edge/y?auth=token-9");
+    await flush();
+    assert.deepEqual(
+      urls.map((u) => u.event),
+      ["started"],
+    );
+    await relay.stop();
+    assert.equal(clock.timers, 0, "no timer left");
+  });
+
+  it("the keeper's live waits for the upstream; a stop during a slow open closes that connection", async () => {
+    const { clock, keeper, clients, relay, urls, states } = setup({ nextResult: "hang" });
+    relay.start();
+    keeper.emit("state", { state: "starting", camera: "Front" });
+    keeper.emitUrl("started", "rtsps://edge/x?auth=token-1");
+    keeper.emit("state", { state: "live", camera: "Front", expiresAt: "2026-01-01T00:05:00.000Z" });
+    await clock.advance(0);
+    assert.deepEqual(
+      states.map((s) => s.state),
+      ["starting"],
+      "not live before the camera's stream plays",
+    );
+    const stopping = relay.stop();
+    clients[0].finishOpen();
+    await stopping;
+    await flush();
+    assert.equal(clients[0].closed, true);
+    assert.equal(urls.length, 0);
+  });
+});
