@@ -26,13 +26,16 @@ const ours = [
   "youtube-account",
   "youtube-live",
   "youtube-captions",
+  "nest-events",
 ];
 const nodes = [
   ...ours.map(builtNode),
   coreNode("common/20-inject.js"),
   coreNode("common/21-debug.js"),
   coreNode("common/90-comment.js"),
+  coreNode("function/10-switch.js"),
   coreNode("function/15-change.js"),
+  coreNode("function/89-trigger.js"),
   coreNode("network/21-httpin.js"),
 ];
 
@@ -49,8 +52,9 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
 
   const files = fs.readdirSync(examplesDir).filter((f) => f.endsWith(".json"));
 
-  it("has the five examples the README lists, covering every non-config node", () => {
+  it("has the six examples the README lists, covering every non-config node", () => {
     assert.deepEqual(files.sort(), [
+      "doorbell-to-youtube.json",
       "home-assistant-control.json",
       "nest-to-rtsp-server.json",
       "nest-to-youtube-broadcast.json",
@@ -62,7 +66,7 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
         (JSON.parse(fs.readFileSync(path.join(examplesDir, f), "utf8")) as FlowNode[]).map((n) => n.type),
       ),
     );
-    for (const type of ["nest-stream", "nest-restream", "youtube-live", "youtube-captions"])
+    for (const type of ["nest-stream", "nest-restream", "youtube-live", "youtube-captions", "nest-events"])
       assert.ok(used.has(type), `${type} appears in an example`);
   });
 
