@@ -2,23 +2,10 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
+import { builtNode, coreNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
 
 const root = path.join(__dirname, "..", "..", "..");
 const examplesDir = path.join(root, "examples");
-const coreDir = path.dirname(
-  require.resolve(`${nodeRedMajor === 5 ? "node-red-5" : "node-red"}/package.json`),
-);
-function coreNode(file: string): unknown {
-  // node-red-5 keeps its own @node-red/nodes; node-red 4's is hoisted.
-  const candidates = [
-    path.join(coreDir, "node_modules", "@node-red", "nodes", "core", file),
-    path.join(root, "node_modules", "@node-red", "nodes", "core", file),
-  ];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(candidates.find((c) => fs.existsSync(c)) ?? candidates[1]);
-}
-
 const ours = [
   "nest-account",
   "nest-stream",
