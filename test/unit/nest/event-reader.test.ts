@@ -468,8 +468,13 @@ describe("nest events: event images", () => {
           ),
       },
     });
-    const pending = images.fetch(candidate(clock.now())).catch((e: unknown) => e);
+    let settled = false;
+    const pending = images
+      .fetch(candidate(clock.now()))
+      .catch((e: unknown) => e)
+      .finally(() => (settled = true));
     await clock.advance(29_000);
+    assert.equal(settled, false, "still waiting within the image's life");
     await clock.advance(2_000);
     const err = await pending;
     assert.ok(err instanceof EventImageExpiredError, String(err));
