@@ -48,6 +48,8 @@ module.exports = function register(RED: RED) {
         deviceId: config.deviceId,
         types: parseEventTypes(config.events),
         imageWidth: Math.round(width),
+        // A redeployed node knows what it sent before: the messages then in flight come again.
+        memoryKey: this.id,
       });
       releaseAccount = account.retain();
     } catch (err) {

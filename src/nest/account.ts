@@ -9,7 +9,7 @@ import { CommandBudget, type CommandBudgetOptions } from "./command-budget";
 import type { HttpTransport } from "../google/http";
 import type { CameraInfo } from "./sdm-types";
 import { EventImages } from "./event-images";
-import { DeviceDirectory, EventReader, type EventReaderOptions } from "./event-reader";
+import { DeviceDirectory, EventReader, sharedMemory, type EventReaderOptions } from "./event-reader";
 import type { EventType } from "./events";
 import { PubSubClient } from "./pubsub-client";
 import { SdmClient, validateProjectId } from "./sdm-client";
@@ -111,6 +111,8 @@ export class NestAccount extends EventEmitter {
     types?: Iterable<EventType>;
     /** Width of event images; 0: none fetched. Default 640. */
     imageWidth?: number;
+    /** What was sent is remembered under this key (the node's id) across redeploys. */
+    memoryKey?: string;
     reader?: Partial<Pick<EventReaderOptions, "maxAgeMs" | "backlogMs" | "idleMs" | "maxMessages">>;
   }): EventReader {
     const source = new PubSubClient({
@@ -134,6 +136,7 @@ export class NestAccount extends EventEmitter {
           : undefined,
       deviceId: options.deviceId,
       types: options.types,
+      memory: options.memoryKey ? sharedMemory(`${options.memoryKey}|${source.subscription}`) : undefined,
     });
   }
 

@@ -64,6 +64,23 @@ export class DeviceDirectory {
   }
 }
 
+/**
+ * What readers remembered, by key (a nest-events node's id), for the life of the process: a redeploy
+ * replaces the reader, and the messages it had not acknowledged come again to the new one, which
+ * must know them as sent.
+ */
+const memories = new Map<string, Map<string, number>>();
+
+/** The process-wide memory for `key`. */
+export function sharedMemory(key: string): Map<string, number> {
+  let memory = memories.get(key);
+  if (!memory) {
+    memory = new Map();
+    memories.set(key, memory);
+  }
+  return memory;
+}
+
 export type ReaderState = "starting" | "listening" | "retrying" | "error" | "stopped";
 
 export interface ReaderStatus {
@@ -99,6 +116,8 @@ export interface EventReaderOptions {
   backlogMs?: number;
   /** How long sessions and messages are remembered for dropping duplicates. Default 1 hour. */
   memoryMs?: number;
+  /** Where they are remembered (`sharedMemory(key)` survives a redeploy). Default: this reader's own. */
+  memory?: Map<string, number>;
   /** Per pull. Default 100. */
   maxMessages?: number;
   /** The wait after a pull that brought nothing. Default 1 s. */
@@ -124,7 +143,7 @@ export class EventReader extends EventEmitter {
   private readonly transientBackoff: Backoff;
   private readonly errorBackoff: Backoff;
   /** Session keys (device|session|type) and message ids already handled, with when. */
-  private readonly seen = new Map<string, number>();
+  private readonly seen: Map<string, number>;
   private abort?: AbortController;
   private loop?: Promise<void>;
   private startedAt = 0;
@@ -143,6 +162,7 @@ export class EventReader extends EventEmitter {
     this.maxAgeMs = options.maxAgeMs ?? 120_000;
     this.backlogMs = options.backlogMs ?? 30_000;
     this.memoryMs = options.memoryMs ?? 3_600_000;
+    this.seen = options.memory ?? new Map();
     this.maxMessages = options.maxMessages ?? 100;
     this.idleMs = options.idleMs ?? 1_000;
     const random = options.random ?? Math.random;

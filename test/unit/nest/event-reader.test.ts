@@ -55,6 +55,7 @@ function setup(
     imageWidth?: number;
     subscription?: string;
     latencyMs?: number;
+    memoryKey?: string;
   } = {},
 ): Setup {
   const clock = new FakeClock();
@@ -81,6 +82,7 @@ function setup(
     deviceId: options.deviceId,
     types: options.types === undefined ? undefined : parseEventTypes(options.types),
     imageWidth: options.imageWidth ?? 0,
+    memoryKey: options.memoryKey,
   });
   const outputs: EventOutput[] = [];
   const statuses: ReaderStatus[] = [];
@@ -173,6 +175,38 @@ describe("nest events: the event reader", () => {
     assert.equal(message.acked, true);
     assert.equal(s.outputs.length, 1, "the redelivered event was not sent again");
     await stop(s);
+  });
+
+  it("remembers what a node sent across a redeploy: the messages then in flight are not sent again", async () => {
+    const key = `node-${Math.random()}`;
+    const s = setup({ memoryKey: key });
+    s.reader.start();
+    await s.clock.advance(100);
+    // The redeploy comes before the acknowledge gets through.
+    s.fake.google.fail("network", 1, { on: "pubsub.acknowledge" });
+    s.pubsub.publishEvent({ deviceId: "door-1", type: "chime" });
+    await s.clock.advance(1_000);
+    assert.equal(s.outputs.length, 1);
+    await stop(s);
+    // The new reader (a new account too, as after a redeploy) on the same fake.
+    const next = openNestAccount({
+      projectId: FAKE.projectId,
+      clientId: FAKE.clientId,
+      clientSecret: FAKE.clientSecret,
+      refreshToken: s.fake.google.issueRefreshToken({ scope: `${SDM_SCOPE} ${PUBSUB_SCOPE}` }),
+      endpoints: { oauthTokenUrl: TOKEN_URL, sdmApiUrl: SDM_URL, pubsubApiUrl: PUBSUB_URL },
+      clock: s.clock,
+      http: s.fake,
+    });
+    const reader = next.eventReader({ subscription: FAKE_SUBSCRIPTION, imageWidth: 0, memoryKey: key });
+    const outputs: EventOutput[] = [];
+    reader.on("event", (o: EventOutput) => outputs.push(o));
+    reader.start();
+    await s.clock.advance(15_000);
+    assert.equal(s.pubsub.unacked().length, 0, "redelivered and acknowledged");
+    assert.equal(outputs.length, 0, "not sent again");
+    await drive(s.clock, reader.stop());
+    next.close();
   });
 
   it("does not replay a backlog found at start, nor events that arrive long after they happened", async () => {
