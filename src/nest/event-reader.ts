@@ -9,7 +9,7 @@
 import { EventEmitter } from "node:events";
 import { Backoff } from "../backoff";
 import { sleep, systemClock, type Clock } from "../clock";
-import { ClosedError } from "../google/errors";
+import { ClosedError, GoogleError } from "../google/errors";
 import { isRetryable, retryDelay } from "../google/retry";
 import { errorMessage } from "../redact";
 import type { EventImages } from "./event-images";
@@ -209,12 +209,15 @@ export class EventReader extends EventEmitter {
   private async run(signal: AbortSignal): Promise<void> {
     // Device Access publishes only after one devices.list; the names are wanted anyway.
     await this.directory?.refresh(signal).catch(() => {});
+    let timeouts = 0;
     while (!signal.aborted) {
       let received: ReceivedMessage[];
       try {
         received = await this.source.pull(this.maxMessages, signal);
       } catch (err) {
         if (signal.aborted) return;
+        // Pub/Sub may hold a pull open while it has nothing: one timeout after an answer is an empty pull.
+        if (err instanceof GoogleError && err.code === "TIMEOUT" && ++timeouts === 1) continue;
         if (err instanceof ClosedError) {
           this.setStatus({ state: "error", error: errorMessage(err) });
           return;
@@ -229,6 +232,7 @@ export class EventReader extends EventEmitter {
         if (!(await this.wait(delayMs, signal))) return;
         continue;
       }
+      timeouts = 0;
       this.transientBackoff.reset();
       this.errorBackoff.reset();
       if (this.current.state !== "listening") this.setStatus({ state: "listening" });
@@ -261,7 +265,12 @@ export class EventReader extends EventEmitter {
       if (!this.types.has(c.type)) continue;
       fresh.push(c);
     }
-    for (const r of received) if (r.message.messageId) this.seen.set(`msg|${r.message.messageId}`, now);
+    for (const r of received) {
+      if (!r.message.messageId) continue;
+      // Re-inserted, so the memory stays in time order and is pruned from its front.
+      this.seen.delete(`msg|${r.message.messageId}`);
+      this.seen.set(`msg|${r.message.messageId}`, now);
+    }
     for (const c of fresh) {
       if (signal.aborted) break;
       const out = await this.output(c, signal);

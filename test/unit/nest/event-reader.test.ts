@@ -359,6 +359,23 @@ describe("nest events: the event reader", () => {
     await stop(s);
   });
 
+  it("takes one pull held open until it times out as an empty pull, and reports the next", async () => {
+    const s = setup();
+    s.reader.start();
+    await s.clock.advance(2_000);
+    assert.equal(s.reader.status.state, "listening");
+    s.fake.google.fail("hang", 2, { on: "pubsub.pull" });
+    const retrying = () => s.statuses.filter((x) => x.state === "retrying");
+    await s.clock.advance(95_000);
+    assert.equal(s.reader.status.state, "listening", "one timeout is Pub/Sub having nothing");
+    assert.equal(retrying().length, 0);
+    await s.clock.advance(95_000);
+    assert.equal(retrying().length, 1, "the second in a row is reported");
+    assert.match(retrying()[0].error ?? "", /timeout/);
+    assert.equal(s.reader.status.state, "listening", "and the next pull listens again");
+    await stop(s);
+  });
+
   it("stops and starts: a stopped reader pulls nothing", async () => {
     const s = setup();
     s.reader.start();
