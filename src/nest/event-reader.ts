@@ -81,6 +81,11 @@ export function sharedMemory(key: string): Map<string, number> {
   return memory;
 }
 
+/** One event session of one type on one camera: what is sent once. */
+function sessionKey(c: EventCandidate): string {
+  return `${c.deviceName}|${c.eventSessionId}|${c.type}`;
+}
+
 export type ReaderState = "starting" | "listening" | "retrying" | "error" | "stopped";
 
 export interface ReaderStatus {
@@ -257,7 +262,7 @@ export class EventReader extends EventEmitter {
     candidates.sort((a, b) => a.at - b.at || a.messageId.localeCompare(b.messageId));
     const fresh: EventCandidate[] = [];
     for (const c of candidates) {
-      const key = `${c.deviceName}|${c.eventSessionId}|${c.type}`;
+      const key = sessionKey(c);
       if (this.seen.has(key)) continue;
       this.seen.set(key, now);
       if (now - c.at > this.maxAgeMs || c.at < this.startedAt - this.backlogMs) continue;
@@ -271,12 +276,24 @@ export class EventReader extends EventEmitter {
       this.seen.delete(`msg|${r.message.messageId}`);
       this.seen.set(`msg|${r.message.messageId}`, now);
     }
+    let sent = 0;
     for (const c of fresh) {
       if (signal.aborted) break;
       const out = await this.output(c, signal);
+      // Stopped while its image was fetched: nothing goes out after a stop.
+      if (signal.aborted) break;
       this.last = out.event;
       this.emit("event", out);
       this.setStatus({ state: "listening", lastEvent: out.event });
+      sent++;
+    }
+    if (sent < fresh.length) {
+      // Stopped before these went out: unacknowledged, they come again, and must then be news.
+      for (const c of fresh.slice(sent)) {
+        this.seen.delete(sessionKey(c));
+        this.seen.delete(`msg|${c.messageId}`);
+      }
+      return;
     }
     try {
       await this.source.acknowledge(

@@ -209,6 +209,27 @@ describe("nest events: the event reader", () => {
     next.close();
   });
 
+  it("sends nothing after a stop, and what a stop cut short comes again as news", async () => {
+    const key = `node-${Math.random()}`;
+    const s = setup({ memoryKey: key, imageWidth: 640, latencyMs: 2_000 });
+    s.reader.start();
+    await s.clock.advance(5_000);
+    s.pubsub.publishEvent({ deviceId: "door-1", type: "chime" });
+    // The pull brings it; its image is being fetched (GenerateImage in flight) when the stop comes.
+    await s.clock.advance(4_500);
+    assert.equal(s.outputs.length, 0);
+    const stopping = s.reader.stop();
+    await s.clock.advance(10_000);
+    await stopping;
+    assert.equal(s.outputs.length, 0, "nothing after the stop");
+    assert.equal(s.pubsub.unacked().length, 1, "not acknowledged");
+    s.reader.start();
+    await s.clock.advance(20_000);
+    assert.equal(s.outputs.length, 1, "sent after the restart");
+    assert.equal(s.outputs[0].event.type, "chime");
+    await stop(s);
+  });
+
   it("does not replay a backlog found at start, nor events that arrive long after they happened", async () => {
     const s = setup();
     const t0 = s.clock.now();
