@@ -20,6 +20,8 @@ import type { Node, RED } from "./red-types";
 
 export interface NestAccountNode extends Node<Partial<NestCredentials>> {
   projectId: string;
+  /** The dialog's "Camera events (Pub/Sub)" option. */
+  pubsub: boolean;
   /** The shared account; throws a CredentialsError (no request to Google) when credentials are missing. */
   account(): NestAccount;
 }
@@ -28,6 +30,8 @@ interface NestAccountConfig {
   id: string;
   name?: string;
   projectId?: string;
+  /** Its authorization also asks for the Pub/Sub scope (camera events for nest-events). */
+  pubsub?: boolean;
 }
 
 const CREDENTIALS = ["clientId", "clientSecret", "refreshToken"] as const;
@@ -37,6 +41,7 @@ module.exports = function register(RED: RED) {
     RED.nodes.createNode(this, config);
     this.name = config.name;
     this.projectId = (config.projectId ?? "").trim();
+    this.pubsub = config.pubsub === true;
     let account: NestAccount | undefined;
     this.account = () => {
       if (!account) {
@@ -89,6 +94,7 @@ module.exports = function register(RED: RED) {
         ...typedAccount(body),
         redirectUri: body.redirectUri,
         nodeId: body.id,
+        pubsub: body.pubsub,
       });
       validateProjectId(pending.projectId);
       return pending;
@@ -103,6 +109,7 @@ module.exports = function register(RED: RED) {
         clientId: pending.clientId,
         redirectUri: pending.redirectUri,
         state,
+        pubsub: pending.pubsub,
       }),
   });
 };

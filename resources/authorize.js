@@ -16,6 +16,7 @@
     type: "nest-account",
     path: "nest-restream/auth",
     fields: ["projectId", "clientId", "clientSecret"],
+    options: ["pubsub"],
   };
   /** How the dialog names a field that must be filled in: the key under `<type>.authorize.`, the fallback. */
   var FIELD_LABELS = {
@@ -188,6 +189,10 @@
       var f = { id: node.id };
       o.fields.forEach(function (name) {
         f[name] = ($("#node-config-input-" + name).val() || "").trim();
+      });
+      // Options of the dialog (checkboxes) that change what is asked for, such as nest-account's pubsub.
+      (o.options || []).forEach(function (name) {
+        f[name] = $("#node-config-input-" + name).is(":checked");
       });
       return f;
     }

@@ -6,6 +6,7 @@ export interface Endpoints {
   sdmApiUrl: string;
   youtubeApiUrl: string;
   youtubeUploadUrl: string;
+  pubsubApiUrl: string;
 }
 
 export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): Endpoints {
@@ -22,5 +23,6 @@ export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): Endpoint
     youtubeUploadUrl: strip(
       env.NEST_RESTREAM_YOUTUBE_UPLOAD_URL || "https://www.googleapis.com/upload/youtube/v3",
     ),
+    pubsubApiUrl: strip(env.NEST_RESTREAM_PUBSUB_API_URL || "https://pubsub.googleapis.com/v1"),
   };
 }

@@ -24,7 +24,7 @@ export interface GoogleErrorInfo {
   httpStatus: number;
   /** The canonical status (`FAILED_PRECONDITION`, …), or OAuth's `error` (`invalid_grant`, …). */
   status?: string;
-  /** The first `errors[].reason`, where an API names its errors there. */
+  /** The first `errors[].reason`, where an API names its errors there, else a `details[]` ErrorInfo's. */
   reason?: string;
   /** The first `errors[].domain`. */
   domain?: string;
@@ -77,6 +77,17 @@ export function readErrorEnvelope(res: HttpResponse, what: string, now: number):
     reason = typeof first?.reason === "string" ? first.reason : undefined;
     domain = typeof first?.domain === "string" ? first.domain : undefined;
     if (!detail && typeof first?.message === "string") detail = first.message;
+    // Newer APIs (Pub/Sub, …) name the reason in `details[]`, as a google.rpc.ErrorInfo.
+    if (!reason && Array.isArray(e.details)) {
+      const info = (e.details as unknown[]).find(
+        (d): d is Record<string, unknown> =>
+          !!d && typeof d === "object" && typeof (d as Record<string, unknown>).reason === "string",
+      );
+      if (info) {
+        reason = info.reason as string;
+        if (typeof info.domain === "string") domain = info.domain;
+      }
+    }
   } else if (typeof body === "string" && body.trim()) {
     detail = body
       .replace(/<[^>]*>/g, " ")

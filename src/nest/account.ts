@@ -8,6 +8,10 @@ import { endpointsFromEnv, type Endpoints } from "../endpoints";
 import { CommandBudget, type CommandBudgetOptions } from "./command-budget";
 import type { HttpTransport } from "../google/http";
 import type { CameraInfo } from "./sdm-types";
+import { EventImages } from "./event-images";
+import { DeviceDirectory, EventReader, sharedMemory, type EventReaderOptions } from "./event-reader";
+import type { EventType } from "./events";
+import { PubSubClient } from "./pubsub-client";
 import { SdmClient, validateProjectId } from "./sdm-client";
 import { TokenKeeper, validateCredentials, type OAuthCredentials } from "../google/token-keeper";
 
@@ -20,7 +24,7 @@ export type NestCredentials = OAuthCredentials;
 export interface OpenNestAccountOptions extends Partial<NestCredentials> {
   projectId: string;
   /** Default: from the environment (design section 4). */
-  endpoints?: Pick<Endpoints, "oauthTokenUrl" | "sdmApiUrl">;
+  endpoints?: Pick<Endpoints, "oauthTokenUrl" | "sdmApiUrl"> & Partial<Pick<Endpoints, "pubsubApiUrl">>;
   clock?: Clock;
   http?: HttpTransport;
   random?: () => number;
@@ -37,6 +41,10 @@ export class NestAccount extends EventEmitter {
   readonly budget: CommandBudget;
   readonly sdm: SdmClient;
   private readonly clock: Clock;
+  private readonly http?: HttpTransport;
+  private readonly random?: () => number;
+  private readonly pubsubApiUrl: string;
+  private directory?: DeviceDirectory;
   private cameraList?: { at: number; cameras: Promise<CameraInfo[]> };
   private users = 0;
   private onIdle?: () => void;
@@ -48,6 +56,9 @@ export class NestAccount extends EventEmitter {
     this.projectId = validateProjectId(options.projectId);
     const credentials = validateCredentials(options, NODE_TYPE);
     const endpoints = options.endpoints ?? endpointsFromEnv();
+    this.http = options.http;
+    this.random = options.random;
+    this.pubsubApiUrl = endpoints.pubsubApiUrl ?? endpointsFromEnv().pubsubApiUrl;
     this.tokens = new TokenKeeper({
       credentials,
       account: NODE_TYPE,
@@ -87,6 +98,46 @@ export class NestAccount extends EventEmitter {
       });
     }
     return this.cameraList.cameras;
+  }
+
+  /**
+   * A camera event reader on `subscription` (a nest-events node's), with this account's token, its
+   * camera names and, with `imageWidth`, event images through its command budget (one try each: an
+   * image lives 30 s). Throws InvalidSubscriptionError, without any request, for a malformed name.
+   */
+  eventReader(options: {
+    subscription: string;
+    deviceId?: string;
+    types?: Iterable<EventType>;
+    /** Width of event images; 0: none fetched. Default 640. */
+    imageWidth?: number;
+    /** What was sent is remembered under this key (the node's id) across redeploys. */
+    memoryKey?: string;
+    reader?: Partial<Pick<EventReaderOptions, "maxAgeMs" | "backlogMs" | "idleMs" | "maxMessages">>;
+  }): EventReader {
+    const source = new PubSubClient({
+      subscription: options.subscription,
+      tokens: this.tokens,
+      baseUrl: this.pubsubApiUrl,
+      clock: this.clock,
+      http: this.http,
+    });
+    this.directory ??= new DeviceDirectory(this.sdm, this.clock);
+    const width = options.imageWidth ?? 640;
+    return new EventReader({
+      ...options.reader,
+      source,
+      clock: this.clock,
+      random: this.random,
+      directory: this.directory,
+      images:
+        width > 0
+          ? new EventImages({ sdm: this.sdm.singleTry, clock: this.clock, http: this.http, width })
+          : undefined,
+      deviceId: options.deviceId,
+      types: options.types,
+      memory: options.memoryKey ? sharedMemory(`${options.memoryKey}|${source.subscription}`) : undefined,
+    });
   }
 
   /**

@@ -11,6 +11,8 @@ import {
 } from "../google/authorization";
 
 export const SDM_SCOPE = "https://www.googleapis.com/auth/sdm.service";
+/** Asked as well when the account also reads camera events (nest-events). */
+export const PUBSUB_SCOPE = "https://www.googleapis.com/auth/pubsub";
 
 /** Which OAuth client an invalid_client names, in Device Access's words. */
 export const DEVICE_ACCESS_CLIENT_HINT =
@@ -19,12 +21,17 @@ export const DEVICE_ACCESS_CLIENT_HINT =
 /** A Device Access authorization under way: the OAuth client's values and the project. */
 export interface DeviceAccessAuthorization extends PendingAuthorization {
   projectId: string;
+  /** Also ask for the Pub/Sub scope (camera events). */
+  pubsub?: boolean;
 }
 
-/** `{partner auth url}/{projectId}/auth` with the SDM scope. */
-export function deviceAccessFlow(partnerAuthUrl: string, projectId: string): OAuthFlow {
+/** `{partner auth url}/{projectId}/auth` with the SDM scope, and the Pub/Sub scope with `pubsub`. */
+export function deviceAccessFlow(partnerAuthUrl: string, projectId: string, pubsub = false): OAuthFlow {
   const base = partnerAuthUrl.replace(/\/+$/, "");
-  return { authorizeUrl: `${base}/${encodeURIComponent(projectId)}/auth`, scopes: [SDM_SCOPE] };
+  return {
+    authorizeUrl: `${base}/${encodeURIComponent(projectId)}/auth`,
+    scopes: pubsub ? [SDM_SCOPE, PUBSUB_SCOPE] : [SDM_SCOPE],
+  };
 }
 
 export interface AuthorizationUrlOptions {
@@ -34,11 +41,13 @@ export interface AuthorizationUrlOptions {
   clientId: string;
   redirectUri: string;
   state: string;
+  /** Also ask for the Pub/Sub scope. */
+  pubsub?: boolean;
 }
 
 /** The address the user opens to share cameras with the project (design section 5). */
 export function authorizationUrl(o: AuthorizationUrlOptions): string {
-  return flowUrl(deviceAccessFlow(o.partnerAuthUrl, o.projectId), o);
+  return flowUrl(deviceAccessFlow(o.partnerAuthUrl, o.projectId, o.pubsub === true), o);
 }
 
 /**
@@ -51,6 +60,8 @@ export function validateAuthorizationInput(input: {
   clientSecret?: unknown;
   redirectUri?: unknown;
   nodeId?: unknown;
+  /** The dialog's "Camera events (Pub/Sub)" option: true, or "true" from a form. */
+  pubsub?: unknown;
 }): DeviceAccessAuthorization {
   const { pending, extra } = validateClientInput(
     input,
@@ -58,5 +69,6 @@ export function validateAuthorizationInput(input: {
     "the project ID comes from the Device Access Console, the client ID and secret from Google Cloud " +
       "Console > APIs & Services > Credentials.",
   );
-  return { projectId: extra[0], ...pending };
+  const pubsub = input.pubsub === true || input.pubsub === "true";
+  return { projectId: extra[0], ...pending, ...(pubsub ? { pubsub } : {}) };
 }

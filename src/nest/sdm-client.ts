@@ -14,9 +14,9 @@ import { AxiosTransport, isOk, parseBody, sendRequest, type HttpTransport } from
 import { isRetryable, retryDelay } from "../google/retry";
 import { InvalidDeviceIdError, sdmError } from "./sdm-errors";
 import {
-  COMMAND_PREFIX,
   describeDevice,
   deviceId,
+  fullCommandName,
   type CameraInfo,
   type SdmCommandName,
   type SdmCommands,
@@ -175,7 +175,7 @@ export class SdmClient {
   }
 
   /**
-   * Runs `sdm.devices.commands.CameraLiveStream.<command>` and returns its `results`. Waits for the
+   * Runs `sdm.devices.commands.CameraLiveStream.<command>` (or `CameraEventImage.GenerateImage`) and returns its `results`. Waits for the
    * project's command budget (and the per-device, per-command limit) first.
    */
   async execute<C extends SdmCommandName>(
@@ -191,7 +191,7 @@ export class SdmClient {
         this.send(
           "POST",
           `${name}:executeCommand`,
-          { command: COMMAND_PREFIX + command, params },
+          { command: fullCommandName(command), params },
           what,
           options,
         ),
@@ -282,6 +282,7 @@ function checkResults(command: SdmCommandName, results: unknown, what: string): 
     ExtendRtspStream: ["streamExtensionToken", "streamToken", "expiresAt"],
     GenerateWebRtcStream: ["answerSdp", "expiresAt", "mediaSessionId"],
     ExtendWebRtcStream: ["expiresAt", "mediaSessionId"],
+    GenerateImage: ["url", "token"],
   };
   const missing = (need[command] ?? []).filter((k) => typeof r[k] !== "string" || !r[k]);
   if (command === "GenerateRtspStream") {

@@ -3,6 +3,8 @@
 export const CAMERA_LIVE_STREAM = "sdm.devices.traits.CameraLiveStream";
 export const INFO_TRAIT = "sdm.devices.traits.Info";
 export const COMMAND_PREFIX = "sdm.devices.commands.CameraLiveStream.";
+export const CAMERA_EVENT_IMAGE = "sdm.devices.traits.CameraEventImage";
+export const EVENT_IMAGE_COMMAND_PREFIX = "sdm.devices.commands.CameraEventImage.";
 
 export type StreamProtocol = "RTSP" | "WEB_RTC";
 
@@ -40,6 +42,11 @@ export interface GenerateWebRtcStreamResult {
   expiresAt: string;
   mediaSessionId: string;
 }
+/** `GenerateImage`'s answer: where the event's JPEG is and the Basic token that reads it (a secret). */
+export interface GenerateImageResult {
+  url: string;
+  token: string;
+}
 export interface ExtendWebRtcStreamResult {
   expiresAt: string;
   mediaSessionId: string;
@@ -53,8 +60,22 @@ export interface SdmCommands {
   GenerateWebRtcStream: { params: { offerSdp: string }; results: GenerateWebRtcStreamResult };
   ExtendWebRtcStream: { params: { mediaSessionId: string }; results: ExtendWebRtcStreamResult };
   StopWebRtcStream: { params: { mediaSessionId: string }; results: Record<string, never> };
+  GenerateImage: { params: { eventId: string }; results: GenerateImageResult };
 }
 export type SdmCommandName = keyof SdmCommands;
+
+/** The full command name the API takes: `sdm.devices.commands.<Trait>.<command>`. */
+export function fullCommandName(command: SdmCommandName): string {
+  return (command === "GenerateImage" ? EVENT_IMAGE_COMMAND_PREFIX : COMMAND_PREFIX) + command;
+}
+
+/** The short name of a full command name of either trait (the name itself when it has neither prefix). */
+export function shortCommandName(command: string): string {
+  for (const prefix of [COMMAND_PREFIX, EVENT_IMAGE_COMMAND_PREFIX]) {
+    if (command.startsWith(prefix)) return command.slice(prefix.length);
+  }
+  return command;
+}
 
 /**
  * What the stream keepers need of the SDM client (`SdmClient` fits structurally; tests pass fakes).

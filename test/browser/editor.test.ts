@@ -220,6 +220,57 @@ describe("editor (browser)", function () {
     assert.ok(adminCalls.includes("POST /nest-restream/youtube-auth/start"), adminCalls.join(", "));
   });
 
+  it("nest events: in the palette, keeps the ticked event types, and Camera events adds the Pub/Sub scope", async () => {
+    const label = await page.textContent('.red-ui-palette-node[data-palette-type="nest-events"]');
+    assert.equal(label?.replace(/\s+/g, " ").trim(), "nest events");
+    await freshPage();
+    await importFlow([
+      account("acc-ev"),
+      {
+        id: "ev-1",
+        type: "nest-events",
+        account: "acc-ev",
+        subscription: "projects/my-gcp/subscriptions/nest",
+        deviceId: "",
+        events: ["chime"],
+        x: 220,
+        y: 120,
+        wires: [[]],
+      },
+    ]);
+    await openNode(page, "ev-1");
+    assert.equal(await page.isChecked("#node-input-event-chime"), true);
+    assert.equal(await page.isChecked("#node-input-event-motion"), false);
+    await page.check("#node-input-event-person");
+    await openAccount();
+    assert.equal(await page.isChecked("#node-config-input-pubsub"), false);
+    await page.check("#node-config-input-pubsub");
+    const googlePages: URL[] = [];
+    const seen = (req: Request) => {
+      const u = new URL(req.url());
+      if (/\/partnerconnections\/.+\/auth$/.test(u.pathname)) googlePages.push(u);
+    };
+    ed.context.on("request", seen);
+    try {
+      await authorize();
+    } finally {
+      ed.context.off("request", seen);
+    }
+    assert.equal(googlePages.length, 1);
+    assert.equal(
+      googlePages[0].searchParams.get("scope"),
+      "https://www.googleapis.com/auth/sdm.service https://www.googleapis.com/auth/pubsub",
+    );
+    await closeAccount(page);
+    await page.click("#node-dialog-ok");
+    await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+    const saved = await page.evaluate(() => ({
+      events: window.RED.nodes.node("ev-1")?.events,
+      pubsub: window.RED.nodes.node("acc-ev")?.pubsub,
+    }));
+    assert.deepEqual(saved, { events: ["person", "chime"], pubsub: true });
+  });
+
   it("says what is missing before authorizing", async () => {
     await freshPage();
     await importFlow([account("acc-c"), stream("stream-c", "acc-c")]);

@@ -222,6 +222,8 @@ export interface EditorNode {
   x: number;
   y: number;
   dirty: boolean;
+  /** The node's other properties (its defaults). */
+  [property: string]: unknown;
 }
 export interface EditorRED {
   workspaces: { active(): string; show(id: string): void };

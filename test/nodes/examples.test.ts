@@ -2,23 +2,10 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
+import { builtNode, coreNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
 
 const root = path.join(__dirname, "..", "..", "..");
 const examplesDir = path.join(root, "examples");
-const coreDir = path.dirname(
-  require.resolve(`${nodeRedMajor === 5 ? "node-red-5" : "node-red"}/package.json`),
-);
-function coreNode(file: string): unknown {
-  // node-red-5 keeps its own @node-red/nodes; node-red 4's is hoisted.
-  const candidates = [
-    path.join(coreDir, "node_modules", "@node-red", "nodes", "core", file),
-    path.join(root, "node_modules", "@node-red", "nodes", "core", file),
-  ];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(candidates.find((c) => fs.existsSync(c)) ?? candidates[1]);
-}
-
 const ours = [
   "nest-account",
   "nest-stream",
@@ -26,13 +13,16 @@ const ours = [
   "youtube-account",
   "youtube-live",
   "youtube-captions",
+  "nest-events",
 ];
 const nodes = [
   ...ours.map(builtNode),
   coreNode("common/20-inject.js"),
   coreNode("common/21-debug.js"),
   coreNode("common/90-comment.js"),
+  coreNode("function/10-switch.js"),
   coreNode("function/15-change.js"),
+  coreNode("function/89-trigger.js"),
   coreNode("network/21-httpin.js"),
 ];
 
@@ -49,8 +39,9 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
 
   const files = fs.readdirSync(examplesDir).filter((f) => f.endsWith(".json"));
 
-  it("has the five examples the README lists, covering every non-config node", () => {
+  it("has the six examples the README lists, covering every non-config node", () => {
     assert.deepEqual(files.sort(), [
+      "doorbell-to-youtube.json",
       "home-assistant-control.json",
       "nest-to-rtsp-server.json",
       "nest-to-youtube-broadcast.json",
@@ -62,7 +53,7 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
         (JSON.parse(fs.readFileSync(path.join(examplesDir, f), "utf8")) as FlowNode[]).map((n) => n.type),
       ),
     );
-    for (const type of ["nest-stream", "nest-restream", "youtube-live", "youtube-captions"])
+    for (const type of ["nest-stream", "nest-restream", "youtube-live", "youtube-captions", "nest-events"])
       assert.ok(used.has(type), `${type} appears in an example`);
   });
 

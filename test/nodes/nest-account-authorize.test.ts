@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FAKE_DEFAULTS, FakeGoogle, SDM_SCOPE } from "../fixtures/fake-google";
+import { FAKE_DEFAULTS, FakeGoogle, PUBSUB_SCOPE, SDM_SCOPE } from "../fixtures/fake-google";
 import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
 import { assertNoSecrets } from "../support/secrets";
 import { ACCOUNT_CREDENTIALS, accountNode as accountConfig } from "../support/flows";
@@ -185,6 +185,18 @@ describe(`nest-account Authorize endpoints (Node-RED ${nodeRedMajor})`, function
     assert.equal(again.body.code, "STATE_USED");
     assert.match(again.body.error, /already used/);
     assert.equal((await result(started.state, 400)).body.code, "STATE_USED");
+  });
+
+  it("also asks for the Pub/Sub scope when Camera events is ticked, and the token carries it", async () => {
+    const started = (await start({ ...typed, redirectUri: GOOGLE, pubsub: true })).body as Started;
+    const url = new URL(started.url);
+    assert.equal(url.searchParams.get("scope"), `${SDM_SCOPE} ${PUBSUB_SCOPE}`);
+    const back = await visitGoogle(started.url);
+    const res = await exchange(back.href, 200);
+    assert.equal(res.body.scope, `${SDM_SCOPE} ${PUBSUB_SCOPE}`);
+    // Unticked (false, as the dialog sends it): the SDM scope alone.
+    const plain = (await start({ ...typed, redirectUri: GOOGLE, pubsub: false })).body as Started;
+    assert.equal(new URL(plain.url).searchParams.get("scope"), SDM_SCOPE);
   });
 
   it("refuses unknown states and addresses without a code in words", async () => {

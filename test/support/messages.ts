@@ -20,3 +20,22 @@ export interface RestreamMsg {
   payload: RestreamPayload;
   topic: string;
 }
+
+/** What nest-events sends: the event type in `payload`, the device in `topic`, the event, its image. */
+export interface EventMsg {
+  payload: string;
+  topic: string;
+  event: {
+    type: string;
+    deviceId: string;
+    camera: string;
+    timestamp: string;
+    eventId: string;
+    eventSessionId: string;
+    threadState?: string;
+    imageUrl?: string;
+    previewUrl?: string;
+    imageError?: string;
+  };
+  image?: Buffer;
+}

@@ -2,6 +2,7 @@
  * Node tests run against both Node-RED majors: NODE_RED_MAJOR=5 loads `node-red-5` (node-red@5,
  * installed under an alias) through the test helper, anything else the dev dependency node-red 4.1.x.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { catalogText } from "./catalog";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -21,6 +22,21 @@ export function builtNode(name: string): unknown {
   ) => unknown;
   const _ = catalogText(name);
   return (red: object) => register(Object.create(red, { _: { value: _ } }));
+}
+
+/** A core node of the Node-RED under test (`common/20-inject.js`, `function/10-switch.js`, …). */
+export function coreNode(file: string): unknown {
+  const root = path.join(__dirname, "..", "..", "..");
+  const coreDir = path.dirname(
+    require.resolve(`${nodeRedMajor === 5 ? "node-red-5" : "node-red"}/package.json`),
+  );
+  // node-red-5 keeps its own @node-red/nodes; node-red 4's is hoisted.
+  const candidates = [
+    path.join(coreDir, "node_modules", "@node-red", "nodes", "core", file),
+    path.join(root, "node_modules", "@node-red", "nodes", "core", file),
+  ];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(candidates.find((c) => fs.existsSync(c)) ?? candidates[1]);
 }
 
 /** Every message that reaches the helper node `id` from now on (it fills as they arrive). */

@@ -11,6 +11,7 @@ import { AuthorizationStates } from "../../src/google/authorization-states";
 import { exchangeCode } from "../../src/google/code-exchange";
 import {
   authorizationUrl,
+  PUBSUB_SCOPE,
   SDM_SCOPE,
   validateAuthorizationInput,
   type DeviceAccessAuthorization as PendingAuthorization,
@@ -75,6 +76,28 @@ const oauth = (status: number, error: string, description?: string): HttpRespons
 
 describe("authorization", () => {
   describe("authorizationUrl", () => {
+    it("also asks for the Pub/Sub scope when the account reads camera events, and only then", () => {
+      const base = {
+        partnerAuthUrl: "https://nestservices.google.com/partnerconnections",
+        projectId: "p-1",
+        clientId: "c-1",
+        redirectUri: GOOGLE_REDIRECT_URI,
+        state: "s".repeat(43),
+      };
+      assert.equal(
+        new URL(authorizationUrl({ ...base, pubsub: true })).searchParams.get("scope"),
+        `${SDM_SCOPE} ${PUBSUB_SCOPE}`,
+      );
+      assert.equal(
+        new URL(authorizationUrl({ ...base, pubsub: false })).searchParams.get("scope"),
+        SDM_SCOPE,
+      );
+      const input = { projectId: "p-1", clientId: "c-1", clientSecret: "s-1", redirectUri: CALLBACK };
+      assert.equal(validateAuthorizationInput({ ...input, pubsub: true }).pubsub, true);
+      assert.equal(validateAuthorizationInput({ ...input, pubsub: "true" }).pubsub, true);
+      assert.equal(validateAuthorizationInput({ ...input, pubsub: false }).pubsub, undefined);
+    });
+
     it("builds the Device Access URL with offline access, consent, the SDM scope and the state", () => {
       const url = new URL(
         authorizationUrl({

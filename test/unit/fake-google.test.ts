@@ -729,6 +729,7 @@ describe("fake Google", () => {
         sdmApiUrl: `${fake.url}/v1`,
         youtubeApiUrl: `${fake.url}/youtube/v3`,
         youtubeUploadUrl: `${fake.url}/upload/youtube/v3`,
+        pubsubApiUrl: `${fake.url}/v1`,
       });
       assert.match(fake.url, /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.equal(fake.projectId, FAKE_DEFAULTS.projectId);
