@@ -1,0 +1,128 @@
+/**
+ * Node-RED itself killed with SIGKILL while it restreams (real Node-RED process, real ffmpeg, the
+ * GStreamer RTSP source, nginx-rtmp): no ffmpeg outlives it, so the camera's session and the stream
+ * key are free, and the restarted Node-RED publishes again with one ffmpeg, never two. (An ffmpeg
+ * whose pipes break may die of it by chance; the recorder of a local clip shows it does not have to.)
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { NodeRedProcess } from "../fixtures/node-red-process";
+import { tempDir } from "../fixtures/ports";
+import { ffmpegPath, listProcesses } from "../fixtures/probe";
+import { RtmpServer } from "../fixtures/rtmp-server";
+import { RtspSource } from "../fixtures/rtsp-source";
+import { waitFor } from "../support/wait";
+
+describe("Node-RED killed with SIGKILL while restreaming (real Node-RED process)", function () {
+  this.timeout(120_000);
+  let src: RtspSource;
+  let rtmp: RtmpServer;
+  let red: NodeRedProcess | undefined;
+  const KEY = "killed-red";
+  let recordings: string;
+  let clip: string;
+  let realtimeFfmpeg: string;
+
+  before(async () => {
+    [src, rtmp] = await Promise.all([RtspSource.start(), RtmpServer.start()]);
+    const dir = tempDir("nest-restream-killed-");
+    recordings = path.join(dir, "rec");
+    fs.mkdirSync(recordings);
+    clip = path.join(dir, "clip.mkv");
+    const made = spawnSync(ffmpegPath(), [
+      ...["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15"],
+      ...["-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-g", "15", "-pix_fmt", "yuv420p", clip],
+    ]);
+    assert.equal(made.status, 0, String(made.stderr));
+    realtimeFfmpeg = path.join(dir, "ffmpeg-realtime");
+    fs.writeFileSync(realtimeFfmpeg, `#!/bin/sh\nexec '${ffmpegPath()}' -re -stream_loop -1 "$@"\n`, {
+      mode: 0o755,
+    });
+  });
+
+  after(async () => {
+    await red?.stop();
+    await Promise.all([src?.stop(), rtmp?.stop()]);
+  });
+
+  const flows = () => [
+    { id: "t1", type: "tab", label: "restream" },
+    {
+      id: "go",
+      type: "inject",
+      z: "t1",
+      once: true,
+      onceDelay: 0.1,
+      repeat: "",
+      topic: "",
+      payload: src.url("/cam-aac"),
+      payloadType: "str",
+      props: [{ p: "payload" }],
+      wires: [["rs"]],
+    },
+    {
+      id: "rs",
+      type: "nest-restream",
+      z: "t1",
+      target: "custom",
+      url: rtmp.keyUrl(KEY),
+      wires: [[], [], []],
+    },
+    // A recording of a local clip played in real time, endlessly: an ffmpeg that nothing but the
+    // kernel ends when Node-RED dies (it ignores its broken pipes and its standard input's end).
+    {
+      id: "clip",
+      type: "inject",
+      z: "t1",
+      once: true,
+      onceDelay: 0.1,
+      repeat: "",
+      topic: "",
+      payload: clip,
+      payloadType: "str",
+      props: [{ p: "payload" }],
+      wires: [["rec"]],
+    },
+    {
+      id: "rec",
+      type: "nest-restream",
+      z: "t1",
+      target: "custom",
+      url: `${recordings}/`,
+      ffmpegPath: realtimeFfmpeg,
+      wires: [[], [], []],
+    },
+  ];
+  const ffmpegs = () => listProcesses("ffmpeg", `/${KEY}`);
+  const recorders = () => listProcesses("ffmpeg", recordings);
+
+  it("leaves no ffmpeg behind, and the restarted Node-RED publishes again with one", async () => {
+    red = await NodeRedProcess.start({ flows: flows() });
+    await rtmp.waitForPublish(KEY, 30_000);
+    const first = ffmpegs();
+    assert.equal(first.length, 1, "one ffmpeg publishes");
+    await waitFor(() => recorders().length === 1, 10_000, "one ffmpeg records");
+
+    await red.kill();
+    const killedAt = Date.now();
+    await waitFor(() => ffmpegs().length === 0, 5000, "the publishing ffmpeg gone after Node-RED's death");
+    await waitFor(() => recorders().length === 0, 5000, "the recording ffmpeg gone after Node-RED's death");
+    await waitFor(() => !rtmp.isPublishing(KEY), 5000, "the publish ended at the ingest");
+
+    red = await NodeRedProcess.start({ flows: flows(), userDir: red.userDir });
+    await rtmp.waitForPublish(KEY, 30_000, killedAt);
+    const second = ffmpegs();
+    assert.equal(second.length, 1, "one ffmpeg again, never two");
+    assert.notDeepEqual(second, first, "a new ffmpeg");
+    assert.equal(
+      rtmp.publishes.filter((p) => p.key === KEY && p.doneAt === undefined).length,
+      1,
+      "one publisher at the ingest",
+    );
+
+    await red.stop();
+    await waitFor(() => ffmpegs().length + recorders().length === 0, 5000, "no ffmpeg after a normal stop");
+  });
+});
