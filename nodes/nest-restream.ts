@@ -1,9 +1,11 @@
 /** nest-restream node: wires its settings, messages and status to a RestreamController (src/ffmpeg). */
+import path from "node:path";
 import { truncate } from "../src/format";
 import { errorMessage, redact } from "../src/redact";
 import { RestreamController, type RestreamConfig } from "../src/ffmpeg/restream-controller";
 import { restreamPayload, type RestreamSnapshot } from "../src/ffmpeg/restream-snapshot";
 import { restreamStatus, type RestreamStatus } from "../src/ffmpeg/restream-status";
+import { LeftoverProcess } from "../src/ffmpeg/leftover-process";
 import { parentDeathWarning } from "../src/ffmpeg/spawn-with-parent";
 import type { Node, NodeMessage, NodeStatus, RED } from "./red-types";
 
@@ -49,7 +51,18 @@ module.exports = function register(RED: RED) {
       warnedParentDeath = true;
       this.warn(parentDeath);
     }
-    const restream = RestreamController.fromConfig({ ...config, streamKey: this.credentials?.streamKey });
+    // Node-RED's user directory keeps a note of the running ffmpeg (none without one: the test helper).
+    const userDir = typeof RED.settings.userDir === "string" ? RED.settings.userDir : undefined;
+    const leftover = userDir
+      ? new LeftoverProcess(path.join(userDir, "nest-restream", `${config.id}.ffmpeg.json`))
+      : undefined;
+    // Before anything starts: never two ffmpeg on one camera session or stream key.
+    const leftoverPid = leftover?.endLeftover();
+    if (leftoverPid) this.warn(RED._("nest-restream.log.leftover", { pid: leftoverPid }));
+    const restream = RestreamController.fromConfig(
+      { ...config, streamKey: this.credentials?.streamKey },
+      leftover ? { leftover } : {},
+    );
     this.status(statusFor(restream.initialStatus()));
 
     const topic = config.name || "nest-restream";

@@ -30,6 +30,7 @@ import {
   type StopReason,
 } from "./ffmpeg-process";
 import { JpegSplitter, type JpegImage } from "./jpeg-stream";
+import type { LeftoverProcess } from "./leftover-process";
 import type { InputLayout, ProgressSample } from "./progress";
 import { RecordingTracker, type RecordingFile } from "./recordings";
 import { describeStream, takeSnapshot, type RestreamSnapshot, type RestreamState } from "./restream-snapshot";
@@ -79,6 +80,8 @@ export interface RestreamerOptions {
   stderrLines?: number;
   /** When > 0, the running ffmpeg keeps a JPEG of the camera at most this many seconds old. */
   snapshotSeconds?: number;
+  /** Where this restream notes its running ffmpeg, so that one left by a crashed Node-RED can be ended. */
+  leftover?: LeftoverProcess;
 }
 
 /** The newest JPEG of the camera, and when it arrived. */
@@ -366,6 +369,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
       watchdog: new StallWatchdog(this.clock, this.stallTimeoutMs, (idle) => this.onStall(run, idle)),
     };
     this.run = run;
+    this.options.leftover?.remember(ff.pid);
     this.log(`starting ffmpeg (audio: ${plan}): ${commandLine(this.ffmpegPath, args)}`);
     this.setState("starting");
   }
@@ -443,6 +447,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     if (run.recordings) run.recordingsEnded = run.recordings.end(this.clock.now());
     if (this.run === run) {
       this.run = null;
+      this.options.leftover?.forget();
       this.lastStderr = run.ff.stderr;
       this.clock.clearTimeout(this.healthyTimer);
       this.clock.clearTimeout(this.statsTimer);

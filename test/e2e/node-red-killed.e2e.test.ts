@@ -5,11 +5,12 @@
  * whose pipes break may die of it by chance; the recorder of a local clip shows it does not have to.)
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { NodeRedProcess } from "../fixtures/node-red-process";
-import { tempDir } from "../fixtures/ports";
+import { LeftoverProcess } from "../../src/ffmpeg/leftover-process";
+import { killOnExit, tempDir } from "../fixtures/ports";
 import { ffmpegPath, listProcesses } from "../fixtures/probe";
 import { RtmpServer } from "../fixtures/rtmp-server";
 import { RtspSource } from "../fixtures/rtsp-source";
@@ -124,5 +125,29 @@ describe("Node-RED killed with SIGKILL while restreaming (real Node-RED process)
 
     await red.stop();
     await waitFor(() => ffmpegs().length + recorders().length === 0, 5000, "no ffmpeg after a normal stop");
+  });
+
+  it("a starting node ends an ffmpeg of its own that an earlier Node-RED left running", async () => {
+    // What a Node-RED without setpriv leaves after a crash: its ffmpeg still publishing, and the note.
+    const userDir = tempDir("nest-restream-leftover-");
+    const orphan = spawn(
+      ffmpegPath(),
+      [
+        ...["-hide_banner", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", src.url("/cam-aac")],
+        ...["-c", "copy", "-f", "flv", rtmp.keyUrl(KEY)],
+      ],
+      { stdio: "ignore" },
+    );
+    killOnExit(orphan);
+    await rtmp.waitForPublish(KEY, 20_000);
+    new LeftoverProcess(path.join(userDir, "nest-restream", "rs.ffmpeg.json")).remember(orphan.pid);
+    const startedAt = Date.now();
+
+    red = await NodeRedProcess.start({ flows: flows(), userDir });
+    await waitFor(() => orphan.signalCode === "SIGKILL", 10_000, "the leftover ffmpeg ended");
+    await rtmp.waitForPublish(KEY, 30_000, startedAt);
+    assert.equal(ffmpegs().length, 1, "only the node's own ffmpeg");
+    assert.match(red.output, /ended ffmpeg \(pid \d+\) left running by an earlier Node-RED/);
+    await red.stop();
   });
 });

@@ -1,6 +1,7 @@
 /**
  * nest-restream's message catalog holds what its editor and its adapter use, and nothing else: the
- * editor's `data-i18n` keys, and the status keys the adapter words its status with (`t("…")`).
+ * editor's `data-i18n` keys, the status keys the adapter words its status with (`t("…")`), and the
+ * log texts it writes (`RED._("nest-restream.log.…")`).
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -29,7 +30,11 @@ describe("nest-restream message catalog", () => {
   it("has no key that nothing uses", () => {
     for (const key of keys) {
       const status = /^nest-restream\.status\.(\w+)$/.exec(key);
-      const used = status ? adapter.includes(`"${status[1]}"`) : editor.includes(key);
+      const used = status
+        ? adapter.includes(`"${status[1]}"`)
+        : key.startsWith("nest-restream.log.")
+          ? adapter.includes(`"${key}"`)
+          : editor.includes(key);
       assert.ok(used, `${key} is not used`);
     }
   });
