@@ -120,7 +120,7 @@ export class SessionGoneError extends GoogleError {
 export class UploadFileError extends Error {
   constructor(
     message: string,
-    readonly code: "notString" | "missing" | "empty" | "notFile" | "changed",
+    readonly code: "notString" | "missing" | "empty" | "notFile",
   ) {
     super(message);
     this.name = "UploadFileError";
