@@ -6,17 +6,17 @@
  * and started again finishes the SAME session (the fake counts one).
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { FakeGoogle, FAKE_DEFAULTS, UPLOAD_GRANULE } from "../fixtures/fake-google";
-import { findSourceFile, freePort, killOnExit, stopChild, tempDir } from "../fixtures/ports";
+import { nodeRedUserDir, repositoryRoot, startNodeRed, type NodeRedChild } from "../fixtures/node-red-child";
+import { stopChild, tempDir } from "../fixtures/ports";
 import { ffmpegPath } from "../fixtures/probe";
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
 
-const PACKAGE = "node-red-contrib-nest-restream";
 const YOUTUBE_SCOPE = "https://www.googleapis.com/auth/youtube";
 
 interface Output {
@@ -48,11 +48,12 @@ function record(file: string, kbps: number): string {
 
 describe("youtube-upload end to end (Node-RED as a child process)", function () {
   this.timeout(60_000);
-  const root = path.dirname(path.dirname(findSourceFile("scripts/start.js", __dirname)));
+  const root = repositoryRoot(__dirname);
   let fake: FakeGoogle;
   let refreshToken: string;
   let child: ChildProcess | undefined;
-  let output = "";
+  const reds: NodeRedChild[] = [];
+  const output = () => reds.map((r) => r.output()).join("\n");
 
   before(async () => {
     assert.ok(fs.existsSync(path.join(root, "dist", "nodes", "youtube-upload.js")), "build first");
@@ -73,7 +74,7 @@ describe("youtube-upload end to end (Node-RED as a child process)", function () 
     if (child) await stopChild(child, "SIGTERM", 10_000);
     child = undefined;
     if (this.currentTest?.state === "failed") {
-      console.log(output.slice(-4000));
+      console.log(output().slice(-4000));
       console.log(fake.calls.filter((c) => c.endpoint === "upload").map((c) => `${c.method} ${c.status}`));
       console.log(fake.uploads.sessions.map((s) => ({ ...s, resource: undefined })));
     }
@@ -81,28 +82,6 @@ describe("youtube-upload end to end (Node-RED as a child process)", function () 
 
   /** A user directory with this package installed, the flow and its (plain) credentials. */
   function userDir(file: string, outFile: string): string {
-    const dir = tempDir("nest-upload-e2e-");
-    fs.mkdirSync(path.join(dir, "node_modules"));
-    fs.symlinkSync(root, path.join(dir, "node_modules", PACKAGE), "dir");
-    fs.writeFileSync(
-      path.join(dir, "package.json"),
-      JSON.stringify({
-        name: "node-red-project",
-        private: true,
-        dependencies: { [PACKAGE]: "file:" + root },
-      }),
-    );
-    fs.writeFileSync(
-      path.join(dir, "settings.js"),
-      `module.exports = ${JSON.stringify({
-        uiHost: "127.0.0.1",
-        flowFile: "flows.json",
-        credentialSecret: false,
-        logging: { console: { level: "warn", metrics: false, audit: false } },
-        editorTheme: { projects: { enabled: false }, tours: false },
-        telemetry: { enabled: false },
-      })};\n`,
-    );
     const flows = [
       { id: "t1", type: "tab", label: "upload" },
       { id: "yt", type: "youtube-account", name: "Channel", dailyQuota: 10000 },
@@ -142,40 +121,16 @@ describe("youtube-upload end to end (Node-RED as a child process)", function () 
         wires: [[]],
       },
     ];
-    fs.writeFileSync(path.join(dir, "flows.json"), JSON.stringify(flows));
-    fs.writeFileSync(
-      path.join(dir, "flows_cred.json"),
-      JSON.stringify({
-        yt: { clientId: FAKE_DEFAULTS.clientId, clientSecret: FAKE_DEFAULTS.clientSecret, refreshToken },
-      }),
-    );
-    return dir;
+    return nodeRedUserDir(root, flows, {
+      yt: { clientId: FAKE_DEFAULTS.clientId, clientSecret: FAKE_DEFAULTS.clientSecret, refreshToken },
+    });
   }
 
-  async function startNodeRed(dir: string): Promise<ChildProcess> {
-    const port = await freePort();
-    const c = spawn(
-      process.execPath,
-      [
-        require.resolve("node-red/red.js"),
-        "--userDir",
-        dir,
-        "--port",
-        String(port),
-        "--settings",
-        "settings.js",
-      ],
-      {
-        cwd: dir,
-        env: { ...process.env, ...fake.env(), HOST: "127.0.0.1" },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    killOnExit(c);
-    c.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-    c.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-    child = c;
-    return c;
+  async function start(dir: string): Promise<ChildProcess> {
+    const red = await startNodeRed(dir, fake.env());
+    reds.push(red);
+    child = red.child;
+    return red.child;
   }
 
   /** The node's output messages so far, or undefined while there are none. */
@@ -203,7 +158,7 @@ describe("youtube-upload end to end (Node-RED as a child process)", function () 
     // The first chunk answers 503; its retry is cut after 100,000 bytes (the server keeps none of it).
     fake.uploads.fail({ kind: "status", status: 503 });
     fake.uploads.fail({ kind: "drop", afterBytes: 100_000 });
-    await startNodeRed(userDir(video, outFile));
+    await start(userDir(video, outFile));
 
     const [out] = await waitFor(() => firstOutputs(outFile), 30_000, "the video");
     assert.equal(fake.uploads.pendingFaults.length, 0, "both faults happened");
@@ -231,7 +186,7 @@ describe("youtube-upload end to end (Node-RED as a child process)", function () 
     const outFile = path.join(work, "out.jsonl");
     const dir = userDir(video, outFile);
     fake.uploads.bytesPerSecond = 4 * UPLOAD_GRANULE;
-    const first = await startNodeRed(dir);
+    const first = await start(dir);
     await waitFor(
       () => (fake.uploads.sessions[0]?.received ?? 0) >= 2 * UPLOAD_GRANULE,
       30_000,
@@ -251,7 +206,7 @@ describe("youtube-upload end to end (Node-RED as a child process)", function () 
     const flows = JSON.parse(fs.readFileSync(path.join(dir, "flows.json"), "utf8")) as { id: string }[];
     fs.writeFileSync(path.join(dir, "flows.json"), JSON.stringify(flows.filter((n) => n.id !== "go")));
     fake.uploads.bytesPerSecond = undefined;
-    await startNodeRed(dir);
+    await start(dir);
     const [out] = await waitFor(() => firstOutputs(outFile), 30_000, "the video");
     assert.equal(fake.uploads.sessions.length, 1, "the SAME session finished");
     assert.equal(fake.uploads.videos().length, 1);
@@ -260,6 +215,6 @@ describe("youtube-upload end to end (Node-RED as a child process)", function () 
     assert.ok(out.resumes >= 1);
     assert.deepEqual(fake.uploads.violations, []);
     const upload = new URL(uri).searchParams.get("upload_id") ?? "";
-    assertNoSecrets([output, fs.readFileSync(outFile, "utf8")], [uri, upload, refreshToken]);
+    assertNoSecrets([output(), fs.readFileSync(outFile, "utf8")], [uri, upload, refreshToken]);
   });
 });

@@ -26,6 +26,7 @@ const ours = [
   "youtube-account",
   "youtube-live",
   "youtube-captions",
+  "youtube-upload",
 ];
 const nodes = [
   ...ours.map(builtNode),
@@ -49,12 +50,13 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
 
   const files = fs.readdirSync(examplesDir).filter((f) => f.endsWith(".json"));
 
-  it("has the five examples the README lists, covering every non-config node", () => {
+  it("has the six examples the README lists, covering every non-config node", () => {
     assert.deepEqual(files.sort(), [
       "home-assistant-control.json",
       "nest-to-rtsp-server.json",
       "nest-to-youtube-broadcast.json",
       "nest-to-youtube.json",
+      "record-and-upload.json",
       "record-hourly.json",
     ]);
     const used = new Set(
@@ -62,7 +64,7 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
         (JSON.parse(fs.readFileSync(path.join(examplesDir, f), "utf8")) as FlowNode[]).map((n) => n.type),
       ),
     );
-    for (const type of ["nest-stream", "nest-restream", "youtube-live", "youtube-captions"])
+    for (const type of ["nest-stream", "nest-restream", "youtube-live", "youtube-captions", "youtube-upload"])
       assert.ok(used.has(type), `${type} appears in an example`);
   });
 
