@@ -424,7 +424,7 @@ export class ResumableUpload extends EventEmitter {
       },
       body: () => {
         // A fresh stream for every try: a chunk is read from the disk as it goes out, never held whole.
-        const stream = fs.createReadStream(file, { start: first, end: last, highWaterMark: 64 * 1024 });
+        const stream = fs.createReadStream(file, { start: first, end: last, highWaterMark: CHUNK_GRANULE });
         let out = 0;
         stream.on("data", (b: Buffer | string) => {
           out += b.length;
