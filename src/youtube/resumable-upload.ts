@@ -168,8 +168,10 @@ export async function uploadableSize(file: unknown): Promise<number> {
 function describe(v: unknown): string {
   if (v === null) return "null";
   if (typeof v === "string") return "an empty string";
+  if (v === undefined) return "nothing";
   if (Buffer.isBuffer(v)) return "a Buffer";
-  return Array.isArray(v) ? "an array" : `a ${typeof v}`;
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
 }
 
 /** The video resource of `videos.insert`: YouTube's limits on titles and descriptions applied. */

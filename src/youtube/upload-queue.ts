@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { sleep, systemClock, type Clock } from "../clock";
-import { InvalidArgumentError } from "../google/errors";
+import { ClosedError, InvalidArgumentError } from "../google/errors";
 import { errorMessage, secrets } from "../redact";
 import {
   uploadableSize,
@@ -236,7 +236,8 @@ export class UploadQueue extends EventEmitter {
 
   private async later(entry: QueueEntry, err: unknown, signal: AbortSignal): Promise<void> {
     this.setStatus({ current: undefined, retrying: errorMessage(err) });
-    this.emit("failed", entry, err);
+    // An account closed under the upload is a redeploy on its way (this queue is closed next): no error.
+    if (!(err instanceof ClosedError)) this.emit("failed", entry, err);
     await sleep(this.clock, this.options.retryMs ?? 300_000, signal).catch(() => undefined);
   }
 
