@@ -258,6 +258,8 @@ export class ResumableUpload extends EventEmitter {
     let resumes = 0;
     let sessionsStarted = 0;
     let sentThisRun = 0;
+    /** Sessions that died with no byte confirmed since: the first starts over at once, more back off. */
+    let goneInARow = 0;
     const forget = async () => {
       if (uri) secrets.delete(uri);
       uri = undefined;
@@ -297,14 +299,20 @@ export class ResumableUpload extends EventEmitter {
           if (state.video) return this.done(state.video, total, started, resumes, sessionsStarted);
           next = state.next;
           this.progress(next, total, sentThisRun, started);
-          if (next > before) backoff.reset();
+          if (next > before) {
+            backoff.reset();
+            goneInARow = 0;
+          }
           // The server kept nothing of the chunk: not in a loop at full speed.
           else await sleep(this.clock, backoff.next(), run.signal);
         } catch (err) {
           if (run.signal?.aborted) throw run.signal.reason ?? err;
           if (err instanceof SessionGoneError) {
-            this.emit("retry", { error: err, delayMs: 0 });
+            // Each new session costs an upload of the day's allowance: never in a loop at full speed.
+            const delayMs = goneInARow++ > 0 ? backoff.next() : 0;
+            this.emit("retry", { error: err, delayMs });
             await forget();
+            if (delayMs > 0) await sleep(this.clock, delayMs, run.signal);
             continue;
           }
           if (err instanceof QuotaExhaustedError) {

@@ -168,6 +168,17 @@ describe("ResumableUpload", function () {
     });
   }
 
+  it("starts over at once after one expired session, and backs off when new sessions keep dying", async () => {
+    const f = file(2 * UPLOAD_GRANULE);
+    fake.uploads.fail({ kind: "expire", status: 404 }, 3);
+    const result = await uploader().run(f.path, META);
+    assert.equal(fake.uploads.sessions.length, 4);
+    assert.equal(result.sessionsStarted, 4);
+    // random() = 0: the full delays; none before the first new session.
+    assert.deepEqual(clock.waits, [1_000, 2_000]);
+    assert.equal(fake.uploads.videos()[0].sha256, f.sha256);
+  });
+
   it("finishes a saved session after a restart, asking the server first (no new session)", async () => {
     const f = file(8 * UPLOAD_GRANULE);
     const stop = new AbortController();
