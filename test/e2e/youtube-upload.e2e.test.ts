@@ -1,5 +1,6 @@
 /**
- * youtube-upload end to end, with real parts: a video recorded by real ffmpeg goes up byte for byte
+ * youtube-upload end to end, with real parts: a camera recording (real ffmpeg reading the GStreamer
+ * RTSP camera source into Matroska, as nest-restream's file target does; and a test-pattern MP4) goes up byte for byte
  * (sha256) to the fake Google's upload endpoint from Node-RED started from its command line (a child
  * process, the package installed in a fresh user directory), through a dropped connection and a 503
  * that are resumed in the same session; and Node-RED killed with SIGKILL in the middle of an upload
@@ -14,6 +15,7 @@ import { FakeGoogle, FAKE_DEFAULTS, UPLOAD_GRANULE } from "../fixtures/fake-goog
 import { nodeRedUserDir, repositoryRoot, startNodeRed, type NodeRedChild } from "../fixtures/node-red-child";
 import { stopChild, tempDir } from "../fixtures/ports";
 import { ffmpegPath } from "../fixtures/probe";
+import { RtspSource } from "../fixtures/rtsp-source";
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
 
@@ -26,6 +28,23 @@ interface Output {
   bytes: number;
   seconds: number;
   resumes: number;
+}
+
+/**
+ * A recording the way nest-restream makes one (its file target: `-rtsp_transport tcp`, video and AAC
+ * audio copied into Matroska), by real ffmpeg from the GStreamer RTSP camera source, `seconds` long.
+ */
+function recordRtsp(url: string, file: string, seconds: number): string {
+  const r = spawnSync(
+    ffmpegPath(),
+    [
+      ...["-hide_banner", "-loglevel", "error", "-y", "-rtsp_transport", "tcp", "-i", url],
+      ...["-t", String(seconds), "-c", "copy", "-f", "matroska", file],
+    ],
+    { encoding: "utf8", timeout: 30_000 },
+  );
+  assert.equal(r.status, 0, `ffmpeg failed: ${r.stderr}`);
+  return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
 /** A 5-second H.264/AAC MP4 from ffmpeg's test sources, at about `kbps` of video. */
@@ -148,12 +167,18 @@ describe("youtube-upload end to end (Node-RED as a child process)", function () 
       .map((l) => JSON.parse(l) as Output);
   }
 
-  it("uploads an ffmpeg recording byte for byte through a dropped connection and a 503, in one session", async () => {
+  it("uploads an RTSP camera's recording byte for byte through a dropped connection and a 503, in one session", async () => {
     const work = tempDir("nest-upload-e2e-files-");
-    const video = path.join(work, "garden-2026-12-01T20-00-00.mp4");
-    const sha256 = record(video, 1500);
+    const video = path.join(work, "garden-2026-12-01T20-00-00.mkv");
+    const source = await RtspSource.start({ mounts: [{ path: "/cam-aac", audio: "aac" }] });
+    let sha256: string;
+    try {
+      sha256 = recordRtsp(source.url("/cam-aac"), video, 8);
+    } finally {
+      await source.stop();
+    }
     const size = fs.statSync(video).size;
-    assert.ok(size > 3 * UPLOAD_GRANULE, `a recording of several chunks (${size} bytes)`);
+    assert.ok(size > 2 * UPLOAD_GRANULE, `a recording of several chunks (${size} bytes)`);
     const outFile = path.join(work, "out.jsonl");
     // The first chunk answers 503; its retry is cut after 100,000 bytes (the server keeps none of it).
     fake.uploads.fail({ kind: "status", status: 503 });
