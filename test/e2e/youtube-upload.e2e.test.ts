@@ -1,10 +1,10 @@
 /**
  * youtube-upload end to end, with real parts: a camera recording (real ffmpeg reading the GStreamer
- * RTSP camera source into Matroska, as nest-restream's file target does; and a test-pattern MP4) goes up byte for byte
+ * RTSP camera source into Matroska, as nest-restream's file target does) goes up byte for byte
  * (sha256) to the fake Google's upload endpoint from Node-RED started from its command line (a child
  * process, the package installed in a fresh user directory), through a dropped connection and a 503
- * that are resumed in the same session; and Node-RED killed with SIGKILL in the middle of an upload
- * and started again finishes the SAME session (the fake counts one).
+ * that are resumed in the same session; and Node-RED killed with SIGKILL in the middle of uploading a
+ * test-pattern MP4 and started again finishes the SAME session (the fake counts one).
  */
 import assert from "node:assert/strict";
 import { spawnSync, type ChildProcess } from "node:child_process";
