@@ -31,10 +31,6 @@ export interface QueueEntry {
   addedAt: string;
   /** The resumable session's URI once YouTube gave it (a secret: this file is the user's only). */
   session?: string;
-  /** Resumes of earlier runs (restarts), added to this run's. */
-  resumes: number;
-  /** Seconds spent uploading in earlier runs. */
-  seconds: number;
 }
 
 export interface UploadDone {
@@ -129,8 +125,6 @@ export class UploadQueue extends EventEmitter {
       meta,
       deleteAfterUpload,
       addedAt: new Date(this.clock.now()).toISOString(),
-      resumes: 0,
-      seconds: 0,
     };
     this.entries.push(entry);
     await this.persist();
@@ -192,11 +186,6 @@ export class UploadQueue extends EventEmitter {
           await this.persist();
         },
       });
-      const total = {
-        ...result,
-        resumes: result.resumes + entry.resumes,
-        seconds: result.seconds + entry.seconds,
-      };
       this.remove(entry);
       await this.persist();
       let deleted = false;
@@ -215,7 +204,7 @@ export class UploadQueue extends EventEmitter {
         waitingUntil: undefined,
         lastVideoId: result.videoId,
       });
-      this.emit("done", { entry, result: total, deleted } satisfies UploadDone);
+      this.emit("done", { entry, result, deleted } satisfies UploadDone);
     } catch (err) {
       if (signal.aborted) {
         // Closed: keep what this run spent for the next one.
@@ -283,12 +272,10 @@ export class UploadQueue extends EventEmitter {
     try {
       const parsed = JSON.parse(text) as Partial<QueueFile>;
       if (!Array.isArray(parsed.entries)) throw new Error("no entries");
-      return parsed.entries
-        .filter(
-          (e): e is QueueEntry =>
-            !!e && typeof e.file === "string" && typeof e.meta === "object" && e.meta !== null,
-        )
-        .map((e) => ({ ...e, resumes: Number(e.resumes) || 0, seconds: Number(e.seconds) || 0 }));
+      return parsed.entries.filter(
+        (e): e is QueueEntry =>
+          !!e && typeof e.file === "string" && typeof e.meta === "object" && e.meta !== null,
+      );
     } catch {
       const aside = `${target}.unreadable-${this.clock.now()}`;
       await fs.promises.rename(target, aside).catch(() => undefined);
