@@ -120,7 +120,7 @@ export class SessionGoneError extends GoogleError {
 export class UploadFileError extends Error {
   constructor(
     message: string,
-    readonly code: "notString" | "missing" | "empty" | "notFile",
+    readonly code: "notString" | "missing" | "empty" | "notFile" | "changed",
   ) {
     super(message);
     this.name = "UploadFileError";
@@ -421,6 +421,15 @@ export class ResumableUpload extends EventEmitter {
     count: (n: number) => number,
     started: number,
   ): Promise<ServerState> {
+    // A file that changed size under the upload would send other bytes than YouTube was promised.
+    const now = await fs.promises.stat(file).catch(() => undefined);
+    if (!now || now.size !== total) {
+      throw new UploadFileError(
+        `The file ${file} changed while it was being uploaded (${total} bytes when it started, ` +
+          `${now ? `${now.size} now` : "gone now"}): it is not uploaded.`,
+        "changed",
+      );
+    }
     const last = Math.min(first + this.chunk, total) - 1;
     const length = last - first + 1;
     const what = "Uploading to YouTube";

@@ -250,6 +250,22 @@ describe("ResumableUpload", function () {
     assertNoSecrets(seen, [uri, id]);
   });
 
+  it("stops with a clear error when the file changes size under the upload", async () => {
+    const f = file(4 * UPLOAD_GRANULE);
+    let cut = false;
+    fake.uploads.onBytes = (s) => {
+      if (!cut && s.received >= UPLOAD_GRANULE) {
+        cut = true;
+        fs.truncateSync(f.path, UPLOAD_GRANULE + 10);
+      }
+    };
+    await assert.rejects(
+      uploader().run(f.path, META),
+      (e: unknown) => e instanceof UploadFileError && e.code === "changed" && /changed while/.test(e.message),
+    );
+    assert.equal(fake.uploads.videos().length, 0);
+  });
+
   it("refuses what is not a file, with a clear error and no request", async () => {
     fs.mkdirSync(path.join(dir, "sub"));
     fs.writeFileSync(path.join(dir, "empty.mp4"), "");

@@ -13,7 +13,7 @@ const root = path.join(__dirname, "..", "..", "..");
 const editor = fs.readFileSync(path.join(root, "nodes", "youtube-upload.html"), "utf8");
 const adapter = fs.readFileSync(path.join(root, "nodes", "youtube-upload.ts"), "utf8");
 const core = fs.readFileSync(path.join(root, "src", "youtube", "resumable-upload.ts"), "utf8");
-const FILE_CODES = ["notString", "missing", "empty", "notFile"];
+const FILE_CODES = ["notString", "missing", "empty", "notFile", "changed"];
 
 describe("youtube-upload message catalog", () => {
   const keys = keysOf(builtCatalog("youtube-upload"));
