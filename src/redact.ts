@@ -35,7 +35,7 @@ export const secrets = new SecretRegistry();
 const PATTERNS: [RegExp, string][] = [
   // RTSP(S) stream tokens, HLS cid, SRT passphrases and any other URL query credential.
   [
-    /([?&](?:auth|access_token|token|key|cid|client_secret|refresh_token|code|passphrase|streamid|pass|password|secret|sig|signature)=)[^&\s"'#),;\]>\\]+/gi,
+    /([?&](?:auth|access_token|token|key|cid|upload_id|client_secret|refresh_token|code|passphrase|streamid|pass|password|secret|sig|signature)=)[^&\s"'#),;\]>\\]+/gi,
     `$1${MASK}`,
   ],
   // Bearer headers.

@@ -8,6 +8,7 @@ import type { HttpTransport } from "../google/http";
 import { TokenKeeper, validateCredentials, type OAuthCredentials } from "../google/token-keeper";
 import { LiveApi } from "./live-api";
 import { DEFAULT_DAILY_QUOTA, QuotaLedger } from "./quota-ledger";
+import { ResumableUpload, type ResumableUploadOptions } from "./resumable-upload";
 
 /** The scope the youtube-account asks for: live streaming and uploads. */
 export const YOUTUBE_SCOPE = "https://www.googleapis.com/auth/youtube";
@@ -19,7 +20,8 @@ export interface YouTubeAccountOptions extends Partial<OAuthCredentials> {
   id: string;
   /** Units a day this package may spend (text from the editor is fine); empty: YouTube's default. */
   dailyQuota?: number | string;
-  endpoints?: Pick<Endpoints, "oauthTokenUrl" | "youtubeApiUrl">;
+  endpoints?: Pick<Endpoints, "oauthTokenUrl" | "youtubeApiUrl"> &
+    Partial<Pick<Endpoints, "youtubeUploadUrl">>;
   clock?: Clock;
   http?: HttpTransport;
   random?: () => number;
@@ -35,12 +37,20 @@ export class YouTubeAccount {
   readonly tokens: TokenKeeper;
   readonly ledger: QuotaLedger;
   readonly live: LiveApi;
+  private readonly uploadUrl: string;
+  private readonly clock: Clock;
+  private readonly http: HttpTransport | undefined;
+  private readonly random: (() => number) | undefined;
 
   /** Throws CredentialsError (and sends nothing) when the credentials are missing or malformed. */
   constructor(options: YouTubeAccountOptions) {
     const clock = options.clock ?? systemClock;
     const credentials = validateCredentials(options, NODE_TYPE);
     const endpoints = options.endpoints ?? endpointsFromEnv();
+    this.uploadUrl = endpoints.youtubeUploadUrl ?? endpointsFromEnv().youtubeUploadUrl;
+    this.clock = clock;
+    this.http = options.http;
+    this.random = options.random;
     const dailyQuota = validDailyQuota(options.dailyQuota);
     let ledger = ledgers.get(options.id);
     if (!ledger) {
@@ -64,6 +74,19 @@ export class YouTubeAccount {
       clock,
       http: options.http,
       random: options.random,
+    });
+  }
+
+  /** A resumable upload of one video to this channel, charged to its ledger. */
+  uploader(options: Partial<Pick<ResumableUploadOptions, "chunkBytes" | "timeoutMs">> = {}): ResumableUpload {
+    return new ResumableUpload({
+      tokens: this.tokens,
+      ledger: this.ledger,
+      uploadUrl: this.uploadUrl,
+      clock: this.clock,
+      http: this.http,
+      random: this.random,
+      ...options,
     });
   }
 

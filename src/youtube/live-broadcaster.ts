@@ -496,7 +496,7 @@ function targetFor(stream: LiveStream, ingest: Ingest): LiveTarget {
 }
 
 /** YYYY-MM-DD in the machine's time zone (what `{date}` means to the person who wrote the title). */
-function localDate(at: number): string {
+export function localDate(at: number): string {
   const d = new Date(at);
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;

@@ -6,7 +6,12 @@
 import { systemClock, type Clock } from "../clock";
 import { GoogleError } from "../google/errors";
 
-/** Units per call (Google's quota cost table for the methods this package uses). */
+/**
+ * Units per call (Google's quota cost table for the methods this package uses). `videos.insert` is the
+ * exception: Google's current table ("Quota costs", developers.google.com/youtube/v3/determine_quota_cost)
+ * gives it a bucket of its own, 100 calls a day at 1 per call, outside the 10,000 units (the older table
+ * charged 1600 units of the common pool); see UPLOAD_BUCKET.
+ */
 export const QUOTA_COSTS = {
   "liveStreams.list": 1,
   "liveStreams.insert": 50,
@@ -16,10 +21,13 @@ export const QUOTA_COSTS = {
   "liveBroadcasts.bind": 50,
   "liveBroadcasts.transition": 50,
   "liveBroadcasts.delete": 50,
-  "videos.insert": 100,
+  "videos.insert": 1,
 } as const;
 
 export type QuotaMethod = keyof typeof QUOTA_COSTS;
+
+/** Methods with a daily bucket of their own (calls a day), not charged to the common units. */
+export const UPLOAD_BUCKET: Partial<Record<QuotaMethod, number>> = { "videos.insert": 100 };
 
 /** YouTube's default allowance for a Google Cloud project. */
 export const DEFAULT_DAILY_QUOTA = 10_000;
@@ -67,6 +75,8 @@ export interface QuotaStats {
   dailyQuota: number;
   /** When the count starts again from 0 (epoch ms). */
   resetsAt: number;
+  /** Uploads started today (videos.insert, a bucket of its own). */
+  uploads: number;
 }
 
 export class QuotaLedger {
@@ -75,6 +85,9 @@ export class QuotaLedger {
   private used = 0;
   /** YouTube itself said the quota is spent (another app on the project may have used it). */
   private exhausted = false;
+  /** Calls of the methods with their own bucket (uploads) today, and the buckets YouTube said are spent. */
+  private readonly bucketUsed = new Map<QuotaMethod, number>();
+  private readonly bucketExhausted = new Set<QuotaMethod>();
 
   constructor(
     private dailyQuota: number = DEFAULT_DAILY_QUOTA,
@@ -91,7 +104,12 @@ export class QuotaLedger {
 
   stats(): QuotaStats {
     this.roll();
-    return { used: this.used, dailyQuota: this.dailyQuota, resetsAt: nextPacificMidnight(this.clock.now()) };
+    return {
+      used: this.used,
+      dailyQuota: this.dailyQuota,
+      resetsAt: nextPacificMidnight(this.clock.now()),
+      uploads: this.bucketUsed.get("videos.insert") ?? 0,
+    };
   }
 
   /**
@@ -102,6 +120,20 @@ export class QuotaLedger {
     this.roll();
     const cost = QUOTA_COSTS[method];
     const resetsAt = nextPacificMidnight(this.clock.now());
+    const bucket = UPLOAD_BUCKET[method];
+    if (bucket !== undefined) {
+      const used = this.bucketUsed.get(method) ?? 0;
+      if (this.bucketExhausted.has(method) || used + cost > bucket) {
+        throw new QuotaExhaustedError(
+          `${what} was not sent: ${method} has a daily allowance of its own (${bucket} calls a day by default) ` +
+            `and ${this.bucketExhausted.has(method) ? "YouTube said it is spent" : `${used} are spent`}. ` +
+            resetText(resetsAt),
+          resetsAt,
+        );
+      }
+      this.bucketUsed.set(method, used + cost);
+      return;
+    }
     if (this.exhausted) {
       throw new QuotaExhaustedError(
         `${what} was not sent: YouTube said the project's daily quota is spent. ${resetText(resetsAt)}`,
@@ -120,6 +152,12 @@ export class QuotaLedger {
 
   /** YouTube refused a call with quotaExceeded: it cost nothing, and nothing more goes out today. */
   refuseUntilReset(method: QuotaMethod): void {
+    const bucket = this.bucketUsed.get(method);
+    if (UPLOAD_BUCKET[method] !== undefined) {
+      this.bucketUsed.set(method, Math.max(0, (bucket ?? 0) - QUOTA_COSTS[method]));
+      this.bucketExhausted.add(method);
+      return;
+    }
     this.used = Math.max(0, this.used - QUOTA_COSTS[method]);
     this.exhausted = true;
   }
@@ -130,6 +168,8 @@ export class QuotaLedger {
       this.day = today;
       this.used = 0;
       this.exhausted = false;
+      this.bucketUsed.clear();
+      this.bucketExhausted.clear();
     }
   }
 }

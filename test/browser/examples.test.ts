@@ -150,6 +150,16 @@ describe("example flows in the editor (browser)", function () {
         await page.click("#node-dialog-cancel");
         await page.waitForSelector("#node-dialog-ok", { state: "detached" });
       }
+      for (const n of flow.filter((x) => x.type === "youtube-upload")) {
+        await openNode(page, n.id);
+        await page.waitForSelector("#node-input-chunkMiB", { state: "visible" });
+        // The labels come from the node's message catalog.
+        const label = await page.textContent("label[for=node-input-deleteAfterUpload]");
+        assert.equal(label?.trim(), "Delete the file once YouTube has the video");
+        assert.equal(await page.inputValue("#node-input-privacy"), "private");
+        await page.click("#node-dialog-cancel");
+        await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+      }
       assert.deepEqual(ed.pageErrors.slice(errors), []);
     });
   }

@@ -14,6 +14,7 @@ const ours = [
   "youtube-live",
   "youtube-captions",
   "nest-events",
+  "youtube-upload",
 ];
 const nodes = [
   ...ours.map(builtNode),
@@ -46,6 +47,7 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
       "nest-to-rtsp-server.json",
       "nest-to-youtube-broadcast.json",
       "nest-to-youtube.json",
+      "record-and-upload.json",
       "record-hourly.json",
     ]);
     const used = new Set(
@@ -53,7 +55,14 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
         (JSON.parse(fs.readFileSync(path.join(examplesDir, f), "utf8")) as FlowNode[]).map((n) => n.type),
       ),
     );
-    for (const type of ["nest-stream", "nest-restream", "youtube-live", "youtube-captions", "nest-events"])
+    for (const type of [
+      "nest-stream",
+      "nest-restream",
+      "youtube-live",
+      "youtube-captions",
+      "nest-events",
+      "youtube-upload",
+    ])
       assert.ok(used.has(type), `${type} appears in an example`);
   });
 

@@ -65,4 +65,36 @@ describe("QuotaLedger", () => {
     await clock.advance(13 * 3_600_000);
     ledger.charge("liveStreams.list", "B");
   });
+
+  it("counts uploads in videos.insert's own bucket (100 a day), not in the 10,000 units", () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1, 20));
+    const ledger = new QuotaLedger(10_000, clock);
+    for (let i = 0; i < 100; i++) ledger.charge("videos.insert", "Upload");
+    assert.deepEqual(
+      { used: ledger.stats().used, uploads: ledger.stats().uploads },
+      { used: 0, uploads: 100 },
+    );
+    assert.throws(
+      () => ledger.charge("videos.insert", "Starting the upload"),
+      (err: unknown) =>
+        err instanceof QuotaExhaustedError &&
+        /Starting the upload was not sent: videos.insert has a daily allowance of its own/.test(err.message),
+    );
+    // The other calls are not touched by a spent upload bucket.
+    ledger.charge("liveStreams.list", "List");
+    assert.equal(ledger.stats().used, 1);
+  });
+
+  it("stops uploads only when YouTube says the upload quota is spent, until the next Pacific day", async () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1, 20));
+    const ledger = new QuotaLedger(10_000, clock);
+    ledger.charge("videos.insert", "Upload");
+    ledger.refuseUntilReset("videos.insert");
+    assert.equal(ledger.stats().uploads, 0, "the refused call cost nothing");
+    assert.throws(() => ledger.charge("videos.insert", "Upload"), QuotaExhaustedError);
+    ledger.charge("liveBroadcasts.insert", "Broadcast");
+    await clock.advance(12 * 3_600_000);
+    ledger.charge("videos.insert", "Upload");
+    assert.equal(ledger.stats().uploads, 1);
+  });
 });

@@ -24,6 +24,16 @@ describe("redact", () => {
     assert.equal(redact("rtmp://user:s3cret@host/app"), "rtmp://user:***@host/app");
   });
 
+  it("masks the upload_id of a resumable upload session, even one never registered", () => {
+    assert.equal(
+      redact(
+        "PUT https://www.googleapis.com/upload/youtube/v3/videos?uploadType=resumable&part=snippet,status&upload_id=AEnB2Uq-x_9 failed",
+        new SecretRegistry(),
+      ),
+      "PUT https://www.googleapis.com/upload/youtube/v3/videos?uploadType=resumable&part=snippet,status&upload_id=*** failed",
+    );
+  });
+
   it("masks the stream name of any RTMP publish URL, SRT passphrases and escaped JSON", () => {
     const none = new SecretRegistry();
     assert.equal(
