@@ -8,9 +8,15 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { NodeRedProcess } from "../fixtures/node-red-process";
+import {
+  nodeRedReady,
+  nodeRedUserDir,
+  repositoryRoot,
+  startNodeRed,
+  type NodeRedChild,
+} from "../fixtures/node-red-child";
 import { LeftoverProcess } from "../../src/ffmpeg/leftover-process";
-import { killOnExit, tempDir } from "../fixtures/ports";
+import { killOnExit, stopChild, tempDir } from "../fixtures/ports";
 import { ffmpegPath, listProcesses } from "../fixtures/probe";
 import { RtmpServer } from "../fixtures/rtmp-server";
 import { RtspSource } from "../fixtures/rtsp-source";
@@ -20,7 +26,22 @@ describe("Node-RED killed with SIGKILL while restreaming (real Node-RED process)
   this.timeout(120_000);
   let src: RtspSource;
   let rtmp: RtmpServer;
-  let red: NodeRedProcess | undefined;
+  let red: NodeRedChild | undefined;
+  const root = repositoryRoot(__dirname);
+  /** Node-RED on `dir`, once its editor answers. */
+  async function startRed(dir: string): Promise<NodeRedChild> {
+    red = await startNodeRed(dir, {});
+    await nodeRedReady(red, 60_000);
+    return red;
+  }
+  /** SIGKILL: no close handler runs. */
+  async function killRed(r: NodeRedChild): Promise<void> {
+    const gone = new Promise((resolve) => r.child.once("exit", resolve));
+    r.child.kill("SIGKILL");
+    await gone;
+  }
+  const stopRed = (r: NodeRedChild | undefined) =>
+    r ? stopChild(r.child, "SIGTERM", 15_000) : Promise.resolve();
   const KEY = "killed-red";
   let recordings: string;
   let clip: string;
@@ -44,7 +65,7 @@ describe("Node-RED killed with SIGKILL while restreaming (real Node-RED process)
   });
 
   after(async () => {
-    await red?.stop();
+    await stopRed(red);
     await Promise.all([src?.stop(), rtmp?.stop()]);
   });
 
@@ -100,19 +121,20 @@ describe("Node-RED killed with SIGKILL while restreaming (real Node-RED process)
   const recorders = () => listProcesses("ffmpeg", recordings);
 
   it("leaves no ffmpeg behind, and the restarted Node-RED publishes again with one", async () => {
-    red = await NodeRedProcess.start({ flows: flows() });
+    const dir = nodeRedUserDir(root, flows());
+    const firstRed = await startRed(dir);
     await rtmp.waitForPublish(KEY, 30_000);
     const first = ffmpegs();
     assert.equal(first.length, 1, "one ffmpeg publishes");
     await waitFor(() => recorders().length === 1, 10_000, "one ffmpeg records");
 
-    await red.kill();
+    await killRed(firstRed);
     const killedAt = Date.now();
     await waitFor(() => ffmpegs().length === 0, 5000, "the publishing ffmpeg gone after Node-RED's death");
     await waitFor(() => recorders().length === 0, 5000, "the recording ffmpeg gone after Node-RED's death");
     await waitFor(() => !rtmp.isPublishing(KEY), 5000, "the publish ended at the ingest");
 
-    red = await NodeRedProcess.start({ flows: flows(), userDir: red.userDir });
+    const secondRed = await startRed(dir);
     await rtmp.waitForPublish(KEY, 30_000, killedAt);
     const second = ffmpegs();
     assert.equal(second.length, 1, "one ffmpeg again, never two");
@@ -123,13 +145,13 @@ describe("Node-RED killed with SIGKILL while restreaming (real Node-RED process)
       "one publisher at the ingest",
     );
 
-    await red.stop();
+    await stopRed(secondRed);
     await waitFor(() => ffmpegs().length + recorders().length === 0, 5000, "no ffmpeg after a normal stop");
   });
 
   it("a starting node ends an ffmpeg of its own that an earlier Node-RED left running", async () => {
     // What a Node-RED without setpriv leaves after a crash: its ffmpeg still publishing, and the note.
-    const userDir = tempDir("nest-restream-leftover-");
+    const userDir = nodeRedUserDir(root, flows());
     const orphan = spawn(
       ffmpegPath(),
       [
@@ -143,11 +165,11 @@ describe("Node-RED killed with SIGKILL while restreaming (real Node-RED process)
     new LeftoverProcess(path.join(userDir, "nest-restream", "rs.ffmpeg.json")).remember(orphan.pid);
     const startedAt = Date.now();
 
-    red = await NodeRedProcess.start({ flows: flows(), userDir });
+    const started = await startRed(userDir);
     await waitFor(() => orphan.signalCode === "SIGKILL", 10_000, "the leftover ffmpeg ended");
     await rtmp.waitForPublish(KEY, 30_000, startedAt);
     assert.equal(ffmpegs().length, 1, "only the node's own ffmpeg");
-    assert.match(red.output, /ended ffmpeg \(pid \d+\) left running by an earlier Node-RED/);
-    await red.stop();
+    assert.match(started.output(), /ended ffmpeg \(pid \d+\) left running by an earlier Node-RED/);
+    await stopRed(started);
   });
 });

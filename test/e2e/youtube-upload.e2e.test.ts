@@ -30,23 +30,6 @@ interface Output {
   resumes: number;
 }
 
-/**
- * A recording the way nest-restream makes one (its file target: `-rtsp_transport tcp`, video and AAC
- * audio copied into Matroska), by real ffmpeg from the GStreamer RTSP camera source, `seconds` long.
- */
-function recordRtsp(url: string, file: string, seconds: number): string {
-  const r = spawnSync(
-    ffmpegPath(),
-    [
-      ...["-hide_banner", "-loglevel", "error", "-y", "-rtsp_transport", "tcp", "-i", url],
-      ...["-t", String(seconds), "-c", "copy", "-f", "matroska", file],
-    ],
-    { encoding: "utf8", timeout: 30_000 },
-  );
-  assert.equal(r.status, 0, `ffmpeg failed: ${r.stderr}`);
-  return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-}
-
 /** A 5-second H.264/AAC MP4 from ffmpeg's test sources, at about `kbps` of video. */
 function record(file: string, kbps: number): string {
   const r = spawnSync(
@@ -99,24 +82,12 @@ describe("youtube-upload end to end (Node-RED as a child process)", function () 
     }
   });
 
-  /** A user directory with this package installed, the flow and its (plain) credentials. */
-  function userDir(file: string, outFile: string): string {
-    const flows = [
+  /** The upload part of a flow (account, youtube-upload, a file node saving its output), fed by `feeders`. */
+  function withUpload(outFile: string, feeders: object[]): object[] {
+    return [
       { id: "t1", type: "tab", label: "upload" },
       { id: "yt", type: "youtube-account", name: "Channel", dailyQuota: 10000 },
-      {
-        id: "go",
-        type: "inject",
-        z: "t1",
-        once: true,
-        onceDelay: 0.1,
-        repeat: "",
-        topic: "",
-        payload: file,
-        payloadType: "str",
-        props: [{ p: "payload" }],
-        wires: [["up"]],
-      },
+      ...feeders,
       {
         id: "up",
         type: "youtube-upload",
@@ -140,12 +111,36 @@ describe("youtube-upload end to end (Node-RED as a child process)", function () 
         wires: [[]],
       },
     ];
+  }
+
+  /** A user directory with this package installed, the flow and its (plain) credentials. */
+  function userDir(flows: object[]): string {
     return nodeRedUserDir(root, flows, {
       yt: { clientId: FAKE_DEFAULTS.clientId, clientSecret: FAKE_DEFAULTS.clientSecret, refreshToken },
     });
   }
 
-  async function start(dir: string): Promise<ChildProcess> {
+  /** A flow that sends one file path to youtube-upload at start. */
+  function fileFlow(file: string, outFile: string): object[] {
+    return withUpload(outFile, [
+      {
+        id: "go",
+        type: "inject",
+        z: "t1",
+        once: true,
+        onceDelay: 0.1,
+        repeat: "",
+        topic: "",
+        payload: file,
+        payloadType: "str",
+        props: [{ p: "payload" }],
+        wires: [["up"]],
+      },
+    ]);
+  }
+
+  async function start(where: string | object[]): Promise<ChildProcess> {
+    const dir = typeof where === "string" ? where : userDir(where);
     const red = await startNodeRed(dir, fake.env());
     reds.push(red);
     child = red.child;
@@ -167,39 +162,82 @@ describe("youtube-upload end to end (Node-RED as a child process)", function () 
       .map((l) => JSON.parse(l) as Output);
   }
 
-  it("uploads an RTSP camera's recording byte for byte through a dropped connection and a 503, in one session", async () => {
+  it("uploads nest-restream's recordings of an RTSP camera byte for byte, through a dropped connection and a 503", async () => {
     const work = tempDir("nest-upload-e2e-files-");
-    const video = path.join(work, "garden-2026-12-01T20-00-00.mkv");
-    const source = await RtspSource.start({ mounts: [{ path: "/cam-aac", audio: "aac" }] });
-    let sha256: string;
-    try {
-      sha256 = recordRtsp(source.url("/cam-aac"), video, 8);
-    } finally {
-      await source.stop();
-    }
-    const size = fs.statSync(video).size;
-    assert.ok(size > 2 * UPLOAD_GRANULE, `a recording of several chunks (${size} bytes)`);
+    const recDir = path.join(work, "rec");
+    fs.mkdirSync(recDir);
     const outFile = path.join(work, "out.jsonl");
+    const source = await RtspSource.start({ mounts: [{ path: "/cam-aac", audio: "aac" }] });
     // The first chunk answers 503; its retry is cut after 100,000 bytes (the server keeps none of it).
     fake.uploads.fail({ kind: "status", status: 503 });
     fake.uploads.fail({ kind: "drop", afterBytes: 100_000 });
-    await start(userDir(video, outFile));
-
-    const [out] = await waitFor(() => firstOutputs(outFile), 30_000, "the video");
+    try {
+      // The camera → nest-restream (4-second files) → output 2 → youtube-upload; stopped after ~10 s.
+      const inject = (id: string, payload: string, delay: number) => ({
+        id,
+        type: "inject",
+        z: "t1",
+        once: true,
+        onceDelay: delay,
+        repeat: "",
+        topic: "",
+        payload,
+        payloadType: "str",
+        props: [{ p: "payload" }],
+        wires: [["rs"]],
+      });
+      const flows = withUpload(outFile, [
+        inject("go", source.url("/cam-aac"), 0.1),
+        inject("halt", "stop", 10),
+        {
+          id: "rs",
+          type: "nest-restream",
+          z: "t1",
+          target: "custom",
+          url: `${recDir}/garden-%Y%m%d-%H%M%S.mkv`,
+          segmentSeconds: 4,
+          wires: [[], ["up"], []],
+        },
+      ]);
+      await start(flows);
+      const files = () => fs.readdirSync(recDir).map((f) => path.join(recDir, f));
+      await waitFor(
+        () => files().length >= 2 && outputs(outFile).length === files().length,
+        45_000,
+        "every recording up",
+      );
+    } finally {
+      await source.stop();
+    }
+    const recorded = fs
+      .readdirSync(recDir)
+      .map((f) => path.join(recDir, f))
+      .sort();
+    assert.ok(recorded.length >= 2, `several recordings (${recorded.length})`);
+    const sent = outputs(outFile);
+    assert.deepEqual(sent.map((o) => o.file).sort(), recorded, "each recording once");
     assert.equal(fake.uploads.pendingFaults.length, 0, "both faults happened");
-    assert.equal(fake.uploads.sessions.length, 1, "resumed, never started over");
-    const [v] = fake.uploads.videos();
-    assert.equal(v.sha256, sha256, "byte for byte");
-    assert.equal(v.bytes, size);
-    assert.equal(out.videoId, v.id);
-    assert.equal(out.file, video);
-    assert.equal(out.bytes, size);
-    assert.equal(out.resumes, 2);
-    assert.equal(fake.uploads.sessions[0].cut, 1);
-    assert.deepEqual(fake.uploads.violations, []);
     assert.equal(
+      fake.uploads.sessions.length,
+      recorded.length,
+      "one session per file: resumed, never started over",
+    );
+    assert.equal(fake.uploads.sessions[0].cut, 1);
+    const videos = fake.uploads.videos();
+    for (const file of recorded) {
+      const bytes = fs.readFileSync(file);
+      const out = sent.find((o) => o.file === file);
+      const video = videos.find((v) => v.id === out?.videoId);
+      assert.ok(video, `a video for ${file}`);
+      assert.equal(video.sha256, createHash("sha256").update(bytes).digest("hex"), `${file} byte for byte`);
+      assert.equal(video.bytes, bytes.length);
+      assert.equal(out?.bytes, bytes.length);
+    }
+    assert.equal(sent.find((o) => o.file === recorded[0])?.resumes, 2, "the faults were resumed");
+    assert.deepEqual(fake.uploads.violations, []);
+    assert.match(
       (fake.uploads.sessions[0].resource.snippet as { title: string }).title,
-      "garden-2026-12-01T20-00-00",
+      /^garden-\d{8}-\d{6}$/,
     );
   });
 
@@ -209,7 +247,7 @@ describe("youtube-upload end to end (Node-RED as a child process)", function () 
     const sha256 = record(video, 2500);
     const size = fs.statSync(video).size;
     const outFile = path.join(work, "out.jsonl");
-    const dir = userDir(video, outFile);
+    const dir = userDir(fileFlow(video, outFile));
     fake.uploads.bytesPerSecond = 4 * UPLOAD_GRANULE;
     const first = await start(dir);
     await waitFor(
