@@ -87,7 +87,8 @@ describe("UploadQueue", function () {
     };
     const { q, done } = await queue();
     for (const f of files) await q.add(f.path, { ...META, title: path.basename(f.path) });
-    assert.equal(q.status().queued, 3);
+    // The first may be up already: none is lost between the queue and the finished ones.
+    assert.equal(q.status().queued + done.length, 3);
     await waitFor(() => done.length === 3, 20_000, "three videos");
     assert.deepEqual(overlaps, []);
     assert.deepEqual(
