@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run test:setup`: installs the system packages the end-to-end and browser tests use, on
 # Debian 12 (bookworm) or a close relative, with Node 20 already there:
-#   ffmpeg/ffprobe            the restream itself, and probes of what reached the RTMP server
+#   ffmpeg/ffprobe            the restream itself, probes of what arrived, and the SRT listener and
+#                             RTSP RECORD server the target tests publish into (Debian's ffmpeg has libsrt)
 #   nginx + libnginx-mod-rtmp the RTMP ingest standing in for YouTube (run by the tests, never as a service)
 #   GStreamer RTSP server     the RTSP source standing in for a Nest camera (python3-gi + plugins)
 #   openssl                   the self-signed certificate of the rtsps:// edge
