@@ -15,7 +15,7 @@
  * RTP packets the upstream carried, and memory (V8 heap + external after GC, minus idle). Prints a
  * Markdown table and the ratios, stops everything it started, exits 0 (1 if a step failed).
  */
-import { fork, spawn, type ChildProcess } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import v8 from "node:v8";
 import vm from "node:vm";
@@ -30,8 +30,9 @@ import type { RtspRelay } from "../src/rtsp/rtsp-relay";
 import { CameraStream, type CameraUrlEvent, type ServeChoice } from "../src/stream/camera-stream";
 import type { SdmCommandRunner } from "../src/stream/stream-keeper";
 import { RtspServerPool } from "../src/webrtc/rtsp-server-pool";
-import { delay } from "../test/fixtures/ports";
-import { ffmpegPath, listProcessDetails } from "../test/fixtures/probe";
+import { delay, stopChild } from "../test/fixtures/ports";
+import { ffmpegReader, readerPids, readers } from "./ffmpeg-readers";
+import { listProcessDetails } from "../test/fixtures/probe";
 import { RtspEdge, selfSignedCert } from "../test/fixtures/rtsp-edge";
 import { RtspSource } from "../test/fixtures/rtsp-source";
 
@@ -151,45 +152,6 @@ function totalCpuS(pids: (number | undefined)[]): number {
   return sum;
 }
 
-const readers = new Set<ChildProcess>();
-const readerPids = new Set<number>();
-
-function ffmpegReader(url: string): ChildProcess {
-  const child = spawn(
-    ffmpegPath(),
-    [
-      "-nostdin",
-      "-loglevel",
-      "error",
-      "-rtsp_transport",
-      "tcp",
-      "-i",
-      url,
-      "-map",
-      "0",
-      "-c",
-      "copy",
-      "-f",
-      "null",
-      "-",
-    ],
-    { stdio: ["ignore", "ignore", "ignore"] },
-  );
-  readers.add(child);
-  if (child.pid) readerPids.add(child.pid);
-  child.once("exit", () => readers.delete(child));
-  return child;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-  await exited;
-  clearTimeout(timer);
-}
-
 function started(s: CameraStream, timeoutMs = 20_000): Promise<CameraUrlEvent> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no URL within ${timeoutMs} ms`)), timeoutMs);
@@ -289,7 +251,7 @@ async function main(): Promise<number> {
         await stream.stop();
         streams.delete(stream);
       }
-      await Promise.all([...readers].map((r) => stopChild(r)));
+      await Promise.all([...readers].map((r) => stopChild(r, "SIGTERM", 3000)));
       await delay(500);
       return result;
     };
@@ -307,7 +269,7 @@ async function main(): Promise<number> {
     warm.start();
     const reader = ffmpegReader((await warmUrl).url ?? "");
     await delay(3000);
-    await stopChild(reader);
+    await stopChild(reader, "SIGTERM", 3000);
     await warm.stop();
     streams.delete(warm);
 
@@ -361,7 +323,7 @@ async function main(): Promise<number> {
     ok = true;
   } finally {
     await Promise.all([...streams].map((s) => s.stop()));
-    await Promise.all([...readers].map((r) => stopChild(r)));
+    await Promise.all([...readers].map((r) => stopChild(r, "SIGTERM", 3000)));
     edge.child.disconnect();
     await new Promise((r) => setTimeout(r, 500));
     if (edge.child.exitCode === null) edge.child.kill("SIGKILL");

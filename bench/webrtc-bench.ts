@@ -24,7 +24,7 @@
  *   at the bridge, and to video at the reader again (video resumes at a keyframe).
  * Prints a Markdown table, stops everything it started, exits 0 (1 if a step failed).
  */
-import { fork, spawn, type ChildProcess } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import * as net from "node:net";
 import v8 from "node:v8";
 import vm from "node:vm";
@@ -42,8 +42,9 @@ import { RtspServerPool } from "../src/webrtc/rtsp-server-pool";
 import type { WebRtcBridge } from "../src/webrtc/webrtc-bridge";
 import type { WebRtcRtpEvent } from "../src/webrtc/webrtc-session";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../test/fixtures/fake-webrtc-camera";
-import { delay } from "../test/fixtures/ports";
-import { ffmpegPath, listProcessDetails } from "../test/fixtures/probe";
+import { delay, stopChild } from "../test/fixtures/ports";
+import { ffmpegReader, readerPids, readers } from "./ffmpeg-readers";
+import { listProcessDetails } from "../test/fixtures/probe";
 
 const CAMERAS = Number(process.env.BENCH_CAMERAS) || 3;
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S) || 20;
@@ -317,7 +318,6 @@ function median(values: number[]): number {
 }
 
 const streams = new Set<CameraStream>();
-const readers = new Set<ChildProcess>();
 const minis = new Set<MiniReader>();
 
 /** A CameraStream as nest-stream makes it (protocol auto, on the bench's server pool). */
@@ -347,45 +347,6 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await delay(5);
   }
-}
-
-/** Every reader ffmpeg started, to check none is left. */
-const readerPids = new Set<number>();
-
-function ffmpegReader(url: string): ChildProcess {
-  const child = spawn(
-    ffmpegPath(),
-    [
-      "-nostdin",
-      "-loglevel",
-      "error",
-      "-rtsp_transport",
-      "tcp",
-      "-i",
-      url,
-      "-map",
-      "0",
-      "-c",
-      "copy",
-      "-f",
-      "null",
-      "-",
-    ],
-    { stdio: ["ignore", "ignore", "ignore"] },
-  );
-  readers.add(child);
-  if (child.pid) readerPids.add(child.pid);
-  child.once("exit", () => readers.delete(child));
-  return child;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-  await exited;
-  clearTimeout(timer);
 }
 
 const s2 = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
@@ -485,7 +446,7 @@ async function main(): Promise<number> {
     );
 
     await Promise.all(live.map((s) => s.stop()));
-    await Promise.all([...readers].map((r) => stopChild(r)));
+    await Promise.all([...readers].map((r) => stopChild(r, "SIGTERM", 3000)));
 
     // ---- recovery after a dropped peer (a camera that answers keyframe requests, a local reader) --
     const target = cameraStream(sdm, pool, "syn-drop");
@@ -575,7 +536,7 @@ async function main(): Promise<number> {
   } finally {
     for (const m of minis) m.close();
     await Promise.all([...streams].map((s) => s.stop()));
-    await Promise.all([...readers].map((r) => stopChild(r)));
+    await Promise.all([...readers].map((r) => stopChild(r, "SIGTERM", 3000)));
     const cameraPid = camera.child.pid;
     const cameraFfmpeg = new Set(
       listProcessDetails("ffmpeg")
