@@ -45,7 +45,12 @@ module.exports = function register(RED: RED) {
     let account: NestAccount | undefined;
     this.account = () => {
       if (!account) {
-        account = openNestAccount({ projectId: this.projectId, ...this.credentials });
+        // Google's 10-a-minute window outlives a redeploy: the new account counts in the old one's.
+        account = openNestAccount({
+          projectId: this.projectId,
+          ...this.credentials,
+          shareProjectWindow: true,
+        });
         account.on("warning", (text: string) => this.warn(redact(text)));
         // Google seldom rotates a refresh token; the new one is used from now on, but a runtime cannot
         // rewrite its own credentials: say so, so the user authorizes again before the next restart.

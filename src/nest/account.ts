@@ -5,7 +5,7 @@
 import { EventEmitter } from "node:events";
 import { systemClock, type Clock } from "../clock";
 import { endpointsFromEnv, type Endpoints } from "../endpoints";
-import { CommandBudget, type CommandBudgetOptions } from "./command-budget";
+import { CommandBudget, commandWindowFor, type CommandBudgetOptions } from "./command-budget";
 import type { HttpTransport } from "../google/http";
 import type { CameraInfo } from "./sdm-types";
 import { EventImages } from "./event-images";
@@ -28,7 +28,12 @@ export interface OpenNestAccountOptions extends Partial<NestCredentials> {
   clock?: Clock;
   http?: HttpTransport;
   random?: () => number;
-  budget?: Omit<CommandBudgetOptions, "clock">;
+  budget?: Omit<CommandBudgetOptions, "clock" | "window">;
+  /**
+   * Count commands in the project's one window for the life of the process (commandWindowFor), so
+   * that a redeployed account does not start with an empty budget while Google's window goes on.
+   */
+  shareProjectWindow?: boolean;
 }
 
 /**
@@ -67,7 +72,13 @@ export class NestAccount extends EventEmitter {
       http: options.http,
       random: options.random,
     });
-    this.budget = new CommandBudget({ ...options.budget, clock: options.clock });
+    this.budget = new CommandBudget({
+      ...options.budget,
+      clock: options.clock,
+      window: options.shareProjectWindow
+        ? commandWindowFor(`${endpoints.sdmApiUrl}|${this.projectId}`)
+        : undefined,
+    });
     this.sdm = new SdmClient({
       projectId: this.projectId,
       tokens: this.tokens,

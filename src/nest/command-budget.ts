@@ -19,6 +19,8 @@ export interface CommandBudgetOptions {
   /** Commands per window for one key (device + command). Default 5 (Google's per-device limit). */
   perKeyLimit?: number;
   clock?: Clock;
+  /** The window's history to count in (default: one of its own). See commandWindowFor. */
+  window?: CommandWindow;
 }
 
 export interface CommandBudgetStats {
@@ -43,6 +45,38 @@ interface Grant {
   key?: string;
 }
 
+/**
+ * What Google's window remembers of a project: the commands granted and a 429 pause. It outlives
+ * the budgets that count in it, as Google's window outlives a redeploy of the account node.
+ */
+export class CommandWindow {
+  readonly grants: Grant[] = [];
+  pausedUntil = 0;
+}
+
+const projectWindows = new Map<string, CommandWindow>();
+
+/**
+ * Forgets every project's window: for tests whose fake Google starts a new window (a new
+ * Google, as far as the runtime in the same process can tell).
+ */
+export function forgetCommandWindows(): void {
+  projectWindows.clear();
+}
+
+/**
+ * The one window of a Google project (key: the SDM endpoint and project id) for the life of the
+ * process: old and new account nodes of a redeploy count in the same one.
+ */
+export function commandWindowFor(key: string): CommandWindow {
+  let w = projectWindows.get(key);
+  if (!w) {
+    w = new CommandWindow();
+    projectWindows.set(key, w);
+  }
+  return w;
+}
+
 interface Waiter {
   key?: string;
   resolve(): void;
@@ -56,9 +90,8 @@ export class CommandBudget {
   readonly perKeyLimit: number;
   private readonly marginMs: number;
   private readonly clock: Clock;
-  private grants: Grant[] = [];
+  private readonly window: CommandWindow;
   private queue: Waiter[] = [];
-  private pausedUntil = 0;
   private timer?: Timer;
   private granted = 0;
   private penalties = 0;
@@ -70,6 +103,11 @@ export class CommandBudget {
     this.marginMs = options.marginMs ?? 1_000;
     this.perKeyLimit = Math.max(1, options.perKeyLimit ?? 5);
     this.clock = options.clock ?? systemClock;
+    this.window = options.window ?? new CommandWindow();
+  }
+
+  private get grants(): Grant[] {
+    return this.window.grants;
   }
 
   /**
@@ -100,22 +138,23 @@ export class CommandBudget {
   /** Stops all grants for `ms` (after a 429: Google's Retry-After, or a backoff delay). */
   penalize(ms: number): void {
     this.penalties++;
-    this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + Math.max(0, ms));
+    this.window.pausedUntil = Math.max(this.window.pausedUntil, this.clock.now() + Math.max(0, ms));
     this.pump();
   }
 
   stats(): CommandBudgetStats {
     const now = this.clock.now();
     this.prune(now);
-    const paused = this.pausedUntil > now;
+    const { pausedUntil } = this.window;
+    const paused = pausedUntil > now;
     let nextSlotAt = this.grants.length < this.limit ? now : this.expiry(this.grants[0]);
-    if (paused) nextSlotAt = Math.max(nextSlotAt, this.pausedUntil);
+    if (paused) nextSlotAt = Math.max(nextSlotAt, pausedUntil);
     return {
       limit: this.limit,
       windowMs: this.windowMs,
       used: this.grants.length,
       queued: this.queue.length,
-      pausedUntil: paused ? this.pausedUntil : undefined,
+      pausedUntil: paused ? pausedUntil : undefined,
       nextSlotAt,
       granted: this.granted,
       penalties: this.penalties,
@@ -142,8 +181,8 @@ export class CommandBudget {
     if (this.closed || this.queue.length === 0) return;
     const now = this.clock.now();
     this.prune(now);
-    if (now < this.pausedUntil) {
-      this.wakeAt(this.pausedUntil, now);
+    if (now < this.window.pausedUntil) {
+      this.wakeAt(this.window.pausedUntil, now);
       return;
     }
     // In arrival order; a waiter held by its per-key limit does not block others behind it.

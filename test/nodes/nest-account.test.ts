@@ -71,6 +71,23 @@ describe(`nest-account node (Node-RED ${nodeRedMajor})`, function () {
     assert.equal(fake.calls.filter((c) => c.endpoint === "token").length, 1);
   });
 
+  it("a redeployed account counts in the command window its predecessor used (Google's does not reset)", async () => {
+    fake.resetRateLimits();
+    type Budget = { acquire(): Promise<void>; stats(): { used: number } };
+    const budgetOf = () =>
+      (helper.getNode("acc") as unknown as { account(): { budget: Budget } }).account().budget;
+    await helper.load(accountNode, flow, goodCredentials);
+    for (let i = 0; i < 3; i++) await budgetOf().acquire();
+    await helper.unload();
+    await helper.load(accountNode, flow, goodCredentials);
+    assert.equal(budgetOf().stats().used, 3, "the three commands still count");
+    // A new window at Google (the fake's reset) is a new window here too.
+    fake.resetRateLimits();
+    await helper.unload();
+    await helper.load(accountNode, flow, goodCredentials);
+    assert.equal(budgetOf().stats().used, 0);
+  });
+
   it("lists cameras with credentials typed in the dialog before a deploy", async () => {
     const res = await helper
       .request()

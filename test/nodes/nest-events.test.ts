@@ -48,6 +48,8 @@ describe(`nest-events node (Node-RED ${nodeRedMajor})`, function () {
   });
   afterEach(async () => {
     await helper.unload();
+    // A pull the closed node abandoned may still reach the fake: let it land before the next test counts.
+    await new Promise((r) => setTimeout(r, 200));
     fake.clearCalls();
     fake.clearFaults();
     fake.resetRateLimits();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CommandBudget } from "../../src/nest/command-budget";
+import { CommandBudget, commandWindowFor, CommandWindow } from "../../src/nest/command-budget";
 import { ClosedError } from "../../src/google/errors";
 import { FakeClock, flush } from "../support/fake-clock";
 
@@ -123,5 +123,36 @@ describe("CommandBudget", () => {
     assert.equal(budget.stats().used, 10);
     await clock.advance(61_000);
     assert.equal(budget.stats().used, 0);
+  });
+
+  it("a budget that replaces a closed one (a redeploy) counts in the same window, 429 pause included", async () => {
+    const clock = new FakeClock();
+    const t0 = clock.now();
+    const window = new CommandWindow();
+    const old = new CommandBudget({ clock, window });
+    await acquireMany(old, clock, 8).all;
+    old.penalize(5000);
+    old.close();
+    const next = new CommandBudget({ clock, window });
+    assert.equal(next.stats().used, 8, "the old grants still count");
+    assert.equal(next.stats().pausedUntil, t0 + 5000);
+    const { granted } = acquireMany(next, clock, 4);
+    await clock.advance(5000);
+    assert.equal(granted.length, 2, "2 slots left of 10");
+    await clock.advance(61_000 - 5000);
+    assert.equal(granted.length, 4, "the rest once the old grants leave the window");
+    // A budget of its own (no window given) starts empty.
+    assert.equal(new CommandBudget({ clock }).stats().used, 0);
+  });
+
+  it("keeps one window per project for the life of the process", () => {
+    const a = commandWindowFor("https://sdm.example/v1|project-a");
+    assert.equal(commandWindowFor("https://sdm.example/v1|project-a"), a);
+    assert.notEqual(commandWindowFor("https://sdm.example/v1|project-b"), a);
+    assert.notEqual(
+      commandWindowFor("http://127.0.0.1:1/v1|project-a"),
+      a,
+      "another endpoint, another window",
+    );
   });
 });
