@@ -6,8 +6,11 @@
  * in /proc by their command line.
  */
 import assert from "node:assert/strict";
-import { freePort } from "../fixtures/ports";
-import { listProcessDetails, listProcesses, probeStreams } from "../fixtures/probe";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { freePort, tempDir } from "../fixtures/ports";
+import { ffmpegPath, listProcessDetails, listProcesses, probeStreams } from "../fixtures/probe";
 import { RtmpServer } from "../fixtures/rtmp-server";
 import { RtspEdge, type RtspStreamAuthority } from "../fixtures/rtsp-edge";
 import { RtspSource } from "../fixtures/rtsp-source";
@@ -406,6 +409,62 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
       edge.openSessions().map((s) => s.token),
       ["tokExtNew8"],
     );
+  });
+
+  it('"snapshot": a JPEG of the running stream that decodes, from the one camera session; files on output 2', async () => {
+    const k = key("snapshot");
+    secretsOfTest.push("tokSnap5");
+    const rec = tempDir("nest-restream-snap-rec-");
+    await helper.load(
+      restreamNode,
+      [
+        {
+          id: "rs",
+          type: "nest-restream",
+          target: "custom",
+          url: rtmp.keyUrl(k),
+          extraOutputs: `${rec}/`,
+          segmentSeconds: 2,
+          snapshotSeconds: 1,
+          wires: [["out"], ["files"], ["pics"]],
+        },
+        { id: "out", type: "helper" },
+        { id: "files", type: "helper" },
+        { id: "pics", type: "helper" },
+      ],
+      {},
+    );
+    loaded = true;
+    const collect = <T>(id: string): T[] => {
+      const got: T[] = [];
+      (helper.getNode(id) as TestNode).on("input", ((m: T) => got.push(m)) as (arg: never) => void);
+      return got;
+    };
+    const msgs = collect<OutMsg>("out");
+    const files = collect<{ payload: string; file: { bytes: number } }>("files");
+    const pics = collect<{ payload: Buffer; snapshot: { width: number; height: number } }>("pics");
+    const sessionsBefore = edge.stats.accepted;
+    node().receive({ payload: edge.url("cam-aac", "tokSnap5"), stream: { event: "started" } });
+    await waitState(msgs, "live");
+    await rtmp.waitForPublish(k, 15_000);
+    await waitFor(() => files.length >= 1, 15_000, "a finished recording on output 2");
+    node().receive({ payload: "snapshot" });
+    const pic = await waitFor(() => pics[0], 10_000, "a snapshot");
+    // Decoded by ffmpeg: a real picture of the camera's size.
+    const jpeg = path.join(rec, "..", `snap-${Date.now()}.jpg`);
+    fs.writeFileSync(jpeg, pic.payload);
+    const probed = await probeStreams(jpeg, 8000, ["-count_frames"]);
+    assert.deepEqual(probed.video, ["mjpeg"]);
+    const stream = probed.streams.find((st) => st.codec_type === "video");
+    assert.deepEqual([stream?.width, stream?.height], [pic.snapshot.width, pic.snapshot.height]);
+    const decoded = spawnSync(ffmpegPath(), ["-v", "error", "-i", jpeg, "-f", "null", "-"], {
+      encoding: "utf8",
+    });
+    assert.equal(decoded.status, 0, decoded.stderr);
+    assert.equal(decoded.stderr, "", "decodes without an error");
+    assert.equal(edge.stats.accepted - sessionsBefore, 1, "one camera session for all: no second connection");
+    assert.equal(edge.openSessions().length, 1);
+    for (const f of files) assert.equal(fs.statSync(f.payload).size, f.file.bytes, "complete when announced");
   });
 
   it("twenty redeploys with a running restream leave no ffmpeg behind", async function () {
