@@ -109,12 +109,13 @@ const restreamers = new Set<Restreamer>();
 const children = new Set<ChildProcess>();
 
 /** A fresh Restreamer built the way nest-restream builds it for a custom target and the defaults. */
-function restreamer(rtmp: RtmpServer, key: string): Restreamer {
+function restreamer(rtmp: RtmpServer, key: string, snapshotSeconds = 0): Restreamer {
   const r = new Restreamer({
     target: { target: "custom", url: rtmp.keyUrl(key) },
     outputs: [],
     audio: "auto",
     video: "copy",
+    snapshotSeconds,
   });
   restreamers.add(r);
   return r;
@@ -232,6 +233,26 @@ async function main(): Promise<number> {
     const nodeCpuS = (nodeUsage.user + nodeUsage.system) / 1e6;
     await Promise.all([stopRestreamer(node), ...hands.map(stopChild)]);
 
+    // ---- snapshots: the same restream with snapshotSeconds 5 and without, side by side -----------
+    const plain = restreamer(rtmp, "bench-nosnap");
+    const snapping = restreamer(rtmp, "bench-snap", 5);
+    plain.play(camera);
+    snapping.play(camera);
+    await Promise.all([liveCopying(plain, "without snapshots"), liveCopying(snapping, "with snapshots")]);
+    await delay(WARMUP_MS);
+    const snapPids = [plain.pid as number, snapping.pid as number];
+    const snapBefore = snapPids.map(cpuOf);
+    const snapWindowS = Math.min(WINDOW_S, 30);
+    log(`measuring snapshot cost for ${snapWindowS} s`);
+    await delay(snapWindowS * 1000);
+    const snapAfter = snapPids.map(cpuOf);
+    if (!snapping.latestPicture) throw new Error("no snapshot was made");
+    const [noSnapS, snapS] = snapPids.map(
+      (_, i) => (snapAfter[i] as CpuSample).statS - (snapBefore[i] as CpuSample).statS,
+    ) as [number, number];
+    const pictureKiB = snapping.latestPicture.jpeg.length / 1024;
+    await Promise.all([stopRestreamer(plain), stopRestreamer(snapping)]);
+
     // ---- republish after the input is cut ------------------------------------------------------
     const republish: number[] = [];
     for (let i = 0; i < CUT_TRIALS; i++) {
@@ -316,6 +337,13 @@ async function main(): Promise<number> {
         "–",
         "",
         `within 3 s: ${Math.max(...republish) <= 3000 ? "met" : "not met"}`,
+      ],
+      [
+        `ffmpeg CPU with snapshotSeconds 5 (keyframes decoded, a ${pictureKiB.toFixed(0)} KiB JPEG) vs without, side by side over ${snapWindowS} s`,
+        `${fmtS(snapS)} (${((100 * snapS) / snapWindowS).toFixed(2)} %)`,
+        `${fmtS(noSnapS)} (${((100 * noSnapS) / snapWindowS).toFixed(2)} %) without`,
+        ratio(snapS, noSnapS),
+        "",
       ],
     ];
     console.log(
