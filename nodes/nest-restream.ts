@@ -5,9 +5,10 @@ import { RestreamController, type RestreamConfig } from "../src/ffmpeg/restream-
 import { restreamPayload, type RestreamSnapshot } from "../src/ffmpeg/restream-snapshot";
 import { restreamStatus, type RestreamStatus } from "../src/ffmpeg/restream-status";
 import { parentDeathWarning } from "../src/ffmpeg/spawn-with-parent";
+import { keyInUrl } from "../src/ffmpeg/targets";
 import type { Node, NodeMessage, NodeStatus, RED } from "./red-types";
 
-interface NestRestreamConfig extends Omit<RestreamConfig, "streamKey"> {
+interface NestRestreamConfig extends Omit<RestreamConfig, "streamKey" | "extraKeys"> {
   id: string;
   name?: string;
 }
@@ -42,14 +43,27 @@ module.exports = function register(RED: RED) {
     }
   }
 
-  function NestRestreamNode(this: Node<{ streamKey?: string }>, config: NestRestreamConfig) {
+  function NestRestreamNode(
+    this: Node<{ streamKey?: string; extraKeys?: string }>,
+    config: NestRestreamConfig,
+  ) {
     RED.nodes.createNode(this, config);
     const parentDeath = parentDeathWarning();
     if (parentDeath && !warnedParentDeath) {
       warnedParentDeath = true;
       this.warn(parentDeath);
     }
-    const restream = RestreamController.fromConfig({ ...config, streamKey: this.credentials?.streamKey });
+    const restream = RestreamController.fromConfig({
+      ...config,
+      streamKey: this.credentials?.streamKey,
+      extraKeys: this.credentials?.extraKeys,
+    });
+    const keyed = (config.extraOutputs ?? "")
+      .split(/\r?\n/)
+      .map((line, i) => ({ line: line.trim(), n: i + 1 }))
+      .filter(({ line }) => line && keyInUrl(line));
+    // Line numbers only: the line itself may be the key.
+    if (keyed.length > 0) this.warn(t("keyInExtraOutput", { lines: keyed.map((k) => k.n).join(", ") }));
     this.status(statusFor(restream.initialStatus()));
 
     const topic = config.name || "nest-restream";
@@ -92,6 +106,6 @@ module.exports = function register(RED: RED) {
   }
 
   RED.nodes.registerType("nest-restream", NestRestreamNode, {
-    credentials: { streamKey: { type: "password" } },
+    credentials: { streamKey: { type: "password" }, extraKeys: { type: "password" } },
   });
 };

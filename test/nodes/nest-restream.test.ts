@@ -111,6 +111,9 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
           type: "nest-restream",
           name: "porch",
           ffmpegPath: realtimeFfmpeg,
+          // The clip and the output directories are files from messages: allowed inside the temp dir.
+          messageDir: dir,
+          messageFileInputs: true,
           wires: [["out"]],
           ...config,
         },
@@ -221,7 +224,9 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
     let from = await waitState(msgs, "live");
     node().receive({ payload: "stop" });
     from = await waitState(msgs, "stopped", from);
-    const other = `${clip}?session=2`;
+    // Another session: another file (a file input from a message must exist inside messageDir).
+    const other = path.join(dir, "clip-session-2.mp4");
+    fs.copyFileSync(clip, other);
     node().receive({ payload: other, stream: { event: "restarted" } });
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(ffmpegs(), [], "still stopped");
@@ -333,6 +338,8 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
           url: out,
           segmentSeconds: 1,
           snapshotSeconds: 1,
+          messageDir: dir,
+          messageFileInputs: true,
           wires: [["out"], ["files"], ["pics"]],
         },
         { id: "out", type: "helper" },
