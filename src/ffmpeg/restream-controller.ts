@@ -101,6 +101,7 @@ export function mergeTarget(
 /** Whether the destination would carry the stream key (YouTube targets, custom rtmp(s)). */
 function usesKey(t: TargetConfig): boolean {
   const kind = t.target || "youtube-rtmps";
+  if (kind === "youtube-hls") return !/[?&]cid=/.test(t.url ?? ""); // a cid= in the url is its key
   if (kind !== "custom") return true;
   return /^rtmps?:\/\//i.test(t.url?.trim() ?? "");
 }
@@ -205,8 +206,13 @@ export class RestreamController {
   async handle(msg: RestreamMessage): Promise<SnapshotReply | undefined> {
     const { command, target: requested, inputAudio } = parseRestreamInput(msg);
     // Every check (paths, keys) before anything changes: a refused message leaves the restream as it is.
-    const next = requested ? await this.checkedTarget(requested) : undefined;
-    if ("url" in command) command.url = await this.checkedInput(command.url);
+    // (Awaited only for file paths: stream URLs take effect at once, as before.)
+    let next: TargetConfig | undefined;
+    if (requested) {
+      next = mergeTarget(this.target, requested, this.policy);
+      if (this.isMessageFile(next, requested)) next = await this.checkedDestination(next, requested);
+    }
+    if ("url" in command && isFilePath(command.url)) command.url = await this.checkedInput(command.url);
     if (next) this.retarget(next);
     const r = this.restreamer;
     switch (command.action) {
@@ -260,20 +266,22 @@ export class RestreamController {
     this.target = next;
   }
 
-  /** `msg.target` merged and checked: the stored key for its own server only, files inside messageDir. */
-  private async checkedTarget(override: TargetOverride): Promise<TargetConfig> {
-    const next = mergeTarget(this.target, override, this.policy);
-    const url = override.url;
-    if (url !== undefined && (next.target || "youtube-rtmps") === "custom" && isFilePath(url)) {
-      checkMessagePattern(url);
-      next.url = await pathInMessageDir(this.policy.messageDir, url, "destination");
-    }
-    return next;
+  private isMessageFile(next: TargetConfig, override: TargetOverride): boolean {
+    return (
+      override.url !== undefined && (next.target || "youtube-rtmps") === "custom" && isFilePath(override.url)
+    );
+  }
+
+  /** A file destination from `msg.target`: a recording name down to the second, inside messageDir. */
+  private async checkedDestination(next: TargetConfig, override: TargetOverride): Promise<TargetConfig> {
+    const url = override.url ?? "";
+    resolveOutputs(next, this.outputs); // what is wrong with the path itself first
+    checkMessagePattern(url);
+    return { ...next, url: await pathInMessageDir(this.policy.messageDir, url, "destination") };
   }
 
   /** An input from a message: a stream URL, or a file inside messageDir when the node allows files. */
   private async checkedInput(url: string): Promise<string> {
-    if (!isFilePath(url)) return url;
     if (!this.policy.messageFileInputs) {
       throw new MessagePathError(`file path inputs are off in this node: ${ACCEPTED_MESSAGE_INPUTS}`);
     }

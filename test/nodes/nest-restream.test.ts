@@ -31,6 +31,7 @@ interface TestNode {
   on(event: string, fn: (arg: never) => void): void;
   status: { args: Status[][] };
   error: { args: unknown[][] };
+  warn: { args: unknown[][] };
   debug: { args: unknown[][] };
 }
 
@@ -428,5 +429,86 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
       "the same ffmpeg",
     );
     assert.equal(msgs[msgs.length - 1]?.payload.state, "live");
+  });
+
+  it("a message naming another server gets no stored key; file paths from messages stay in messageDir", async () => {
+    const streamKey = "stored-key-7777-8888";
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "nest-restream-elsewhere-"));
+    try {
+      const first = outDir();
+      const msgs = await load({ target: "custom", url: first, messageDir: first }, { streamKey });
+      node().receive({ payload: clip });
+      await waitState(msgs, "live");
+      const pid = ffmpegs()[0]?.pid;
+      node().receive({ target: { url: "rtmp://127.0.0.1:1/live" } });
+      node().receive({ target: { url: `${elsewhere}/` } });
+      node().receive({ target: { url: `${first}../` } });
+      await waitFor(() => errors().length === 3, 5000, "an error per message");
+      assert.match(errors()[0] ?? "", /another server \(127\.0\.0\.1\).*msg\.target\.streamKey/);
+      assert.match(errors()[1] ?? "", /must lie inside the node's messageDir/);
+      assert.match(errors()[2] ?? "", /may not contain "\.\."/);
+      assert.deepEqual(fs.readdirSync(elsewhere), []);
+      assert.deepEqual(
+        ffmpegs().map((p) => p.pid),
+        [pid],
+        "the running stream keeps running",
+      );
+      assert.ok(!ffmpegs()[0]?.argv.some((a) => a.includes(streamKey)));
+      assertNoSecrets([...msgs, ...statuses(), ...errors(), ...helper.log().args.flat()], [streamKey]);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it("a file input from a message is refused unless the node allows file inputs", async () => {
+    const msgs = await load({ target: "custom", url: outDir(), messageFileInputs: false });
+    node().receive({ payload: clip });
+    await waitFor(() => errors().length === 1, 5000, "an error");
+    assert.match(
+      errors()[0] ?? "",
+      /file path inputs are off in this node: inputs from messages are stream URLs/,
+    );
+    assert.deepEqual(msgs, []);
+    assert.deepEqual(ffmpegs(), []);
+  });
+
+  it("extra outputs take their keys from the extraKeys credential; the exported flow carries none", async () => {
+    const extraKey = "extra-key-9999-0000";
+    const closed = await freePort();
+    const extraOutputs = `rtmp://127.0.0.1:${closed}/app`;
+    const msgs = await load({ target: "custom", url: outDir(), extraOutputs }, { extraKeys: extraKey });
+    node().receive({ payload: clip });
+    const proc = await waitFor(() => ffmpegs()[0], 5000, "ffmpeg");
+    assert.ok(
+      proc.argv.some((a) => a.includes(`rtmp://127.0.0.1:${closed}/app/${extraKey}`)),
+      "the key is appended to the extra rtmp output",
+    );
+    // What the editor exports: the flow (no credentials) and, for credentials, only whether one is set.
+    const flows = await helper.request().get("/flows").expect(200);
+    assert.ok(!JSON.stringify(flows.body).includes(extraKey), "no key in the flow");
+    const creds = await helper.request().get("/credentials/nest-restream/rs").expect(200);
+    assert.equal(creds.body.has_extraKeys, true, "extraKeys is a password credential");
+    assert.ok(!JSON.stringify(creds.body).includes(extraKey));
+    assert.ok(!node().warn.args.some((a) => /line \d/.test(String(a[0]))), "no key in the URL: no warning");
+    await waitState(msgs, "live");
+    assertNoSecrets(
+      [...msgs, ...statuses(), ...errors(), ...node().debug.args.flat(), ...helper.log().args.flat()],
+      [extraKey],
+    );
+  });
+
+  it("an extra output URL that carries a key gets a warning that names the line, not the key", async () => {
+    const inline = "inline-key-1234-5678";
+    await load({
+      target: "custom",
+      url: outDir(),
+      extraOutputs: `/tmp/x/\nrtmp://127.0.0.1:1/app/${inline}`,
+    });
+    const warned = node().warn.args.map((a) => String(a[0]));
+    assert.ok(
+      warned.some((w) => /line 2: .*move the key to "Keys for Also send to"/.test(w)),
+      warned.join("\n"),
+    );
+    assertNoSecrets(warned, [inline]);
   });
 });
