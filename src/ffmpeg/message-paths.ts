@@ -4,7 +4,7 @@
  * no `..`, no absolute path elsewhere, symbolic links resolved before the check, and a destination
  * never replaces a file that is there.
  */
-import { lstat, realpath } from "node:fs/promises";
+import { lstat, readdir, realpath } from "node:fs/promises";
 import path from "node:path";
 import { redact } from "../redact";
 
@@ -86,6 +86,17 @@ export async function pathInMessageDir(
     throw new MessagePathError(
       `${what} from a message never replaces a file that is there: ${JSON.stringify(given)} exists`,
     );
+  }
+  if (/\.m3u8$/i.test(file)) {
+    // The playlist's segments are written beside it as <name>0.ts, <name>1.ts, …
+    const stem = path.basename(file).replace(/\.m3u8$/i, "");
+    const taken = (await readdir(realParent)).find((f) => f.startsWith(stem) && /\.(ts|m4s|mp4)$/i.test(f));
+    if (taken) {
+      throw new MessagePathError(
+        `${what} from a message never replaces a file that is there: the playlist's segments would ` +
+          `replace ${JSON.stringify(taken)}; pick another name`,
+      );
+    }
   }
   return file;
 }

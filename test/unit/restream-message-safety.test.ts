@@ -158,6 +158,12 @@ describe("nest-restream: destinations and inputs from messages", () => {
         c.handle({ payload: CAM, target: { url: `${dir}/preview.m3u8` } }),
         /never replaces a file that is there/,
       );
+      // Nor the segments of a new playlist.
+      fs.writeFileSync(path.join(dir, "live3.ts"), "x");
+      await assert.rejects(
+        c.handle({ payload: CAM, target: { url: `${dir}/live.m3u8` } }),
+        /the playlist's segments would replace "live3\.ts"/,
+      );
       // A name that repeats within the hour would overwrite the segment before it.
       await assert.rejects(
         c.handle({ payload: CAM, target: { url: `${dir}/cam-%Y%m%d-%H.mkv` } }),
@@ -165,6 +171,9 @@ describe("nest-restream: destinations and inputs from messages", () => {
       );
       assert.equal(spawner.processes.length, 0);
       assert.equal(fs.readFileSync(path.join(dir, "preview.m3u8"), "utf8"), "#EXTM3U\n");
+      // A new name is fine.
+      await c.handle({ payload: CAM, target: { url: `${dir}/fresh.m3u8` } });
+      assert.equal(lastArg(spawner.last), `${fs.realpathSync(dir)}/fresh.m3u8`);
     });
 
     it("pathInMessageDir resolves links before the check", async () => {
