@@ -7,9 +7,10 @@ import { restreamPayload, type RestreamSnapshot } from "../src/ffmpeg/restream-s
 import { restreamStatus, type RestreamStatus } from "../src/ffmpeg/restream-status";
 import { LeftoverProcess } from "../src/ffmpeg/leftover-process";
 import { parentDeathWarning } from "../src/ffmpeg/spawn-with-parent";
+import { keyInUrl } from "../src/ffmpeg/targets";
 import type { Node, NodeMessage, NodeStatus, RED } from "./red-types";
 
-interface NestRestreamConfig extends Omit<RestreamConfig, "streamKey"> {
+interface NestRestreamConfig extends Omit<RestreamConfig, "streamKey" | "extraKeys"> {
   id: string;
   name?: string;
 }
@@ -44,7 +45,10 @@ module.exports = function register(RED: RED) {
     }
   }
 
-  function NestRestreamNode(this: Node<{ streamKey?: string }>, config: NestRestreamConfig) {
+  function NestRestreamNode(
+    this: Node<{ streamKey?: string; extraKeys?: string }>,
+    config: NestRestreamConfig,
+  ) {
     RED.nodes.createNode(this, config);
     const parentDeath = parentDeathWarning();
     if (parentDeath && !warnedParentDeath) {
@@ -60,9 +64,15 @@ module.exports = function register(RED: RED) {
     const leftoverPid = leftover?.endLeftover();
     if (leftoverPid) this.warn(RED._("nest-restream.log.leftover", { pid: leftoverPid }));
     const restream = RestreamController.fromConfig(
-      { ...config, streamKey: this.credentials?.streamKey },
+      { ...config, streamKey: this.credentials?.streamKey, extraKeys: this.credentials?.extraKeys },
       leftover ? { leftover } : {},
     );
+    const keyed = (config.extraOutputs ?? "")
+      .split(/\r?\n/)
+      .map((line, i) => ({ line: line.trim(), n: i + 1 }))
+      .filter(({ line }) => line && keyInUrl(line));
+    // Line numbers only: the line itself may be the key.
+    if (keyed.length > 0) this.warn(t("keyInExtraOutput", { lines: keyed.map((k) => k.n).join(", ") }));
     this.status(statusFor(restream.initialStatus()));
 
     const topic = config.name || "nest-restream";
@@ -105,6 +115,6 @@ module.exports = function register(RED: RED) {
   }
 
   RED.nodes.registerType("nest-restream", NestRestreamNode, {
-    credentials: { streamKey: { type: "password" } },
+    credentials: { streamKey: { type: "password" }, extraKeys: { type: "password" } },
   });
 };

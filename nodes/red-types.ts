@@ -36,6 +36,8 @@ export interface AdminRequest extends IncomingMessage {
   body: Record<string, unknown>;
   protocol: string;
   get(name: string): string | undefined;
+  /** The admin user (Node-RED's adminAuth); absent without it. */
+  user?: { username?: unknown };
 }
 export interface AdminResponse extends ServerResponse {
   json(body: unknown): void;

@@ -44,6 +44,11 @@
 
   /** The authorization under way (one at a time). */
   var authorization = null;
+  /**
+   * The nonce of each authorization this editor started, by state (kept in this page only): the
+   * runtime hands out a refresh token only to the editor session that started the authorization.
+   */
+  var editorNonces = {};
 
   window.addEventListener("message", function (event) {
     var data = event.data;
@@ -289,7 +294,10 @@
         return;
       }
       ns.showStatus(status, "busy", msg("exchanging", "Getting the refresh token…"));
-      ns.postJson(o.path + "/exchange", { url: url })
+      // The nonce this editor got when it started that authorization: a state alone is refused.
+      var pastedState = /[?&#]state=([A-Za-z0-9_-]+)/.exec(url);
+      var nonce = pastedState ? editorNonces[pastedState[1]] : undefined;
+      ns.postJson(o.path + "/exchange", { url: url, nonce: nonce })
         .done(function (res) {
           gotToken(res.refreshToken);
         })
@@ -320,6 +328,7 @@
     var inflight = false;
     var finished = false;
     var until = Date.parse(res.expiresAt) + 60000 || Date.now() + 11 * 60000;
+    if (res.state && res.nonce) editorNonces[res.state] = res.nonce;
     var auth = {
       state: res.state,
       row: row,
@@ -352,7 +361,7 @@
       inflight = true;
       $.ajax({
         url: path + "/result",
-        data: { state: auth.state },
+        data: { state: auth.state, nonce: res.nonce },
         dataType: "json",
         cache: false,
       })

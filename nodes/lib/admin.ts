@@ -11,7 +11,8 @@ import type { AdminResponse, RED } from "../red-types";
 export const PASSWORD_PLACEHOLDER = "__PWRD__";
 
 /** Local problems (credentials, state, pasted URL) are 400; Google's refusals 502. */
-export const statusFor = (code: string) => (code === "CREDENTIALS" || isLocalReason(code) ? 400 : 502);
+export const statusFor = (code: string) =>
+  code === "STATE_NOT_BOUND" ? 403 : code === "CREDENTIALS" || isLocalReason(code) ? 400 : 502;
 
 /** The code the editor gets for an error: Google's or ours, else "ERROR". */
 export const errorCode = (err: unknown) => (err instanceof GoogleError ? err.code : "ERROR");

@@ -13,7 +13,13 @@ import {
   redirectParams,
   type RedirectParams,
 } from "../../src/google/authorization-redirect";
-import { AuthorizationStates, type AuthorizationOutcome } from "../../src/google/authorization-states";
+import { createHash } from "node:crypto";
+import {
+  AuthorizationStates,
+  DEFAULT_STATE_TTL_MS,
+  type AuthorizationOutcome,
+  type StateProof,
+} from "../../src/google/authorization-states";
 import { exchangeCode } from "../../src/google/code-exchange";
 import { errorMessage } from "../../src/redact";
 import type { AdminRequest, AdminResponse, RED } from "../red-types";
@@ -72,14 +78,19 @@ export function registerAuthorizeRoutes<P extends PendingAuthorization>(
     }
   }
 
-  // Starts an authorization: returns Google's authorization URL with a new single-use state.
+  // Starts an authorization: returns Google's authorization URL with a new single-use state, bound to
+  // this browser (a nonce cookie for the callback) and to this editor user (a nonce the editor keeps).
   RED.httpAdmin.post(`${path}/start`, guard, (req: AdminRequest, res: AdminResponse) => {
     try {
       const pending = options.input(req.body ?? {});
-      const { state, expiresAt } = states.create(pending);
+      const { state, expiresAt, cookieNonce, editorNonce } = states.create(pending, adminUser(req));
+      const cookie = nonceCookie(pending.redirectUri, state, cookieNonce);
+      if (cookie) res.setHeader("Set-Cookie", cookie);
+      res.setHeader("Cache-Control", "no-store");
       res.json({
         url: options.authorizationUrl(pending, state),
         state,
+        nonce: editorNonce,
         redirectUri: pending.redirectUri,
         expiresAt: new Date(expiresAt).toISOString(),
       });
@@ -89,17 +100,24 @@ export function registerAuthorizeRoutes<P extends PendingAuthorization>(
   });
 
   // Google redirects the browser here (when this editor's callback is a registered redirect URI). The
-  // request cannot carry the admin token: the unguessable single-use state is what protects it.
+  // request cannot carry the admin token: the unguessable single-use state and the nonce cookie set
+  // for this browser when it started the authorization are what protect it.
   RED.httpAdmin.get(`${path}/callback`, (req: AdminRequest, res: AdminResponse) => {
     const params = redirectParams(req.query ?? {});
     let pending: P;
     try {
-      pending = states.take(params.state);
+      const state = typeof params.state === "string" ? params.state : "";
+      pending = states.take(params.state, { cookie: readCookie(req, cookieName(state)) });
     } catch (err) {
-      sendCallbackPage(res, 400, { ok: false, error: errorMessage(err) });
+      sendCallbackPage(res, errorCode(err) === "STATE_NOT_BOUND" ? 403 : 400, {
+        ok: false,
+        error: errorMessage(err),
+      });
       return;
     }
     const state = params.state as string;
+    // The cookie has done its work.
+    res.setHeader("Set-Cookie", expiredCookie(pending.redirectUri, state));
     void exchange(pending, params).then((outcome) => {
       states.settle(state, outcome);
       sendCallbackPage(res, outcome.ok ? 200 : 400, outcome.ok ? { ok: true, state } : { ...outcome, state });
@@ -109,7 +127,7 @@ export function registerAuthorizeRoutes<P extends PendingAuthorization>(
   // The editor collects the outcome of a callback authorization (once).
   RED.httpAdmin.get(`${path}/result`, guard, (req: AdminRequest, res: AdminResponse) => {
     try {
-      const poll = states.poll(req.query?.state);
+      const poll = states.poll(req.query?.state, editorProof(req, req.query?.nonce));
       res.setHeader("Cache-Control", "no-store");
       res.json(poll);
     } catch (err) {
@@ -123,7 +141,7 @@ export function registerAuthorizeRoutes<P extends PendingAuthorization>(
     let pending: P;
     try {
       params = parseRedirectUrl((req.body ?? {}).url);
-      pending = states.take(params.state);
+      pending = states.take(params.state, editorProof(req, (req.body ?? {}).nonce));
     } catch (err) {
       sendError(res, err);
       return;
@@ -132,7 +150,7 @@ export function registerAuthorizeRoutes<P extends PendingAuthorization>(
     void exchange(pending, params).then((outcome) => {
       states.settle(state, outcome);
       // Answered here: nothing is left for the result endpoint to hand out.
-      states.poll(state);
+      states.poll(state, editorProof(req, (req.body ?? {}).nonce));
       res.setHeader("Cache-Control", "no-store");
       if (outcome.ok) res.json({ refreshToken: outcome.refreshToken, scope: outcome.scope });
       else res.status(statusFor(outcome.code)).json({ error: outcome.error, code: outcome.code });
@@ -150,6 +168,60 @@ export function registerAuthorizeRoutes<P extends PendingAuthorization>(
     res.setHeader("Content-Type", "text/html; charset=utf-8");
     res.send(page);
   }
+}
+
+/** The admin user of a request (Node-RED's adminAuth), undefined without adminAuth. */
+function adminUser(req: AdminRequest): string | undefined {
+  const user = req.user;
+  return user && typeof user.username === "string" ? user.username : undefined;
+}
+
+function editorProof(req: AdminRequest, nonce: unknown): StateProof {
+  return { editor: nonce, user: adminUser(req) };
+}
+
+/** One cookie per authorization under way, named after (a hash of) its state. */
+export function cookieName(state: string): string {
+  return `nr-authorize-${createHash("sha256").update(state).digest("base64url").slice(0, 16)}`;
+}
+
+/**
+ * The nonce cookie for a callback authorization: HttpOnly, SameSite=Lax (Google's redirect is a
+ * top-level navigation, so it is sent), for the callback's path only, for the state's lifetime.
+ * None for the pasted-address way (its redirect URI is not this editor's callback).
+ */
+function nonceCookie(redirectUri: string, state: string, nonce: string): string | undefined {
+  const target = callbackTarget(redirectUri);
+  if (!target) return undefined;
+  return (
+    `${cookieName(state)}=${nonce}; Path=${target.path}; Max-Age=${Math.round(DEFAULT_STATE_TTL_MS / 1000)}; ` +
+    `HttpOnly; SameSite=Lax${target.secure ? "; Secure" : ""}`
+  );
+}
+
+function expiredCookie(redirectUri: string, state: string): string {
+  const target = callbackTarget(redirectUri);
+  return `${cookieName(state)}=; Path=${target?.path ?? "/"}; Max-Age=0; HttpOnly; SameSite=Lax`;
+}
+
+function callbackTarget(redirectUri: string): { path: string; secure: boolean } | undefined {
+  try {
+    const url = new URL(redirectUri);
+    if (!/\/callback$/.test(url.pathname)) return undefined;
+    return { path: url.pathname, secure: url.protocol === "https:" };
+  } catch {
+    return undefined;
+  }
+}
+
+function readCookie(req: AdminRequest, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (typeof header !== "string") return undefined;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
 }
 
 export interface CallbackResult {

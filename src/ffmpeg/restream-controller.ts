@@ -8,7 +8,15 @@ import type { AudioMode } from "./audio-plan";
 import { parseRestreamInput, type TargetOverride } from "./restream-input";
 import { Restreamer, type RestreamerOptions } from "./restreamer";
 import type { RestreamStatus } from "./restream-status";
-import { resolveOutputs, type TargetConfig } from "./targets";
+import { checkMessagePattern, isFilePath, MessagePathError, pathInMessageDir } from "./message-paths";
+import {
+  resolveOutputs,
+  TargetError,
+  YOUTUBE_HLS_URL,
+  YOUTUBE_RTMP_URL,
+  YOUTUBE_RTMPS_URL,
+  type TargetConfig,
+} from "./targets";
 
 /** A nest-restream node's settings as the editor saves them (design section 3), plus its stream key. */
 export interface RestreamConfig {
@@ -23,6 +31,21 @@ export interface RestreamConfig {
   ffmpegPath?: string;
   /** Seconds between snapshots of the running stream; 0 or empty: none. */
   snapshotSeconds?: number | string;
+  /** Keys for the extra outputs (a credential), one per line in the order of `extraOutputs`. */
+  extraKeys?: string;
+  /** Send the stored stream key to a server that `msg.target` names (another host). Default false. */
+  keyForMessageServers?: boolean;
+  /** The directory file paths from messages must lie in; empty: file paths from messages are refused. */
+  messageDir?: string;
+  /** Accept a file path in `msg.payload` as the input (inside `messageDir`). Default false: stream URLs only. */
+  messageFileInputs?: boolean;
+}
+
+/** What the node allows messages to do besides stream URLs and its own server. */
+export interface MessagePolicy {
+  keyForMessageServers?: boolean;
+  messageDir?: string;
+  messageFileInputs?: boolean;
 }
 
 /** What nest-restream sends on output 3 for "snapshot" (design section 3). */
@@ -41,15 +64,83 @@ export interface RestreamMessage {
   target?: unknown;
 }
 
-/** `msg.target` over the configured destination: what it names replaces, the rest stays. */
-export function mergeTarget(configured: TargetConfig, override: TargetOverride): TargetConfig {
-  return {
+/**
+ * `msg.target` over the configured destination: what it names replaces, the rest stays. The stored
+ * stream key goes only to the node's own server (the same host; any YouTube ingest host for a
+ * YouTube key): a message that names another server brings its own `streamKey`, unless the node
+ * opted in with `keyForMessageServers`. Throws a TargetError saying so.
+ */
+export function mergeTarget(
+  configured: TargetConfig,
+  override: TargetOverride,
+  policy: MessagePolicy = {},
+): TargetConfig {
+  const merged: TargetConfig = {
     ...configured,
     ...(override.target !== undefined ? { target: override.target } : {}),
     ...(override.url !== undefined ? { url: override.url } : {}),
     ...(override.streamKey !== undefined ? { streamKey: override.streamKey } : {}),
   };
+  if (
+    override.streamKey === undefined &&
+    configured.streamKey &&
+    !policy.keyForMessageServers &&
+    usesKey(merged) &&
+    !sameServer(serverOf(configured), serverOf(merged))
+  ) {
+    const host = hostOf(serverOf(merged)) ?? "a file or another server";
+    throw new TargetError(
+      `msg.target names another server (${host}) than the node's: the node's stored stream key is only ` +
+        "sent to its own server. Send msg.target.streamKey with it, or tick the node's " +
+        '"Stored key for servers from messages" (keyForMessageServers)',
+    );
+  }
+  return merged;
 }
+
+/** Whether the destination would carry the stream key (YouTube targets, custom rtmp(s)). */
+function usesKey(t: TargetConfig): boolean {
+  const kind = t.target || "youtube-rtmps";
+  if (kind === "youtube-hls") return !/[?&]cid=/.test(t.url ?? ""); // a cid= in the url is its key
+  if (kind !== "custom") return true;
+  return /^rtmps?:\/\//i.test(t.url?.trim() ?? "");
+}
+
+function serverOf(t: TargetConfig): string | undefined {
+  const url = t.url?.trim() || undefined;
+  switch (t.target || "youtube-rtmps") {
+    case "youtube-rtmps":
+      return url ?? YOUTUBE_RTMPS_URL;
+    case "youtube-rtmp":
+      return url ?? YOUTUBE_RTMP_URL;
+    case "youtube-hls":
+      return url ?? YOUTUBE_HLS_URL;
+    default:
+      return url;
+  }
+}
+
+function hostOf(url: string | undefined): string | undefined {
+  if (!url || isFilePath(url)) return undefined;
+  try {
+    return new URL(url).hostname.toLowerCase() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sameServer(a: string | undefined, b: string | undefined): boolean {
+  const ha = hostOf(a);
+  const hb = hostOf(b);
+  if (!ha || !hb) return false;
+  const youtube = (h: string) => h === "youtube.com" || h.endsWith(".youtube.com");
+  return ha === hb || (youtube(ha) && youtube(hb));
+}
+
+export const ACCEPTED_MESSAGE_INPUTS =
+  "inputs from messages are stream URLs (rtsp(s)://, rtmp(s)://, srt://, http(s)://); a file path " +
+  'needs the node\'s "File inputs from messages" option (messageFileInputs) and must lie inside its ' +
+  "messageDir";
 
 export class RestreamController {
   /** The node's settings as a Restreamer: the main target, the extra outputs, audio, video, ffmpeg. */
@@ -62,11 +153,16 @@ export class RestreamController {
       streamKey: config.streamKey?.trim() || undefined,
       segmentSeconds,
     };
+    const keys = (config.extraKeys ?? "").split(/\r?\n/).map((line) => line.trim());
     const outputs: TargetConfig[] = (config.extraOutputs ?? "")
       .split(/\r?\n/)
       .map((line) => line.trim())
       .filter(Boolean)
-      .map((url) => ({ target: "custom", url, segmentSeconds }));
+      .map((url, i) => {
+        const key = keys[i];
+        const streamKey = key && key !== "-" ? key : undefined;
+        return { target: "custom", url, segmentSeconds, ...(streamKey ? { streamKey } : {}) };
+      });
     const restreamer = new Restreamer({
       ...extras,
       target,
@@ -76,7 +172,12 @@ export class RestreamController {
       ffmpegPath: config.ffmpegPath?.trim() || undefined,
       snapshotSeconds,
     });
-    return new RestreamController(restreamer, target, outputs, snapshotSeconds);
+    const policy: MessagePolicy = {
+      keyForMessageServers: config.keyForMessageServers === true,
+      messageDir: config.messageDir?.trim() || undefined,
+      messageFileInputs: config.messageFileInputs === true,
+    };
+    return new RestreamController(restreamer, target, outputs, snapshotSeconds, policy);
   }
 
   constructor(
@@ -84,6 +185,7 @@ export class RestreamController {
     private target: TargetConfig,
     private readonly outputs: readonly TargetConfig[],
     private readonly snapshotSeconds = 0,
+    private readonly policy: MessagePolicy = {},
   ) {}
 
   /** Before any message: stopped, or what is wrong with the configured destination. */
@@ -102,8 +204,16 @@ export class RestreamController {
    * Resolves with the picture for "snapshot".
    */
   async handle(msg: RestreamMessage): Promise<SnapshotReply | undefined> {
-    const { command, target: override, inputAudio } = parseRestreamInput(msg);
-    if (override) this.retarget(override);
+    const { command, target: requested, inputAudio } = parseRestreamInput(msg);
+    // Every check (paths, keys) before anything changes: a refused message leaves the restream as it is.
+    // (Awaited only for file paths: stream URLs take effect at once, as before.)
+    let next: TargetConfig | undefined;
+    if (requested) {
+      next = mergeTarget(this.target, requested, this.policy);
+      if (this.isMessageFile(next, requested)) next = await this.checkedDestination(next, requested);
+    }
+    if ("url" in command && isFilePath(command.url)) command.url = await this.checkedInput(command.url);
+    if (next) this.retarget(next);
     const r = this.restreamer;
     switch (command.action) {
       case "play":
@@ -151,9 +261,30 @@ export class RestreamController {
     return this.restreamer.stop();
   }
 
-  private retarget(override: TargetOverride): void {
-    const next = mergeTarget(this.target, override);
+  private retarget(next: TargetConfig): void {
     this.restreamer.setTarget(next, this.outputs); // throws on a bad destination: nothing changes then
     this.target = next;
+  }
+
+  private isMessageFile(next: TargetConfig, override: TargetOverride): boolean {
+    return (
+      override.url !== undefined && (next.target || "youtube-rtmps") === "custom" && isFilePath(override.url)
+    );
+  }
+
+  /** A file destination from `msg.target`: a recording name down to the second, inside messageDir. */
+  private async checkedDestination(next: TargetConfig, override: TargetOverride): Promise<TargetConfig> {
+    const url = override.url ?? "";
+    resolveOutputs(next, this.outputs); // what is wrong with the path itself first
+    checkMessagePattern(url);
+    return { ...next, url: await pathInMessageDir(this.policy.messageDir, url, "destination") };
+  }
+
+  /** An input from a message: a stream URL, or a file inside messageDir when the node allows files. */
+  private async checkedInput(url: string): Promise<string> {
+    if (!this.policy.messageFileInputs) {
+      throw new MessagePathError(`file path inputs are off in this node: ${ACCEPTED_MESSAGE_INPUTS}`);
+    }
+    return pathInMessageDir(this.policy.messageDir, url, "input");
   }
 }

@@ -294,6 +294,20 @@ export function teeSpec(dests: readonly Destination[]): string {
     .join("|");
 }
 
+/**
+ * Whether an extra output's URL seems to carry a stream key or password in plain text (which the
+ * flow would export): a password before `@`, a key-like query parameter, or an rtmp(s) path with a
+ * stream name after the application (`rtmp://host/app/KEY`). Such keys belong in the extraKeys credential.
+ */
+export function keyInUrl(url: string): boolean {
+  const text = url.trim();
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i.test(text)) return true;
+  if (/[?&](key|streamkey|stream_key|cid|passphrase|password|pass|auth|token|secret)=[^&]/i.test(text))
+    return true;
+  const rtmp = /^rtmps?:\/\/[^/?#]+((?:\/[^/?#]*)*)/i.exec(text);
+  return !!rtmp && (rtmp[1] ?? "").split("/").filter(Boolean).length >= 2;
+}
+
 /** A destination as it may be shown (key and tokens masked). */
 export function describeDestination(dest: Destination): string {
   return redact(dest.url);

@@ -1,8 +1,10 @@
 /**
  * The single-use `state` values of authorizations under way: created with what the exchange will
- * need, claimed once, answered once and collected once by the editor.
+ * need, claimed once, answered once and collected once by the editor. Each state is bound to the
+ * browser session and editor user that started it: a state alone (leaked from an address bar, a
+ * log or a chat) is refused, so nobody can plant their refresh token in someone else's account.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { systemClock, type Clock } from "../clock";
 import { secrets } from "../redact";
 import { AuthorizationError, type PendingAuthorization } from "./authorization";
@@ -16,9 +18,21 @@ export type AuthorizationOutcome =
 
 export type AuthorizationPoll = { status: "pending" } | ({ status: "done" } & AuthorizationOutcome);
 
+/**
+ * What proves that a request comes from whoever started the authorization: the browser's nonce
+ * cookie (Google's redirect to the editor's callback), or the nonce the editor kept and the admin
+ * user that started it (the pasted address, the editor collecting the outcome).
+ */
+export type StateProof = { cookie: unknown } | { editor: unknown; user: string | undefined };
+
 interface StateEntry<P> {
   /** Dropped once claimed or expired: the client secret is kept no longer than needed. */
   pending?: P;
+  /** SHA-256 of the nonce in the browser's cookie and of the nonce the editor keeps. */
+  cookieHash: Buffer;
+  editorHash: Buffer;
+  /** The admin user that started it (undefined without adminAuth). */
+  user: string | undefined;
   expiresAt: number;
   /** Claimed for its one exchange. */
   used: boolean;
@@ -61,16 +75,28 @@ export class AuthorizationStates<P extends PendingAuthorization = PendingAuthori
     this.random = options.random ?? randomBytes;
   }
 
-  /** Starts an authorization: returns its new state (43 url-safe characters, 256 random bits). */
-  create(pending: P): { state: string; expiresAt: number } {
+  /**
+   * Starts an authorization for the admin `user` (undefined without adminAuth): returns its new
+   * state (43 url-safe characters, 256 random bits), the nonce for the browser's cookie and the
+   * nonce for the editor, each as random.
+   */
+  create(
+    pending: P,
+    user?: string,
+  ): { state: string; expiresAt: number; cookieNonce: string; editorNonce: string } {
     this.sweep();
     secrets.add(pending.clientSecret);
     let state = this.random(32).toString("base64url");
     while (this.entries.has(state)) state = this.random(32).toString("base64url");
+    const cookieNonce = randomBytes(32).toString("base64url");
+    const editorNonce = randomBytes(32).toString("base64url");
     const now = this.clock.now();
     const expiresAt = now + this.ttlMs;
     this.entries.set(state, {
       pending: { ...pending },
+      cookieHash: digest(cookieNonce),
+      editorHash: digest(editorNonce),
+      user,
       expiresAt,
       used: false,
       collected: false,
@@ -78,17 +104,19 @@ export class AuthorizationStates<P extends PendingAuthorization = PendingAuthori
     });
     const open = [...this.entries].filter(([, e]) => !e.used);
     for (const [old] of open.slice(0, Math.max(0, open.length - this.max))) this.entries.delete(old);
-    return { state, expiresAt };
+    return { state, expiresAt, cookieNonce, editorNonce };
   }
 
   /**
    * Claims a state for its one exchange and returns what the exchange needs. Throws for a state
-   * that is missing, unknown, expired or already used.
+   * that is missing, unknown, expired or already used, and for one without the proof of whoever
+   * started it (STATE_NOT_BOUND: the state stays open for them).
    */
-  take(state: unknown): P {
+  take(state: unknown, proof: StateProof): P {
     const entry = this.lookup(state);
     if (entry.used) throw stateUsed();
     if (!entry.pending || this.clock.now() >= entry.expiresAt) throw stateExpired(this.ttlMs);
+    checkProof(entry, proof);
     const pending = entry.pending;
     entry.used = true;
     entry.pending = undefined;
@@ -108,9 +136,10 @@ export class AuthorizationStates<P extends PendingAuthorization = PendingAuthori
    * What became of an authorization: pending until Google redirected back and the exchange ended,
    * then its outcome, once. Throws for a state that is unknown, expired or already collected.
    */
-  poll(state: unknown): AuthorizationPoll {
+  poll(state: unknown, proof: StateProof): AuthorizationPoll {
     const entry = this.lookup(state);
     if (entry.collected) throw stateUsed();
+    checkProof(entry, proof);
     const outcome = entry.outcome;
     if (outcome) {
       entry.collected = true;
@@ -167,6 +196,35 @@ export class AuthorizationStates<P extends PendingAuthorization = PendingAuthori
       if (now >= e.forgetAt) this.entries.delete(state);
     }
   }
+}
+
+function digest(nonce: string): Buffer {
+  return createHash("sha256").update(nonce).digest();
+}
+
+function matches(hash: Buffer, nonce: unknown): boolean {
+  return typeof nonce === "string" && nonce.length > 0 && timingSafeEqual(hash, digest(nonce));
+}
+
+function checkProof<P>(entry: StateEntry<P>, proof: StateProof): void {
+  if ("cookie" in proof) {
+    if (matches(entry.cookieHash, proof.cookie)) return;
+    throw new AuthorizationError(
+      "STATE_NOT_BOUND",
+      "This authorization was not started in this browser (its cookie is missing or does not match), " +
+        "so nothing was exchanged: the state in an address alone does not authorize. Press Authorize in " +
+        "the Node-RED editor of this browser and finish it in the window that opens.",
+      403,
+    );
+  }
+  if (matches(entry.editorHash, proof.editor) && entry.user === proof.user) return;
+  throw new AuthorizationError(
+    "STATE_NOT_BOUND",
+    "This authorization was started by another editor session or user, so nothing was exchanged: the " +
+      "state in an address alone does not authorize. Press Authorize again in this dialog and paste the " +
+      "address of that new authorization.",
+    403,
+  );
 }
 
 function stateUsed(): AuthorizationError {

@@ -14,6 +14,7 @@ export type AuthorizationErrorCode =
   | "STATE_UNKNOWN"
   | "STATE_EXPIRED"
   | "STATE_USED"
+  | "STATE_NOT_BOUND"
   | "BAD_REDIRECT_URL"
   | "BAD_REDIRECT_URI"
   | "MISSING_FIELDS"
@@ -30,6 +31,7 @@ const LOCAL_REASONS = new Set<AuthorizationErrorCode>([
   "STATE_UNKNOWN",
   "STATE_EXPIRED",
   "STATE_USED",
+  "STATE_NOT_BOUND",
   "BAD_REDIRECT_URL",
   "BAD_REDIRECT_URI",
   "MISSING_FIELDS",

@@ -11,6 +11,7 @@ import { validateClientInput } from "../../src/google/authorization";
 import { FAKE_CREDENTIALS, FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
 import { findSourceFile } from "../fixtures/ports";
 import { builtCatalog as catalog, keys, withCatalog } from "../support/catalog";
+import { nonceCookie } from "../support/authorize-cookie";
 import { builtNode, helper, nodeRedMajor } from "../support/node-red";
 import { callbackPage, registerAuthorizeRoutes } from "../../nodes/lib/authorize-routes";
 import { registerCameraRoutes } from "../../nodes/lib/camera-routes";
@@ -134,7 +135,11 @@ describe(`shared admin routes (Node-RED ${nodeRedMajor})`, function () {
       const google = await fetch(started.body.url, { redirect: "manual" });
       assert.equal(google.status, 302, await google.text());
       const back = google.headers.get("location") as string;
-      const res = await helper.request().post("/test-account/auth/exchange").send({ url: back }).expect(200);
+      const res = await helper
+        .request()
+        .post("/test-account/auth/exchange")
+        .send({ url: back, nonce: started.body.nonce })
+        .expect(200);
       assert.equal(res.body.refreshToken, fake.refreshToken);
       assert.equal(res.body.scope, YOUTUBE_SCOPE);
       assert.ok(logLines().includes("test-account: authorized (none)"), logLines().join("\n"));
@@ -149,17 +154,25 @@ describe(`shared admin routes (Node-RED ${nodeRedMajor})`, function () {
         .expect(200);
       const google = await fetch(started.body.url, { redirect: "manual" });
       const back = new URL(google.headers.get("location") as string);
-      const page = await helper.request().get(`/test-account/auth/callback${back.search}`).expect(200);
+      const page = await helper
+        .request()
+        .get(`/test-account/auth/callback${back.search}`)
+        .set("Cookie", nonceCookie(started))
+        .expect(200);
       assert.match(page.text, /<title>Done here<\/title>/);
       assert.match(page.text, /<p id="message">Back to the editor.<\/p>/);
       assert.match(page.text, /"type":"nest-restream-authorize"/);
-      const again = await helper.request().get(`/test-account/auth/callback${back.search}`).expect(400);
+      const again = await helper
+        .request()
+        .get(`/test-account/auth/callback${back.search}`)
+        .set("Cookie", nonceCookie(started))
+        .expect(400);
       assert.match(again.text, /<title>Not done<\/title>/);
       assert.match(again.text, /already used.* Try again\.<\/p>/);
       const result = await helper
         .request()
         .get("/test-account/auth/result")
-        .query({ state: back.searchParams.get("state") });
+        .query({ state: back.searchParams.get("state"), nonce: started.body.nonce });
       assert.equal(result.body.refreshToken, fake.refreshToken);
     });
 
@@ -171,7 +184,11 @@ describe(`shared admin routes (Node-RED ${nodeRedMajor})`, function () {
         .expect(200);
       const google = await fetch(started.body.url, { redirect: "manual" });
       const back = google.headers.get("location") as string;
-      const res = await helper.request().post("/test-account/auth/exchange").send({ url: back }).expect(502);
+      const res = await helper
+        .request()
+        .post("/test-account/auth/exchange")
+        .send({ url: back, nonce: started.body.nonce })
+        .expect(502);
       assert.equal(res.body.code, "invalid_client");
       assert.ok(
         logLines().some((l) => l.startsWith("test-account: failed: ")),
@@ -240,10 +257,18 @@ describe(`shared admin routes (Node-RED ${nodeRedMajor})`, function () {
         .expect(200);
       const google = await fetch(started.body.url, { redirect: "manual" });
       const back = new URL(google.headers.get("location") as string);
-      const page = await helper.request().get(`/nest-restream/auth/callback${back.search}`).expect(200);
+      const page = await helper
+        .request()
+        .get(`/nest-restream/auth/callback${back.search}`)
+        .set("Cookie", nonceCookie(started))
+        .expect(200);
       assert.match(page.text, /<h1 id="result" data-ok="true">Authorized<\/h1>/);
       assert.match(page.text, /go back to the account dialog, press Done, then Deploy/);
-      const again = await helper.request().get(`/nest-restream/auth/callback${back.search}`).expect(400);
+      const again = await helper
+        .request()
+        .get(`/nest-restream/auth/callback${back.search}`)
+        .set("Cookie", nonceCookie(started))
+        .expect(400);
       assert.match(again.text, /Authorization failed/);
       assert.match(again.text, /Go back to the Node-RED editor\./);
       assert.ok(

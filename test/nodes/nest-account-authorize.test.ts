@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FAKE_DEFAULTS, FakeGoogle, PUBSUB_SCOPE, SDM_SCOPE } from "../fixtures/fake-google";
 import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
+import { nonceCookie } from "../support/authorize-cookie";
 import { assertNoSecrets } from "../support/secrets";
 import { ACCOUNT_CREDENTIALS, accountNode as accountConfig } from "../support/flows";
 
@@ -11,6 +12,7 @@ const GOOGLE = "https://www.google.com";
 interface Started {
   url: string;
   state: string;
+  nonce: string;
   redirectUri: string;
   expiresAt: string;
 }
@@ -21,6 +23,9 @@ describe(`nest-account Authorize endpoints (Node-RED ${nodeRedMajor})`, function
   let answers: string[];
   /** Codes Google issued during the test. */
   let codes: string[];
+  /** What this "browser" and "editor" keep of each authorization they started: the cookie, the nonce. */
+  let cookies: Map<string, string>;
+  let nonces: Map<string, string>;
 
   before(async () => {
     fake = await FakeGoogle.start({ rateLimits: false, autoApprove: true });
@@ -33,6 +38,8 @@ describe(`nest-account Authorize endpoints (Node-RED ${nodeRedMajor})`, function
   beforeEach(() => {
     answers = [];
     codes = [];
+    cookies = new Map();
+    nonces = new Map();
     fake.autoApprove = true;
     fake.denyAuthorization = false;
   });
@@ -56,6 +63,10 @@ describe(`nest-account Authorize endpoints (Node-RED ${nodeRedMajor})`, function
   async function start(body: Record<string, unknown>, status = 200) {
     const res = await helper.request().post("/nest-restream/auth/start").send(body).expect(status);
     answers.push(res.text);
+    if (status === 200) {
+      nonces.set(res.body.state, res.body.nonce);
+      if (res.headers["set-cookie"]) cookies.set(res.body.state, nonceCookie(res));
+    }
     return res;
   }
 
@@ -69,27 +80,104 @@ describe(`nest-account Authorize endpoints (Node-RED ${nodeRedMajor})`, function
     return back;
   }
 
-  async function callback(back: URL, status: number) {
+  /** Google's redirect as the browser follows it, with the cookies it has for the callback. */
+  async function callback(
+    back: URL,
+    status: number,
+    cookie = cookies.get(back.searchParams.get("state") ?? ""),
+  ) {
+    const req = helper.request().get(`/nest-restream/auth/callback${back.search}`);
+    if (cookie) req.set("Cookie", cookie);
+    const res = await req.expect(status).expect("Content-Type", /text\/html/);
+    answers.push(res.text);
+    return res;
+  }
+
+  async function result(state: string, status = 200, nonce = nonces.get(state)) {
     const res = await helper
       .request()
-      .get(`/nest-restream/auth/callback${back.search}`)
-      .expect(status)
-      .expect("Content-Type", /text\/html/);
+      .get("/nest-restream/auth/result")
+      .query({ state, nonce })
+      .expect(status);
     answers.push(res.text);
     return res;
   }
 
-  async function result(state: string, status = 200) {
-    const res = await helper.request().get("/nest-restream/auth/result").query({ state }).expect(status);
+  /** The pasted address, sent with the nonce the editor kept for its state. */
+  async function exchange(url: string, status: number, nonce = nonces.get(stateOf(url))) {
+    const res = await helper
+      .request()
+      .post("/nest-restream/auth/exchange")
+      .send({ url, nonce })
+      .expect(status);
     answers.push(res.text);
     return res;
   }
 
-  async function exchange(url: string, status: number) {
-    const res = await helper.request().post("/nest-restream/auth/exchange").send({ url }).expect(status);
-    answers.push(res.text);
-    return res;
-  }
+  const stateOf = (url: string) => /[?&]state=([A-Za-z0-9_-]+)/.exec(url)?.[1] ?? "";
+  const tokenCalls = () => fake.calls.filter((c) => c.endpoint === "token").length;
+
+  it("sets a nonce cookie for the callback: HttpOnly, SameSite=Lax, the callback's path, short-lived", async () => {
+    await helper.load(accountNode, flow, credentials);
+    const res = await start({ ...typed, redirectUri: CALLBACK });
+    const set = ([] as string[]).concat(res.headers["set-cookie"] as string | string[]);
+    assert.equal(set.length, 1, String(set));
+    const attrs = (set[0] ?? "").split(/;\s*/);
+    assert.match(attrs[0] ?? "", /^nr-authorize-[A-Za-z0-9_-]{16}=[A-Za-z0-9_-]{43}$/);
+    assert.ok(attrs.includes("HttpOnly"), String(set));
+    assert.ok(attrs.includes("SameSite=Lax"), String(set));
+    assert.ok(attrs.includes("Path=/nest-restream/auth/callback"), String(set));
+    assert.ok(attrs.includes("Max-Age=600"), String(set));
+    assert.ok(!(attrs[0] ?? "").includes(res.body.nonce), "the editor's nonce is not the cookie's");
+    // The pasted-address way has no callback: no cookie, the editor's nonce binds it.
+    const pasted = await start({ ...typed, redirectUri: GOOGLE });
+    assert.equal(pasted.headers["set-cookie"], undefined);
+    assert.match(pasted.body.nonce, /^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it("refuses a callback whose state comes without its browser's cookie; nothing goes to Google", async () => {
+    await helper.load(accountNode, flow, credentials);
+    const started = (await start({ ...typed, redirectUri: CALLBACK })).body as Started;
+    const back = await visitGoogle(started.url);
+    // A leaked state followed in another browser: no cookie, or the cookie of another authorization.
+    const other = (await start({ ...typed, redirectUri: CALLBACK })).body as Started;
+    for (const cookie of [
+      "",
+      cookies.get(other.state) ?? "",
+      `${(cookies.get(started.state) ?? "").split("=")[0]}=x`,
+    ]) {
+      const page = await callback(back, 403, cookie);
+      assert.match(page.text, /data-ok="false"/);
+      assert.match(page.text, /not started in this browser/);
+      assert.match(page.text, /nothing was exchanged/);
+      assert.ok(!page.text.includes("postMessage(m"), "no message to an opener");
+    }
+    assert.equal(tokenCalls(), 0, "no exchange at Google");
+    // The browser that started it still can, once; its cookie is then cleared.
+    const page = await callback(back, 200);
+    assert.match(String(page.headers["set-cookie"]), /Max-Age=0/);
+    assert.equal(tokenCalls(), 1);
+    // The outcome goes to the editor that started it only.
+    assert.equal((await result(started.state, 403, other.nonce)).body.code, "STATE_NOT_BOUND");
+    assert.equal((await result(started.state, 403, "")).body.code, "STATE_NOT_BOUND");
+    assert.equal((await result(started.state)).body.refreshToken, fake.refreshToken);
+  });
+
+  it("refuses a pasted address without the nonce of the editor that started it; nothing goes to Google", async () => {
+    await helper.load(accountNode, flow, credentials);
+    const started = (await start({ ...typed, redirectUri: GOOGLE })).body as Started;
+    const back = await visitGoogle(started.url);
+    const other = (await start({ ...typed, redirectUri: GOOGLE })).body as Started;
+    for (const nonce of ["", "x".repeat(43), other.nonce]) {
+      const res = await exchange(back.href, 403, nonce);
+      assert.equal(res.body.code, "STATE_NOT_BOUND");
+      assert.match(res.body.error, /another editor session or user/);
+      assert.ok(!JSON.stringify(res.body).includes("refreshToken"));
+    }
+    assert.equal(tokenCalls(), 0, "no exchange at Google");
+    const res = await exchange(back.href, 200);
+    assert.equal(res.body.refreshToken, fake.refreshToken);
+  });
 
   it("guards every endpoint with nest-account.write except the browser's callback", async () => {
     await helper.load(accountNode, flow, credentials);

@@ -31,6 +31,7 @@ interface TestNode {
   on(event: string, fn: (arg: never) => void): void;
   status: { args: Status[][] };
   error: { args: unknown[][] };
+  warn: { args: unknown[][] };
   debug: { args: unknown[][] };
 }
 
@@ -111,6 +112,9 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
           type: "nest-restream",
           name: "porch",
           ffmpegPath: realtimeFfmpeg,
+          // The clip and the output directories are files from messages: allowed inside the temp dir.
+          messageDir: dir,
+          messageFileInputs: true,
           wires: [["out"]],
           ...config,
         },
@@ -221,7 +225,9 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
     let from = await waitState(msgs, "live");
     node().receive({ payload: "stop" });
     from = await waitState(msgs, "stopped", from);
-    const other = `${clip}?session=2`;
+    // Another session: another file (a file input from a message must exist inside messageDir).
+    const other = path.join(dir, "clip-session-2.mp4");
+    fs.copyFileSync(clip, other);
     node().receive({ payload: other, stream: { event: "restarted" } });
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(ffmpegs(), [], "still stopped");
@@ -333,6 +339,8 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
           url: out,
           segmentSeconds: 1,
           snapshotSeconds: 1,
+          messageDir: dir,
+          messageFileInputs: true,
           wires: [["out"], ["files"], ["pics"]],
         },
         { id: "out", type: "helper" },
@@ -421,5 +429,120 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
       "the same ffmpeg",
     );
     assert.equal(msgs[msgs.length - 1]?.payload.state, "live");
+  });
+
+  it("a message naming another server gets no stored key; file paths from messages stay in messageDir", async () => {
+    const streamKey = "stored-key-7777-8888";
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "nest-restream-elsewhere-"));
+    try {
+      const first = outDir();
+      const msgs = await load({ target: "custom", url: first }, { streamKey });
+      node().receive({ payload: clip });
+      await waitState(msgs, "live");
+      const pid = ffmpegs()[0]?.pid;
+      node().receive({ target: { url: "rtmp://127.0.0.1:1/live" } });
+      node().receive({ target: { url: `${elsewhere}/` } });
+      node().receive({ target: { url: `${first}../` } });
+      await waitFor(() => errors().length === 3, 5000, "an error per message");
+      // The checks of paths take a moment: the errors come in any order.
+      for (const expected of [
+        /another server \(127\.0\.0\.1\).*msg\.target\.streamKey/,
+        /must lie inside the node's messageDir/,
+        /may not contain "\.\."/,
+      ]) {
+        assert.ok(
+          errors().some((e) => expected.test(e)),
+          `${expected}: ${errors().join(" / ")}`,
+        );
+      }
+      assert.deepEqual(fs.readdirSync(elsewhere), []);
+      assert.deepEqual(
+        ffmpegs().map((p) => p.pid),
+        [pid],
+        "the running stream keeps running",
+      );
+      assert.ok(!ffmpegs()[0]?.argv.some((a) => a.includes(streamKey)));
+      assertNoSecrets([...msgs, ...statuses(), ...errors(), ...helper.log().args.flat()], [streamKey]);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it("a file input from a message is refused unless the node allows file inputs", async () => {
+    const msgs = await load({ target: "custom", url: outDir(), messageFileInputs: false });
+    node().receive({ payload: clip });
+    await waitFor(() => errors().length === 1, 5000, "an error");
+    assert.match(
+      errors()[0] ?? "",
+      /file path inputs are off in this node: inputs from messages are stream URLs/,
+    );
+    assert.deepEqual(msgs, []);
+    assert.deepEqual(ffmpegs(), []);
+  });
+
+  it("extra outputs take their keys from the extraKeys credential; the deployed flow carries none", async () => {
+    const extraKey = "extra-key-9999-0000";
+    const closed = await freePort();
+    const extraOutputs = `rtmp://127.0.0.1:${closed}/app`;
+    await load({ target: "custom", url: outDir() });
+    // A deploy from the editor: the dialog's credentials travel inside the node, as the editor sends them.
+    const redNodes = helper._redNodes as {
+      setFlows(flows: object[], credentials: null, type: string): Promise<unknown>;
+      getFlows(): { flows: object[] };
+      getCredentials(id: string): Record<string, string> | undefined;
+    };
+    await redNodes.setFlows(
+      [
+        {
+          id: "rs",
+          type: "nest-restream",
+          name: "porch",
+          ffmpegPath: realtimeFfmpeg,
+          target: "custom",
+          url: outDir(),
+          messageDir: dir,
+          messageFileInputs: true,
+          extraOutputs,
+          credentials: { extraKeys: extraKey },
+          wires: [["out"]],
+        },
+        { id: "out", type: "helper" },
+      ],
+      null,
+      "full",
+    );
+    // What is saved and exported as the flow has no key: it is a credential, kept apart (encrypted).
+    assert.ok(!JSON.stringify(redNodes.getFlows().flows).includes(extraKey), "no key in the flow");
+    assert.equal(redNodes.getCredentials("rs")?.extraKeys, extraKey, "kept as the node's credential");
+    const out = await waitFor(() => helper.getNode("out") as TestNode | null, 5000, "the new flow");
+    const msgs: OutMsg[] = [];
+    out.on("input", ((m: OutMsg) => msgs.push(m)) as (arg: never) => void);
+    node().receive({ payload: clip });
+    const proc = await waitFor(() => ffmpegs()[0], 5000, "ffmpeg");
+    assert.ok(
+      proc.argv.some((a) => a.includes(`rtmp://127.0.0.1:${closed}/app/${extraKey}`)),
+      "the key is appended to the extra rtmp output",
+    );
+    assert.ok(!node().warn.args.some((a) => /line \d/.test(String(a[0]))), "no key in the URL: no warning");
+    await waitState(msgs, "live");
+    assertNoSecrets(
+      [...msgs, ...statuses(), ...errors(), ...node().debug.args.flat(), ...helper.log().args.flat()],
+      [extraKey],
+    );
+  });
+
+  it("an extra output URL that carries a key gets a warning that names the line, not the key", async () => {
+    const inline = "inline-key-1234-5678";
+    await load({
+      target: "custom",
+      url: outDir(),
+      extraOutputs: `/tmp/x/\nrtmp://127.0.0.1:1/app/${inline}`,
+    });
+    const warned = node().warn.args.map((a) => String(a[0]));
+    assert.ok(
+      warned.some((w) => /line 2: .*move the key to "Keys for Also send to"/.test(w)),
+      warned.join("\n"),
+    );
+    assertNoSecrets(warned, [inline]);
   });
 });

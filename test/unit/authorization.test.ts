@@ -223,67 +223,107 @@ describe("authorization", () => {
   });
 
   describe("AuthorizationStates", () => {
+    const cookie = (s: { cookieNonce: string }) => ({ cookie: s.cookieNonce });
+    const editor = (s: { editorNonce: string }, user?: string) => ({ editor: s.editorNonce, user });
+
+    it("binds a state to the browser and editor user that started it (issue 13, item 9)", () => {
+      const states = new AuthorizationStates({ clock: new FakeClock() });
+      const a = states.create(pending(), "alice");
+      assert.match(a.cookieNonce, /^[A-Za-z0-9_-]{43}$/);
+      assert.match(a.editorNonce, /^[A-Za-z0-9_-]{43}$/);
+      assert.notEqual(a.cookieNonce, a.editorNonce);
+      // The state alone, a wrong or another authorization's nonce, the other kind of nonce, another user.
+      const b = states.create(pending(), "alice");
+      for (const proof of [
+        { cookie: undefined },
+        { cookie: "" },
+        { cookie: b.cookieNonce },
+        { cookie: a.editorNonce },
+        { editor: undefined, user: "alice" },
+        { editor: a.cookieNonce, user: "alice" },
+        { editor: a.editorNonce, user: "mallory" },
+        { editor: a.editorNonce, user: undefined },
+      ]) {
+        const err = throwsReason(() => states.take(a.state, proof), "STATE_NOT_BOUND");
+        assert.equal(err.httpStatus, 403);
+        assert.match(err.message, /nothing was exchanged/);
+        throwsReason(() => states.poll(a.state, proof), "STATE_NOT_BOUND");
+      }
+      // Refusals leave the state to whoever started it.
+      assert.ok(states.isOpen(a.state));
+      assert.deepEqual(states.poll(a.state, editor(a, "alice")), { status: "pending" });
+      assert.equal(states.take(a.state, cookie(a)).clientSecret, FAKE_DEFAULTS.clientSecret);
+      assert.equal(states.take(b.state, editor(b, "alice")).clientSecret, FAKE_DEFAULTS.clientSecret);
+    });
+
     it("creates unguessable states that work exactly once", () => {
       const states = new AuthorizationStates({ clock: new FakeClock() });
       const a = states.create(pending());
       const b = states.create(pending());
       assert.match(a.state, /^[A-Za-z0-9_-]{43}$/);
       assert.notEqual(a.state, b.state);
-      assert.deepEqual(states.take(a.state), pending());
-      const used = throwsReason(() => states.take(a.state), "STATE_USED");
+      assert.deepEqual(states.take(a.state, cookie(a)), pending());
+      const used = throwsReason(() => states.take(a.state, cookie(a)), "STATE_USED");
       assert.match(used.message, /Authorize again/);
-      assert.equal(states.take(b.state).clientSecret, FAKE_DEFAULTS.clientSecret);
+      assert.equal(states.take(b.state, cookie(b)).clientSecret, FAKE_DEFAULTS.clientSecret);
     });
 
     it("refuses missing, malformed and unknown states in words", () => {
       const states = new AuthorizationStates({ clock: new FakeClock() });
       states.create(pending());
-      throwsReason(() => states.take(undefined), "STATE_MISSING");
-      throwsReason(() => states.take(""), "STATE_MISSING");
-      throwsReason(() => states.take("<script>"), "STATE_UNKNOWN");
-      const unknown = throwsReason(() => states.take("A".repeat(43)), "STATE_UNKNOWN");
+      throwsReason(() => states.take(undefined, { cookie: "x" }), "STATE_MISSING");
+      throwsReason(() => states.take("", { cookie: "x" }), "STATE_MISSING");
+      throwsReason(() => states.take("<script>", { cookie: "x" }), "STATE_UNKNOWN");
+      const unknown = throwsReason(() => states.take("A".repeat(43), { cookie: "x" }), "STATE_UNKNOWN");
       assert.match(unknown.message, /Press Authorize again/);
     });
 
     it("expires a state after its lifetime", async () => {
       const clock = new FakeClock();
       const states = new AuthorizationStates({ clock, ttlMs: 10 * MINUTE });
-      const { state, expiresAt } = states.create(pending());
+      const started = states.create(pending());
+      const { state, expiresAt } = started;
       assert.equal(expiresAt, clock.now() + 10 * MINUTE);
       await clock.advance(10 * MINUTE - 1);
       assert.ok(states.isOpen(state));
       await clock.advance(1);
       assert.ok(!states.isOpen(state));
-      const err = throwsReason(() => states.take(state), "STATE_EXPIRED");
+      const err = throwsReason(() => states.take(state, cookie(started)), "STATE_EXPIRED");
       assert.match(err.message, /within 10 minutes/);
-      throwsReason(() => states.poll(state), "STATE_EXPIRED");
+      throwsReason(() => states.poll(state, editor(started)), "STATE_EXPIRED");
       // Long after, it is forgotten altogether.
       await clock.advance(30 * MINUTE);
-      throwsReason(() => states.take(state), "STATE_UNKNOWN");
+      throwsReason(() => states.take(state, cookie(started)), "STATE_UNKNOWN");
     });
 
     it("hands the outcome of an exchange to one poll", async () => {
       const clock = new FakeClock();
       const states = new AuthorizationStates({ clock });
-      const { state } = states.create(pending());
-      assert.deepEqual(states.poll(state), { status: "pending" });
-      states.take(state);
-      assert.deepEqual(states.poll(state), { status: "pending" });
+      const started = states.create(pending());
+      const { state } = started;
+      assert.deepEqual(states.poll(state, editor(started)), { status: "pending" });
+      states.take(state, cookie(started));
+      assert.deepEqual(states.poll(state, editor(started)), { status: "pending" });
       states.settle(state, { ok: true, refreshToken: "1//new-token" });
-      assert.deepEqual(states.poll(state), { status: "done", ok: true, refreshToken: "1//new-token" });
-      throwsReason(() => states.poll(state), "STATE_USED");
-      throwsReason(() => states.take(state), "STATE_USED");
+      assert.deepEqual(states.poll(state, editor(started)), {
+        status: "done",
+        ok: true,
+        refreshToken: "1//new-token",
+      });
+      throwsReason(() => states.poll(state, editor(started)), "STATE_USED");
+      throwsReason(() => states.take(state, cookie(started)), "STATE_USED");
     });
 
     it("keeps an outcome past the state's expiry until the editor collects it", async () => {
       const clock = new FakeClock();
       const states = new AuthorizationStates({ clock, ttlMs: 10 * MINUTE });
-      const { state } = states.create(pending());
+      const started = states.create(pending());
+      const { state } = started;
       await clock.advance(9 * MINUTE);
-      states.take(state);
+      states.take(state, cookie(started));
       states.settle(state, { ok: false, error: "Access was not granted", code: "access_denied" });
       await clock.advance(5 * MINUTE);
-      const poll = states.poll(state);
+      const poll = states.poll(state, editor(started));
       assert.equal(poll.status, "done");
       assert.equal(poll.status === "done" && !poll.ok && poll.code, "access_denied");
     });
@@ -291,12 +331,13 @@ describe("authorization", () => {
     it("gives up polling an exchange that never ended", async () => {
       const clock = new FakeClock();
       const states = new AuthorizationStates({ clock, ttlMs: 10 * MINUTE });
-      const { state } = states.create(pending());
-      states.take(state);
+      const started = states.create(pending());
+      const { state } = started;
+      states.take(state, cookie(started));
       await clock.advance(10 * MINUTE + 59_000);
-      assert.deepEqual(states.poll(state), { status: "pending" });
+      assert.deepEqual(states.poll(state, editor(started)), { status: "pending" });
       await clock.advance(1_000);
-      throwsReason(() => states.poll(state), "STATE_EXPIRED");
+      throwsReason(() => states.poll(state, editor(started)), "STATE_EXPIRED");
     });
 
     it("keeps at most `max` open authorizations, dropping the oldest", () => {
@@ -305,7 +346,7 @@ describe("authorization", () => {
       const second = states.create(pending()).state;
       const third = states.create(pending()).state;
       assert.equal(states.open, 2);
-      throwsReason(() => states.take(first), "STATE_UNKNOWN");
+      throwsReason(() => states.take(first, { cookie: "x" }), "STATE_UNKNOWN");
       assert.ok(states.isOpen(second) && states.isOpen(third));
     });
 

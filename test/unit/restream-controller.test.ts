@@ -154,9 +154,15 @@ describe("RestreamController", () => {
       ...configured,
       streamKey: "other-key-99",
     });
-    assert.deepEqual(mergeTarget(configured, { url: "rtmp://y/live2" }), {
+    // Another server gets the stored key only when the node opts in (issue 13, item 6).
+    assert.throws(() => mergeTarget(configured, { url: "rtmp://y/live2" }), /another server \(y\)/);
+    assert.deepEqual(mergeTarget(configured, { url: "rtmp://y/live2" }, { keyForMessageServers: true }), {
       ...configured,
       url: "rtmp://y/live2",
+    });
+    assert.deepEqual(mergeTarget(configured, { url: "rtmps://x/backup" }), {
+      ...configured,
+      url: "rtmps://x/backup",
     });
     assert.deepEqual(mergeTarget(configured, { target: "youtube-hls", url: "https://h/x?cid=k&file=" }), {
       ...configured,
