@@ -16,6 +16,7 @@
 import { randomBytes } from "node:crypto";
 import * as net from "node:net";
 import { systemClock, type Clock, type Timer } from "../clock";
+import { RtspAuthenticator, withCredentials, type RtspAuthOptions, type RtspCredentials } from "./rtsp-auth";
 import { buildRtspSdp, type RtspSdpOptions } from "./sdp";
 
 export type TrackKind = "video" | "audio";
@@ -31,6 +32,11 @@ export interface RtspStreamSource {
   describe(): RtspStreamDescription | undefined;
   /** A reader started to play. */
   onPlay?(): void;
+  /**
+   * Readers of this path must give this user name and password (RTSP Digest or Basic); without,
+   * anyone who reaches the port may read it. Each path has its own.
+   */
+  credentials?: RtspCredentials;
 }
 
 export interface LocalRtspServerOptions {
@@ -46,6 +52,8 @@ export interface LocalRtspServerOptions {
   maxBufferedBytes?: number;
   /** What one client may send and hold (defaults: RTSP_SERVER_LIMITS). */
   limits?: Partial<RtspServerLimits>;
+  /** Realm, nonce lifetime and the limit on failed attempts of paths with credentials. */
+  auth?: Omit<RtspAuthOptions, "clock">;
   /** Time for the request and idle timeouts (default: the system clock). */
   clock?: Clock;
   log?: (level: "debug" | "info" | "warn", message: string) => void;
@@ -105,6 +113,8 @@ const PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, 
 
 const REASONS: Record<number, string> = {
   200: "OK",
+  401: "Unauthorized",
+  403: "Forbidden",
   400: "Bad Request",
   404: "Not Found",
   405: "Method Not Allowed",
@@ -188,8 +198,14 @@ class Reader {
   idleTimer?: Timer;
   /** Writes are corked until the end of this tick (the packets of one upstream read go out in one writev). */
   corked = false;
+  /** The stream whose credentials this connection gave (its later requests need not repeat them). */
+  authorized?: Stream;
+  /** The client's address, whose failed attempts are counted. */
+  readonly address: string;
 
-  constructor(readonly socket: net.Socket) {}
+  constructor(readonly socket: net.Socket) {
+    this.address = socket.remoteAddress ?? "";
+  }
 }
 
 export class LocalRtspServer {
@@ -205,6 +221,7 @@ export class LocalRtspServer {
   private readonly maxBufferedBytes: number;
   private readonly limits: RtspServerLimits;
   private readonly clock: Clock;
+  private readonly auth: RtspAuthenticator;
   private readonly log: NonNullable<LocalRtspServerOptions["log"]>;
   private readonly sdpSessionId = Math.floor(Math.random() * 1e9);
   private boundPort = 0;
@@ -218,6 +235,7 @@ export class LocalRtspServer {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
     this.limits = { ...RTSP_SERVER_LIMITS, ...definedOnly(options.limits ?? {}) };
     this.clock = options.clock ?? systemClock;
+    this.auth = new RtspAuthenticator({ ...options.auth, clock: this.clock });
     this.log = options.log ?? (() => undefined);
     this.server = net.createServer((socket) => this.accept(socket));
   }
@@ -259,7 +277,21 @@ export class LocalRtspServer {
     return this.listening;
   }
 
-  /** The URL readers open for this camera. */
+  /** The bind address. */
+  get bindHost(): string {
+    return this.host;
+  }
+
+  /**
+   * The URL readers open for this camera, with the stream's user name and password in it when it
+   * has them (`rtsp://user:password@host:port/camera`, percent-encoded). Only for the readers: show
+   * it redacted.
+   */
+  readerUrl(camera: string): string {
+    return withCredentials(this.url(camera), this.streams.get(camera)?.source.credentials);
+  }
+
+  /** The URL of this camera, without credentials. */
   url(camera: string): string {
     let host = this.urlHost ?? this.host;
     if (host === "0.0.0.0") host = "127.0.0.1";
@@ -503,7 +535,7 @@ export class LocalRtspServer {
     reader: Reader,
     req: Request,
     status: number,
-    headers: Record<string, string> = {},
+    headers: Record<string, string | string[]> = {},
     body = "",
   ): void {
     if (reader.closed) return;
@@ -512,7 +544,9 @@ export class LocalRtspServer {
     if (cseq !== undefined) lines.push(`CSeq: ${cseq}`);
     lines.push(`Server: ${SERVER}`, `Date: ${new Date().toUTCString()}`);
     if (reader.session && !("Session" in headers)) lines.push(`Session: ${reader.session};timeout=60`);
-    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+    for (const [k, v] of Object.entries(headers)) {
+      for (const value of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${value}`);
+    }
     const payload = Buffer.from(body, "utf8");
     if (payload.length) lines.push(`Content-Length: ${payload.length}`);
     reader.socket.write(
@@ -544,6 +578,7 @@ export class LocalRtspServer {
     if (reader.closed) return;
     const { camera, control } = this.target(req.uri);
     const stream = camera !== undefined ? this.streams.get(camera) : undefined;
+    if (req.method !== "OPTIONS" && !this.authorize(reader, req, stream ?? reader.stream)) return;
     switch (req.method) {
       case "OPTIONS":
         return this.reply(reader, req, 200, { Public: PUBLIC });
@@ -601,6 +636,40 @@ export class LocalRtspServer {
       default:
         return this.reply(reader, req, 501, { Public: PUBLIC });
     }
+  }
+
+  /**
+   * Lets the request through when its stream has no credentials or the connection gave them (now
+   * or before); otherwise answers 401 with a challenge (403 and closes once the client's address
+   * has used up its failed attempts) and returns false.
+   */
+  private authorize(reader: Reader, req: Request, stream: Stream | undefined): boolean {
+    const credentials = stream?.source.credentials;
+    if (!stream || !credentials || reader.authorized === stream) return true;
+    if (this.auth.blocked(reader.address)) {
+      this.refuse(reader, 403, req.headers.get("cseq"));
+      return false;
+    }
+    const result = this.auth.check(req.headers.get("authorization"), req.method, credentials);
+    if (result === "ok") {
+      reader.authorized = stream;
+      return true;
+    }
+    if (result === "wrong") {
+      const blocked = this.auth.failed(reader.address);
+      this.log(
+        blocked ? "warn" : "debug",
+        blocked
+          ? `refusing local RTSP clients from ${reader.address} for a while: too many wrong passwords`
+          : `a local RTSP client from ${reader.address} gave a wrong user name or password`,
+      );
+      if (blocked) {
+        this.refuse(reader, 403, req.headers.get("cseq"));
+        return false;
+      }
+    }
+    this.reply(reader, req, 401, { "WWW-Authenticate": this.auth.challenge(result === "stale") });
+    return false;
   }
 
   private sessionMatches(reader: Reader, req: Request): boolean {
