@@ -653,6 +653,11 @@ export class LocalRtspServer {
     const result = this.auth.check(req.headers.get("authorization"), req.method, credentials);
     if (result === "ok") {
       reader.authorized = stream;
+      const scheme = /^\s*digest\s/i.test(req.headers.get("authorization") ?? "") ? "Digest" : "Basic";
+      this.log(
+        "debug",
+        `a local RTSP client from ${reader.address} signed in to "${stream.camera}" (${scheme})`,
+      );
       return true;
     }
     if (result === "wrong") {
