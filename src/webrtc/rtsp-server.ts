@@ -709,7 +709,11 @@ export class LocalRtspServer {
     if (!kind || (desc && !desc[kind])) return this.reply(reader, req, 404);
 
     const transport = chooseTransport(req.headers.get("transport") ?? "");
-    if (!transport) return this.reply(reader, req, 461);
+    if (!transport) {
+      // ffmpeg, GStreamer and live555 then SETUP again with TCP (interleaved).
+      this.log("debug", "a local RTSP client asked for UDP: 461, it may set up TCP instead");
+      return this.reply(reader, req, 461);
+    }
     const wanted = transport.interleaved ?? (kind === "video" ? 0 : 2);
     const other = kind === "video" ? reader.channels.audio : reader.channels.video;
     const channel = other === wanted ? wanted + 2 : wanted;
