@@ -9,9 +9,14 @@
  * audio `trackID=1` on channels 2-3 unless the reader asks for other channels. Several readers may
  * play one stream at once; each PLAY calls the stream's `onPlay` (to request a keyframe).
  *
+ * A stream may have credentials (`RtspStreamSource.credentials`): then every request for it but
+ * OPTIONS needs RTSP Digest or Basic (rtsp-auth.ts) once per connection, and is answered 401 with
+ * both challenges until the client gives them (403 and closed once its address has made too many
+ * failed attempts). `readerUrl()` is the URL with them in it, for the readers.
+ *
  * Whatever a client sends, the server stays up and keeps serving the others: requests are read
  * one at a time within limits (see RtspServerLimits), and what it refuses is answered with its
- * RTSP status (RFC 2326 section 11: 400, 408, 413, 414, 503) before the connection is closed.
+ * RTSP status (RFC 2326 section 11: 400, 403, 408, 413, 414, 503) before the connection is closed.
  */
 import { randomBytes } from "node:crypto";
 import * as net from "node:net";
