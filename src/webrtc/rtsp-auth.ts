@@ -84,8 +84,16 @@ export class RtspAuthenticator {
     return [digest, `Basic realm=${realm}`];
   }
 
-  /** Checks the Authorization header of a request with `method` against `credentials`. */
-  check(header: string | undefined, method: string, credentials: RtspCredentials): RtspAuthResult {
+  /**
+   * Checks the Authorization header of a request with `method` against `credentials`; a Digest
+   * answer must also name a `uri` that `uriMatches` accepts (the request's, RFC 7616 section 3.4.6).
+   */
+  check(
+    header: string | undefined,
+    method: string,
+    credentials: RtspCredentials,
+    uriMatches: (uri: string) => boolean = () => true,
+  ): RtspAuthResult {
     if (header === undefined || header.trim() === "") return "missing";
     const space = header.trim().search(/\s/);
     const scheme = (space < 0 ? header.trim() : header.trim().slice(0, space)).toLowerCase();
@@ -97,7 +105,7 @@ export class RtspAuthenticator {
             .slice(space + 1)
             .trim();
     if (scheme === "basic") return this.checkBasic(rest, credentials);
-    if (scheme === "digest") return this.checkDigest(rest, method, credentials);
+    if (scheme === "digest") return this.checkDigest(rest, method, credentials, uriMatches);
     return "wrong";
   }
 
@@ -167,13 +175,18 @@ export class RtspAuthenticator {
     return userOk && passwordOk ? "ok" : "wrong";
   }
 
-  private checkDigest(text: string, method: string, credentials: RtspCredentials): RtspAuthResult {
+  private checkDigest(
+    text: string,
+    method: string,
+    credentials: RtspCredentials,
+    uriMatches: (uri: string) => boolean,
+  ): RtspAuthResult {
     const p = parseAuthParams(text);
     if (!p) return "wrong";
     const { username, realm, nonce, uri, response } = p;
     if (username === undefined || nonce === undefined || uri === undefined || response === undefined)
       return "wrong";
-    if (realm !== this.realm) return "wrong";
+    if (realm !== this.realm || !uriMatches(uri)) return "wrong";
     const algorithm = (p.algorithm ?? "MD5").toUpperCase();
     if (algorithm !== "MD5") return "wrong";
     const qop = p.qop?.toLowerCase();

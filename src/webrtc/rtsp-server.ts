@@ -655,7 +655,9 @@ export class LocalRtspServer {
       this.refuse(reader, 403, req.headers.get("cseq"));
       return false;
     }
-    const result = this.auth.check(req.headers.get("authorization"), req.method, credentials);
+    // A Digest answer names the request it was made for: this one, or another URI of the same path.
+    const sameRequest = (uri: string) => uri === req.uri || this.target(uri).camera === stream.camera;
+    const result = this.auth.check(req.headers.get("authorization"), req.method, credentials, sameRequest);
     if (result === "ok") {
       reader.authorized = stream;
       const scheme = /^\s*digest\s/i.test(req.headers.get("authorization") ?? "") ? "Digest" : "Basic";

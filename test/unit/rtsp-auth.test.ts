@@ -56,6 +56,12 @@ describe("RTSP authentication (Digest and Basic)", () => {
     assert.equal(check(good + ', username="twice"'), "wrong", "a parameter twice");
     assert.equal(check('Digest realm=unterminated, nonce="abc'), "wrong");
     assert.equal(check("Bearer abc"), "wrong");
+    const elsewhere = (u: string) => u !== uri;
+    assert.equal(auth.check(good, "DESCRIBE", CREDS, elsewhere), "wrong", "made for another URI");
+    assert.equal(
+      auth.check(good, "DESCRIBE", CREDS, (u) => u === uri),
+      "ok",
+    );
     assert.equal(check(""), "missing");
     assert.equal(auth.check(undefined, "DESCRIBE", CREDS), "missing");
   });

@@ -672,6 +672,11 @@ describe("LocalRtspServer authentication (per path, Digest and Basic)", () => {
     });
     assert.equal(setup.status, 401);
     assert.equal(server.readerCount("cam"), 0);
+    // A Digest answer made for another path's URI is not one for this request.
+    const d = await connect();
+    const first = await d.request("DESCRIBE", server.url("other"));
+    const answer = digestAnswer(digestParams(challenges(first)[0]), "DESCRIBE", server.url("cam"), OTHER);
+    assert.equal((await d.request("DESCRIBE", server.url("other"), { Authorization: answer })).status, 401);
     assert.equal((await describeWithDigest(c, "cam", CAM)).status, 200);
   });
 
