@@ -449,17 +449,27 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
     );
   });
 
-  it("refuses a user without a password (or the reverse), saying to set both", async () => {
-    await helper.load(nodes, flow({ rtspPort: "0" }, "cam-webrtc"), {
-      ...credentials,
-      s: { rtspUser: "ha" },
-    });
-    node().receive({ payload: "start" });
-    await waitFor(
-      () => statusTexts().some((t) => /both the RTSP user and the RTSP password/.test(t)),
-      5000,
-      "the error",
-    );
+  it("refuses a user without a password (or the reverse), saying to set both, and a user with a colon", async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ rtspUser: "ha" }, /set both RTSP user and password, or neither/],
+      [{ rtspPassword: "only-a-password" }, /set both RTSP user and password, or neither/],
+      [{ rtspUser: "ha:admin", rtspPassword: "only-a-password" }, /the RTSP user takes no colon/],
+    ];
+    for (const [creds, error] of cases) {
+      await helper.load(nodes, flow({ rtspPort: "0" }, "cam-webrtc"), { ...credentials, s: creds });
+      node().receive({ payload: "start" });
+      await waitFor(
+        () => errors().some((e) => error.test(e)),
+        5000,
+        `the error for ${JSON.stringify(creds)}`,
+      );
+      assert.ok(
+        statusTexts().some((t) => error.test(t)),
+        statusTexts().join(" | "),
+      );
+      assertNoSecrets([...statusTexts(), ...errors()], ["only-a-password"]);
+      await helper.unload();
+    }
     assert.equal(fake.commands("GenerateWebRtcStream").length, 0);
   });
 
