@@ -8,6 +8,7 @@ import path from "node:path";
 import { RtspClient } from "../../src/rtsp/rtsp-client";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
 import { RtspEdge, selfSignedCert } from "../fixtures/rtsp-edge";
+import { freePort } from "../fixtures/ports";
 import { RtspSource } from "../fixtures/rtsp-source";
 import {
   builtNode,
@@ -425,6 +426,53 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
     const logs = (helper.log().args as unknown[][]).map((a) => a[0]);
     assert.ok(!logs.some((l) => /beyond this machine/.test(String(l))));
     assertNoSecrets([...statusTexts(), ...logs, ...errors()], [password, encodeURIComponent(password)]);
+  });
+
+  it("two nodes on one RTSP port: each camera's path takes its own user and password", async () => {
+    fake.addDevice({ id: "cam-webrtc-2", customName: "Porch", protocols: ["WEB_RTC"] });
+    try {
+      const port = String(await freePort());
+      await helper.load(
+        nodes,
+        [
+          accountNode(),
+          ...[
+            ["a", "cam-webrtc", "out"],
+            ["b", "cam-webrtc-2", "out2"],
+          ].map(([id, deviceId, out]) => ({
+            id,
+            type: "nest-stream",
+            account: "acc",
+            deviceId,
+            rtspPort: port,
+            startOnDeploy: true,
+            wires: [[out]],
+          })),
+          { id: "out", type: "helper" },
+          { id: "out2", type: "helper" },
+        ],
+        {
+          ...credentials,
+          a: { rtspUser: "ha", rtspPassword: "first-password" },
+          b: { rtspUser: "frigate", rtspPassword: "second-password" },
+        },
+      );
+      const first = collectFrom<StreamMsg>("out");
+      const second = collectFrom<StreamMsg>("out2");
+      const urlA =
+        (await waitFor(() => first.find((m) => m.stream.event === "started"), 10_000, "a")).payload ?? "";
+      const urlB =
+        (await waitFor(() => second.find((m) => m.stream.event === "started"), 10_000, "b")).payload ?? "";
+      assert.equal(new URL(urlA).port, port);
+      assert.equal(new URL(urlB).port, port, "one server for both");
+      assert.equal(await describeStatus(urlA, basicAnswer("ha", "first-password")), 200);
+      assert.equal(await describeStatus(urlB, basicAnswer("frigate", "second-password")), 200);
+      assert.equal(await describeStatus(urlA, basicAnswer("frigate", "second-password")), 401);
+      assert.equal(await describeStatus(urlB, basicAnswer("ha", "first-password")), 401);
+    } finally {
+      await helper.unload();
+      fake.removeDevice("cam-webrtc-2");
+    }
   });
 
   it("warns in the log and the status when the local server listens beyond loopback without a password", async () => {
