@@ -118,9 +118,9 @@ const PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, 
 
 const REASONS: Record<number, string> = {
   200: "OK",
+  400: "Bad Request",
   401: "Unauthorized",
   403: "Forbidden",
-  400: "Bad Request",
   404: "Not Found",
   405: "Method Not Allowed",
   408: "Request Time-out",
@@ -280,11 +280,6 @@ export class LocalRtspServer {
 
   get isListening(): boolean {
     return this.listening;
-  }
-
-  /** The bind address. */
-  get bindHost(): string {
-    return this.host;
   }
 
   /**

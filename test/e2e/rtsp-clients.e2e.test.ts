@@ -169,4 +169,25 @@ describe("local RTSP server with real clients: ffmpeg and GStreamer, default tra
     assert.equal(signedIn("Digest") + signedIn("Basic"), 0, logs.join("\n"));
     assert.equal(server.readerCount("locked"), 0);
   });
+  it("an address that guessed wrong too often is refused (403) even with the right password, by both clients", async () => {
+    const strict = new LocalRtspServer({ auth: { maxFailures: 2 }, log: (_l, m) => logs.push(m) });
+    await strict.listen();
+    try {
+      strict.addStream("locked", { describe: () => undefined, credentials: CREDS });
+      const right = strict.readerUrl("locked");
+      const wrong = withCredentials(strict.url("locked"), { user: CREDS.user, password: "guess" });
+      // ffmpeg answers a 401 with a wrong Digest once or twice per run: the second guess may be the last.
+      assert.match((await ffmpeg(wrong, "tcp")).output, /401 Unauthorized|403 Forbidden/);
+      await ffmpeg(wrong, "tcp");
+      const f = await ffmpeg(right, "tcp");
+      assert.notEqual(f.code, 0);
+      assert.match(f.output, /403 Forbidden/, f.output);
+      const g = await gst(right, "tcp");
+      assert.notEqual(g.code, 0);
+      assert.match(g.output, /Forbidden \(403\)/, g.output);
+      assert.ok(logs.some((l) => /too many wrong passwords/.test(l)));
+    } finally {
+      await strict.close();
+    }
+  });
 });
