@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import { systemClock } from "../src/clock";
 import { truncate } from "../src/format";
-import { errorMessage, redact } from "../src/redact";
+import { errorMessage, redact, secrets } from "../src/redact";
 import {
   CameraStream,
   DEFAULT_RTSP_HOST,
@@ -17,6 +17,7 @@ import {
 import { parseStreamCommand } from "../src/stream/stream-command";
 import { StreamController } from "../src/stream/stream-controller";
 import { StreamStatus } from "../src/stream/stream-status";
+import { encodeUserinfo, isLoopbackHost, type RtspCredentials } from "../src/webrtc/rtsp-auth";
 import type { NestAccountNode } from "./nest-account";
 import type { Node, RED } from "./red-types";
 
@@ -34,6 +35,12 @@ interface NestStreamConfig {
   rtspPort?: string | number;
   /** RTSP cameras: "direct" (default; also for flows saved before the setting) or "local". */
   serve?: string;
+}
+
+interface NestStreamCredentials {
+  /** User name and password readers of the local RTSP server must give for this camera (both or neither). */
+  rtspUser?: string;
+  rtspPassword?: string;
 }
 
 /**
@@ -62,15 +69,46 @@ module.exports = function register(RED: RED) {
     return Number(text);
   }
 
+  /**
+   * The local server's credentials of this camera: undefined when neither is set; throws when only
+   * one is, or the user name cannot be sent (a colon, which Basic cannot carry, or control characters).
+   */
+  function rtspCredentials(creds: NestStreamCredentials | undefined): RtspCredentials | undefined {
+    const user = creds?.rtspUser ?? "";
+    const password = creds?.rtspPassword ?? "";
+    if (user === "" && password === "") return undefined;
+    if (user === "" || password === "") throw new Error(t("errors.rtspCredentials"));
+    // eslint-disable-next-line no-control-regex
+    if (/[:\x00-\x1f\x7f]/.test(user) || /[\x00-\x1f\x7f]/.test(password))
+      throw new Error(t("errors.rtspUser"));
+    return { user, password };
+  }
+
   function NestStreamNode(this: Node, config: NestStreamConfig) {
     RED.nodes.createNode(this, config);
+    const nodeCredentials = this.credentials as NestStreamCredentials | undefined;
+    // Masked wherever it might show, also as it is written in URLs.
+    const password = nodeCredentials?.rtspPassword || undefined;
+    const maskedValues = password ? [password, encodeUserinfo(password)] : [];
+    secrets.add(...maskedValues);
+    let credentialsError: string | undefined;
+    let rtspAuth: RtspCredentials | undefined;
+    try {
+      rtspAuth = rtspCredentials(nodeCredentials);
+    } catch (err) {
+      credentialsError = errorMessage(err);
+    }
+    const rtspHost = (config.rtspHost ?? "").trim() || DEFAULT_RTSP_HOST;
     const accountNode = config.account ? (RED.nodes.getNode(config.account) as NestAccountNode | null) : null;
     // Anything unknown is "auto".
     const protocol = PROTOCOL_CHOICES.find((p) => p === config.protocol) ?? ("auto" satisfies ProtocolChoice);
     const serve = SERVE_CHOICES.find((s) => s === config.serve) ?? ("direct" satisfies ServeChoice);
+    // Beyond loopback without a password: the status says so while the local server serves the camera.
+    const exposed = !rtspAuth && !isLoopbackHost(rtspHost);
     const status = new StreamStatus({
       text: (key, vars) => t(`status.${key}`, vars),
       show: (s) => this.status(s),
+      exposed: (state) => exposed && (serve === "local" || state.protocol === "WEB_RTC"),
     });
     let releaseAccount: (() => void) | undefined;
 
@@ -79,6 +117,7 @@ module.exports = function register(RED: RED) {
       noDeviceMessage: t("errors.noDevice"),
       create: (deviceId) => {
         if (!accountNode) throw new Error(t("errors.noAccount"));
+        if (credentialsError) throw new Error(credentialsError);
         const port = portSetting(config.rtspPort);
         const account = accountNode.account();
         releaseAccount ??= account.retain();
@@ -90,7 +129,7 @@ module.exports = function register(RED: RED) {
           serve,
           local: { client: { ca: rtspsCa() } },
           clock: systemClock,
-          webrtc: { host: (config.rtspHost ?? "").trim() || DEFAULT_RTSP_HOST, port },
+          webrtc: { host: rtspHost, port, credentials: rtspAuth },
           // The states carry what the user must see; this is the WebRTC sessions' progress, for the log.
           log: (level, message) =>
             level === "warn" ? this.warn(redact(message)) : this.debug(redact(message)),
@@ -118,6 +157,7 @@ module.exports = function register(RED: RED) {
       // StopWebRtcStream), so this stays inside Node-RED's close timeout.
       void controller.close().then(() => {
         releaseAccount?.();
+        for (const v of maskedValues) secrets.delete(v);
         done();
       });
     });
@@ -128,5 +168,7 @@ module.exports = function register(RED: RED) {
     }
   }
 
-  RED.nodes.registerType("nest-stream", NestStreamNode);
+  RED.nodes.registerType("nest-stream", NestStreamNode, {
+    credentials: { rtspUser: { type: "text" }, rtspPassword: { type: "password" } },
+  });
 };

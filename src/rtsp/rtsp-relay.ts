@@ -23,6 +23,7 @@ import type { StreamKeeper, StreamUrlEvent } from "../stream/stream-keeper";
 import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "../stream/stream-state";
 import { ParameterSets, rtpPayload, startsKeyframe } from "../webrtc/h264";
 import { RtpContinuity } from "../webrtc/rtp-continuity";
+import type { RtspCredentials } from "../webrtc/rtsp-auth";
 import type { LocalRtspServer, RtspStreamDescription } from "../webrtc/rtsp-server";
 import { RtspClient, type MediaKind, type RtspClientOptions, type UpstreamMedia } from "./rtsp-client";
 
@@ -46,6 +47,8 @@ export interface RtspRelayOptions {
   reconnect?: { initialMs?: number; maxMs?: number };
   /** After an upstream switch, drop video until a keyframe, at most this long (default 5 s; 0 = off). */
   keyframeGateMs?: number;
+  /** User name and password readers of the local URL must give (none: anyone who reaches the port). */
+  credentials?: RtspCredentials;
   log?: (level: "debug" | "info" | "warn", message: string) => void;
   /** Tests: make the upstream client. */
   createClient?: (options: RtspClientOptions) => RtspClient;
@@ -98,7 +101,7 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
 
   /** The local URL. */
   get url(): string {
-    return this.server.url(this.path);
+    return this.server.readerUrl(this.path);
   }
 
   /** The current upstream client (tests, benchmark). */
@@ -111,7 +114,10 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
     this.running = true;
     this.announced = false;
     this.advertised = undefined;
-    this.server.addStream(this.path, { describe: () => this.describe() });
+    this.server.addStream(this.path, {
+      describe: () => this.describe(),
+      credentials: this.options.credentials,
+    });
     this.keeper.on("url", (ev) => this.onKeeperUrl(ev as StreamUrlEvent));
     this.keeper.on("state", (ev) => this.onKeeperState(ev));
     this.keeper.on("warning", (text) => this.emit("warning", text));

@@ -28,6 +28,7 @@ import {
 } from "../nest/sdm-types";
 import { errorMessage, redact } from "../redact";
 import { RtspRelay, type RtspRelayClientOptions, type RtspRelayOptions } from "../rtsp/rtsp-relay";
+import { isLoopbackHost, type RtspCredentials } from "../webrtc/rtsp-auth";
 import { sharedRtspServers, type RtspServerLease, type RtspServerPool } from "../webrtc/rtsp-server-pool";
 import { WebRtcBridge, type WebRtcBridgeOptions } from "../webrtc/webrtc-bridge";
 import type { WebRtcLogLevel } from "../webrtc/webrtc-session";
@@ -46,7 +47,7 @@ export { chooseProtocol, PROTOCOL_CHOICES, type ProtocolChoice } from "./camera-
 export type { CameraUrlEvent, StreamDriver } from "./stream-state";
 export { protocolLabel } from "./stream-status";
 
-/** Where WebRTC cameras are served by default: loopback only (the local server has no access control). */
+/** Where WebRTC cameras are served by default: loopback only (other machines need credentials, see `credentials`). */
 export const DEFAULT_RTSP_HOST = "127.0.0.1";
 /**
  * The default port of the local RTSP server, so the URL of a WebRTC camera stays the same across
@@ -54,6 +55,15 @@ export const DEFAULT_RTSP_HOST = "127.0.0.1";
  * ephemeral port is used instead, with a warning; an explicitly configured port is never replaced.
  */
 export const DEFAULT_RTSP_PORT = 8554;
+
+/** The warning of a camera served beyond loopback without a password. */
+export function exposedWarning(host: string): string {
+  return (
+    `the local RTSP server listens on ${host}, beyond this machine, and this camera has no password: anyone on the ` +
+    `network who reaches the RTSP port can watch it. Set an RTSP user and password in the nest-stream node, ` +
+    `or bind it to 127.0.0.1.`
+  );
+}
 
 /** The one state type (with the protocol in use once the device has been looked up). */
 export type CameraStreamState = StreamState;
@@ -74,6 +84,12 @@ export interface CameraStreamWebRtcOptions {
   servers?: RtspServerPool;
   /** Path of the stream on the server (default: the short device id). */
   path?: string;
+  /**
+   * User name and password the readers of this camera's local URL must give (RTSP Digest or
+   * Basic); the URLs in the events then carry them. Without, anyone who reaches the port may read
+   * the camera: a warning says so when the server listens beyond loopback.
+   */
+  credentials?: RtspCredentials;
   session?: WebRtcBridgeOptions["session"];
   dropReadersOnRenew?: boolean;
   keyframeGateMs?: number;
@@ -315,6 +331,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
       client: local.client,
       reconnect: local.reconnect,
       keyframeGateMs: local.keyframeGateMs,
+      credentials: this.options.webrtc?.credentials,
       log: (level, message) => this.log(level, message),
     };
     const relay = this.options.createRelay?.(options) ?? new RtspRelay(options);
@@ -355,6 +372,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
           `node: use one nest-stream node per camera and wire its output to every node that needs the URL.`,
       );
     }
+    if (!opts.credentials && !isLoopbackHost(host)) this.warn(exposedWarning(host));
     if (lease.fellBack) {
       this.warn(
         `RTSP port ${port} is in use by another program, so WebRTC cameras are served on port ` +
@@ -382,6 +400,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
       dropReadersOnRenew: opts.dropReadersOnRenew,
       keyframeGateMs: opts.keyframeGateMs,
       parameterSetsWaitMs: opts.parameterSetsWaitMs,
+      credentials: opts.credentials,
       log,
     };
     const bridge = this.options.createBridge?.(options) ?? new WebRtcBridge(options);

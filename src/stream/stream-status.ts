@@ -20,6 +20,7 @@ export type StatusKey =
   | "via"
   | "left"
   | "camera"
+  | "exposed"
   | "noAccount";
 
 /** Looks a status text up (`__name__` placeholders filled from `vars`). */
@@ -85,6 +86,11 @@ export interface StreamStatusOptions {
   clock?: Clock;
   /** Refresh period while live (default 15 s). */
   tickMs?: number;
+  /**
+   * True while the camera is served by a local RTSP server that other machines reach without a
+   * password: the status then says so (text `exposed`, yellow) while it starts or is live.
+   */
+  exposed?: (state: StreamState) => boolean;
 }
 
 /** Shows each state, and while live refreshes it every tick. */
@@ -124,7 +130,12 @@ export class StreamStatus {
   }
 
   private refresh(): void {
-    this.options.show(statusView(this.state, this.clock.now(), this.options.text));
+    let view = statusView(this.state, this.clock.now(), this.options.text);
+    const serving = ["starting", "live", "extending"].includes(this.state.state);
+    if (serving && this.options.exposed?.(this.state)) {
+      view = { fill: "yellow", shape: view.shape, text: this.options.text("exposed", { status: view.text }) };
+    }
+    this.options.show(view);
     if (this.state.state === "live" && !this.closed) {
       this.timer = this.clock.setTimeout(() => this.refresh(), this.tickMs);
     }

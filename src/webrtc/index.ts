@@ -25,3 +25,10 @@ export {
   type RtspStreamSource,
 } from "./rtsp-server";
 export type { NegotiatedMedia, NegotiatedVideo, NegotiatedAudio } from "./sdp";
+export {
+  RtspAuthenticator,
+  isLoopbackHost,
+  withCredentials,
+  type RtspAuthOptions,
+  type RtspCredentials,
+} from "./rtsp-auth";

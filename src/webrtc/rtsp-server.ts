@@ -9,13 +9,19 @@
  * audio `trackID=1` on channels 2-3 unless the reader asks for other channels. Several readers may
  * play one stream at once; each PLAY calls the stream's `onPlay` (to request a keyframe).
  *
+ * A stream may have credentials (`RtspStreamSource.credentials`): then every request for it but
+ * OPTIONS needs RTSP Digest or Basic (rtsp-auth.ts) once per connection, and is answered 401 with
+ * both challenges until the client gives them (403 and closed once its address has made too many
+ * failed attempts). `readerUrl()` is the URL with them in it, for the readers.
+ *
  * Whatever a client sends, the server stays up and keeps serving the others: requests are read
  * one at a time within limits (see RtspServerLimits), and what it refuses is answered with its
- * RTSP status (RFC 2326 section 11: 400, 408, 413, 414, 503) before the connection is closed.
+ * RTSP status (RFC 2326 section 11: 400, 403, 408, 413, 414, 503) before the connection is closed.
  */
 import { randomBytes } from "node:crypto";
 import * as net from "node:net";
 import { systemClock, type Clock, type Timer } from "../clock";
+import { RtspAuthenticator, withCredentials, type RtspAuthOptions, type RtspCredentials } from "./rtsp-auth";
 import { buildRtspSdp, type RtspSdpOptions } from "./sdp";
 
 export type TrackKind = "video" | "audio";
@@ -31,6 +37,11 @@ export interface RtspStreamSource {
   describe(): RtspStreamDescription | undefined;
   /** A reader started to play. */
   onPlay?(): void;
+  /**
+   * Readers of this path must give this user name and password (RTSP Digest or Basic); without,
+   * anyone who reaches the port may read it. Each path has its own.
+   */
+  credentials?: RtspCredentials;
 }
 
 export interface LocalRtspServerOptions {
@@ -46,6 +57,8 @@ export interface LocalRtspServerOptions {
   maxBufferedBytes?: number;
   /** What one client may send and hold (defaults: RTSP_SERVER_LIMITS). */
   limits?: Partial<RtspServerLimits>;
+  /** Realm, nonce lifetime and the limit on failed attempts of paths with credentials. */
+  auth?: Omit<RtspAuthOptions, "clock">;
   /** Time for the request and idle timeouts (default: the system clock). */
   clock?: Clock;
   log?: (level: "debug" | "info" | "warn", message: string) => void;
@@ -106,6 +119,8 @@ const PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, 
 const REASONS: Record<number, string> = {
   200: "OK",
   400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
   408: "Request Time-out",
@@ -188,8 +203,14 @@ class Reader {
   idleTimer?: Timer;
   /** Writes are corked until the end of this tick (the packets of one upstream read go out in one writev). */
   corked = false;
+  /** The stream whose credentials this connection gave (its later requests need not repeat them). */
+  authorized?: Stream;
+  /** The client's address, whose failed attempts are counted. */
+  readonly address: string;
 
-  constructor(readonly socket: net.Socket) {}
+  constructor(readonly socket: net.Socket) {
+    this.address = socket.remoteAddress ?? "";
+  }
 }
 
 export class LocalRtspServer {
@@ -205,6 +226,7 @@ export class LocalRtspServer {
   private readonly maxBufferedBytes: number;
   private readonly limits: RtspServerLimits;
   private readonly clock: Clock;
+  private readonly auth: RtspAuthenticator;
   private readonly log: NonNullable<LocalRtspServerOptions["log"]>;
   private readonly sdpSessionId = Math.floor(Math.random() * 1e9);
   private boundPort = 0;
@@ -218,6 +240,7 @@ export class LocalRtspServer {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
     this.limits = { ...RTSP_SERVER_LIMITS, ...definedOnly(options.limits ?? {}) };
     this.clock = options.clock ?? systemClock;
+    this.auth = new RtspAuthenticator({ ...options.auth, clock: this.clock });
     this.log = options.log ?? (() => undefined);
     this.server = net.createServer((socket) => this.accept(socket));
   }
@@ -259,7 +282,16 @@ export class LocalRtspServer {
     return this.listening;
   }
 
-  /** The URL readers open for this camera. */
+  /**
+   * The URL readers open for this camera, with the stream's user name and password in it when it
+   * has them (`rtsp://user:password@host:port/camera`, percent-encoded). Only for the readers: show
+   * it redacted.
+   */
+  readerUrl(camera: string): string {
+    return withCredentials(this.url(camera), this.streams.get(camera)?.source.credentials);
+  }
+
+  /** The URL of this camera, without credentials. */
   url(camera: string): string {
     let host = this.urlHost ?? this.host;
     if (host === "0.0.0.0") host = "127.0.0.1";
@@ -503,7 +535,7 @@ export class LocalRtspServer {
     reader: Reader,
     req: Request,
     status: number,
-    headers: Record<string, string> = {},
+    headers: Record<string, string | string[]> = {},
     body = "",
   ): void {
     if (reader.closed) return;
@@ -512,7 +544,9 @@ export class LocalRtspServer {
     if (cseq !== undefined) lines.push(`CSeq: ${cseq}`);
     lines.push(`Server: ${SERVER}`, `Date: ${new Date().toUTCString()}`);
     if (reader.session && !("Session" in headers)) lines.push(`Session: ${reader.session};timeout=60`);
-    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+    for (const [k, v] of Object.entries(headers)) {
+      for (const value of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${value}`);
+    }
     const payload = Buffer.from(body, "utf8");
     if (payload.length) lines.push(`Content-Length: ${payload.length}`);
     reader.socket.write(
@@ -544,6 +578,7 @@ export class LocalRtspServer {
     if (reader.closed) return;
     const { camera, control } = this.target(req.uri);
     const stream = camera !== undefined ? this.streams.get(camera) : undefined;
+    if (req.method !== "OPTIONS" && !this.authorize(reader, req, stream ?? reader.stream)) return;
     switch (req.method) {
       case "OPTIONS":
         return this.reply(reader, req, 200, { Public: PUBLIC });
@@ -603,6 +638,47 @@ export class LocalRtspServer {
     }
   }
 
+  /**
+   * Lets the request through when its stream has no credentials or the connection gave them (now
+   * or before); otherwise answers 401 with a challenge (403 and closes once the client's address
+   * has used up its failed attempts) and returns false.
+   */
+  private authorize(reader: Reader, req: Request, stream: Stream | undefined): boolean {
+    const credentials = stream?.source.credentials;
+    if (!stream || !credentials || reader.authorized === stream) return true;
+    if (this.auth.blocked(reader.address)) {
+      this.refuse(reader, 403, req.headers.get("cseq"));
+      return false;
+    }
+    // A Digest answer names the request it was made for: this one, or another URI of the same path.
+    const sameRequest = (uri: string) => uri === req.uri || this.target(uri).camera === stream.camera;
+    const result = this.auth.check(req.headers.get("authorization"), req.method, credentials, sameRequest);
+    if (result === "ok") {
+      reader.authorized = stream;
+      const scheme = /^\s*digest\s/i.test(req.headers.get("authorization") ?? "") ? "Digest" : "Basic";
+      this.log(
+        "debug",
+        `a local RTSP client from ${reader.address} signed in to "${stream.camera}" (${scheme})`,
+      );
+      return true;
+    }
+    if (result === "wrong") {
+      const blocked = this.auth.failed(reader.address);
+      this.log(
+        blocked ? "warn" : "debug",
+        blocked
+          ? `refusing local RTSP clients from ${reader.address} for a while: too many wrong passwords`
+          : `a local RTSP client from ${reader.address} gave a wrong user name or password`,
+      );
+      if (blocked) {
+        this.refuse(reader, 403, req.headers.get("cseq"));
+        return false;
+      }
+    }
+    this.reply(reader, req, 401, { "WWW-Authenticate": this.auth.challenge(result === "stale") });
+    return false;
+  }
+
   private sessionMatches(reader: Reader, req: Request): boolean {
     const s = req.headers.get("session")?.split(";")[0].trim();
     return s === undefined || s === reader.session;
@@ -635,7 +711,11 @@ export class LocalRtspServer {
     if (!kind || (desc && !desc[kind])) return this.reply(reader, req, 404);
 
     const transport = chooseTransport(req.headers.get("transport") ?? "");
-    if (!transport) return this.reply(reader, req, 461);
+    if (!transport) {
+      // ffmpeg, GStreamer and live555 then SETUP again with TCP (interleaved).
+      this.log("debug", "a local RTSP client asked for UDP: 461, it may set up TCP instead");
+      return this.reply(reader, req, 461);
+    }
     const wanted = transport.interleaved ?? (kind === "video" ? 0 : 2);
     const other = kind === "video" ? reader.channels.audio : reader.channels.video;
     const channel = other === wanted ? wanted + 2 : wanted;

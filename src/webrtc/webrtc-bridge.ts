@@ -18,6 +18,7 @@ import { systemClock, type Clock, type Timer } from "../clock";
 import { deviceId as shortDeviceId, type SdmCommandExecutor } from "../nest/sdm-types";
 import type { CameraUrlEvent, StreamDriver, StreamState } from "../stream/stream-state";
 import { RtpContinuity } from "./rtp-continuity";
+import type { RtspCredentials } from "./rtsp-auth";
 import { LocalRtspServer, type RtspStreamDescription } from "./rtsp-server";
 import type { NegotiatedMedia } from "./sdp";
 import {
@@ -65,6 +66,8 @@ export interface WebRtcBridgeOptions {
   session?: Omit<WebRtcSessionOptions, "sdm" | "deviceId" | "clock" | "log">;
   /** Disconnect local readers when a new WebRTC session replaces the old one (default false). */
   dropReadersOnRenew?: boolean;
+  /** User name and password readers of the local URL must give (none: anyone who reaches the port). */
+  credentials?: RtspCredentials;
   /** After a renewal, drop video until the next keyframe, at most this long (default 5 s; 0 = off). */
   keyframeGateMs?: number;
   /**
@@ -117,7 +120,7 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
 
   /** The local URL (known once the server listens). */
   get url(): string | undefined {
-    return this.server.isListening ? this.server.url(this.path) : undefined;
+    return this.server.isListening ? this.server.readerUrl(this.path) : undefined;
   }
 
   get state(): WebRtcState {
@@ -187,6 +190,7 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
     this.server.addStream(this.path, {
       describe: () => this.describe(),
       onPlay: () => this.keyframeForReader(),
+      credentials: this.options.credentials,
     });
     const session = (this.options.createSession ?? ((o) => new WebRtcSession(o)))({
       ...this.options.session,
@@ -263,7 +267,7 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
       if (this.options.dropReadersOnRenew) {
         this.server.dropReaders(this.path);
         if (this.startedUrl) {
-          const url = this.server.url(this.path);
+          const url = this.server.readerUrl(this.path);
           this.emitUrl("restarted", url, ev.expiresAt);
         }
       } else this.openGate();
@@ -278,7 +282,7 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
     this.server.ready(this.path);
     if (this.stateNow === "error") return;
     this.startedUrl = true;
-    const url = this.server.url(this.path);
+    const url = this.server.readerUrl(this.path);
     this.emitUrl("started", url, this.expires ?? null);
   }
 

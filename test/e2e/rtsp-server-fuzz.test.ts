@@ -2,8 +2,9 @@
  * The local RTSP server under hostile input: a bounded, seeded fuzz run of malformed request
  * lines, bad Content-Length values, interleaved `$` frames, slowloris clients, pipelined requests
  * that are never read and more connections than allowed, while real RTP (ffmpeg's encoder) flows
- * to the readers that play. Afterwards the process is alive, the event loop was never blocked for
- * long, and a real ffmpeg still plays the stream.
+ * to the readers that play, and malformed or wrong credentials for a path that has them. Afterwards
+ * the process is alive, the event loop was never blocked for long, and a real ffmpeg still plays
+ * the stream, and with the password the one that has them.
  *
  * Seed 0x5eed2026 by default (RTSP_FUZZ_SEED repeats another run; the seed is in every failure);
  * at most 400 clients, 24 at a time, within an 8 s budget; about 10 s in all with the final read.
@@ -119,6 +120,25 @@ class Fuzzer {
     return lines;
   }
 
+  /** An Authorization header that is malformed or wrong. */
+  authorization(): string {
+    const b64 = (t: string) => Buffer.from(t).toString("base64");
+    return this.pick([
+      `Basic ${b64(`user:${"x".repeat(this.int(50))}`)}`,
+      `Basic ${b64("no colon")}`,
+      "Basic ***",
+      "Basic",
+      `Digest ${"a".repeat(this.int(5000))}`,
+      `Digest username="u", realm="nest-restream", nonce="${"0".repeat(44)}", uri="/", response="00"`,
+      `Digest username="u", realm="nest-restream", nonce="${this.bytes(22).toString("hex")}", uri="/", response="x"`,
+      `Digest username="${"\\".repeat(this.int(3000))}`,
+      `Digest ${"k=v,".repeat(this.int(1500))}`,
+      `Digest username="u", qop=auth, nc=1, algorithm=MD5-sess, response="1"`,
+      `Negotiate ${this.bytes(this.int(200)).toString("hex")}`,
+      this.bytes(this.int(100)).toString("latin1"),
+    ]);
+  }
+
   /** `$` frames, complete or not, with random channels and lengths. */
   frames(): Buffer {
     const parts: Buffer[] = [];
@@ -165,19 +185,24 @@ describe("LocalRtspServer fuzz (seeded, bounded)", function () {
     server = new LocalRtspServer({
       describeWaitMs: 2_000,
       limits: { requestTimeoutMs: 300, idleTimeoutMs: 1_000, maxConnections: 32, closeGraceMs: 500 },
+      // The fuzz and the final reader share one address: no lock-out here (the unit tests have it).
+      auth: { maxFailures: 1_000_000 },
     });
     await server.listen();
     const [vsock, asock] = [dgram.createSocket("udp4"), dgram.createSocket("udp4")];
     udp.push(vsock, asock);
     await Promise.all(udp.map((s) => new Promise<void>((r) => s.bind(0, "127.0.0.1", r))));
-    vsock.on("message", (p: Buffer) => isRtcp(p) || server.send("cam", "video", p));
-    asock.on("message", (p: Buffer) => isRtcp(p) || server.send("cam", "audio", p));
-    server.addStream("cam", {
-      describe: () => ({
-        video: { payloadType: 96 },
-        audio: { payloadType: 97, clockRate: 48000, channels: 2 },
-      }),
-    });
+    for (const cam of ["cam", "locked"]) {
+      vsock.on("message", (p: Buffer) => isRtcp(p) || server.send(cam, "video", p));
+      asock.on("message", (p: Buffer) => isRtcp(p) || server.send(cam, "audio", p));
+      server.addStream(cam, {
+        describe: () => ({
+          video: { payloadType: 96 },
+          audio: { payloadType: 97, clockRate: 48000, channels: 2 },
+        }),
+        credentials: cam === "locked" ? { user: "fuzz", password: "right:pass@word" } : undefined,
+      });
+    }
     const [vport, aport] = [vsock.address().port, asock.address().port];
     source = spawnRtpSource(vport, aport, 60);
   });
@@ -219,6 +244,7 @@ describe("LocalRtspServer fuzz (seeded, bounded)", function () {
         "random-bytes",
         "headers",
         "crowd",
+        "auth",
       ]);
       scenarios.set(kind, (scenarios.get(kind) ?? 0) + 1);
       const c = await connect(port);
@@ -271,6 +297,15 @@ describe("LocalRtspServer fuzz (seeded, bounded)", function () {
         case "headers":
           write(`OPTIONS ${url} RTSP/1.0\r\n${fuzz.headers(cseq).join("\r\n")}\r\n\r\n`);
           break;
+        case "auth":
+          for (let i = 1 + fuzz.int(4); i > 0; i--) {
+            const method = fuzz.pick(["DESCRIBE", "SETUP", "PLAY", "GET_PARAMETER"]);
+            write(
+              `${method} ${server.url("locked")} RTSP/1.0\r\nCSeq: ${cseq}\r\n` +
+                `Authorization: ${fuzz.authorization()}\r\n\r\n`,
+            );
+          }
+          break;
         case "crowd": {
           // Many connections at once: beyond the limit they are answered 503.
           const crowd = await Promise.all(Array.from({ length: 4 + fuzz.int(12) }, () => connect(port)));
@@ -310,18 +345,22 @@ describe("LocalRtspServer fuzz (seeded, bounded)", function () {
     // Every refused or idle connection is gone again: the slots are free for real readers.
     await waitFor(() => server.readerCount("cam") === 0, 5_000, "the fuzz readers gone");
 
-    // A real reader still plays both tracks.
-    const reader = spawn(
-      ffmpegPath(),
-      [
-        ...["-hide_banner", "-nostdin", "-rtsp_transport", "tcp", "-i", url],
-        ...["-t", "2", "-c", "copy", "-f", "null", "-"],
-      ],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
-    let stderr = "";
-    reader.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((r) => reader.on("exit", r));
+    // A real reader still plays both tracks, and one with the password the path that has one.
+    const play = async (input: string) => {
+      const reader = spawn(
+        ffmpegPath(),
+        [
+          ...["-hide_banner", "-nostdin", "-rtsp_transport", "tcp", "-i", input],
+          ...["-t", "2", "-c", "copy", "-f", "null", "-"],
+        ],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
+      let text = "";
+      reader.stderr?.on("data", (d: Buffer) => (text += d.toString()));
+      const exit = await new Promise<number | null>((r) => reader.on("exit", r));
+      return { code: exit, stderr: text };
+    };
+    const [{ code, stderr }, locked] = await Promise.all([play(url), play(server.readerUrl("locked"))]);
 
     const summary = JSON.stringify({
       seed: SEED,
@@ -336,12 +375,14 @@ describe("LocalRtspServer fuzz (seeded, bounded)", function () {
     assert.match(stderr, /Stream #0:1: Audio: opus/);
     const frames = [...stderr.matchAll(/frame=\s*(\d+)/g)].map((m) => Number(m[1]));
     assert.ok((frames.pop() ?? 0) >= 15, `${summary}\n${stderr}`);
+    assert.equal(locked.code, 0, `${summary}\n${locked.stderr}`);
+    assert.ok(scenarios.has("auth") && statuses.has(401), `no 401 seen: ${summary}`);
 
     assert.ok(fuzzed >= 100, `too few clients in the time budget: ${summary}`);
     assert.equal(injectedEchoed, 0, `a reply echoed injected header text: ${summary}`);
     // The refusals came with their status (not only a closed socket).
     for (const status of [400, 503]) assert.ok(statuses.has(status), `no ${status} seen: ${summary}`);
-    const allowed = new Set([200, 400, 404, 408, 413, 414, 454, 455, 459, 461, 501, 503]);
+    const allowed = new Set([200, 400, 401, 404, 408, 413, 414, 454, 455, 459, 461, 501, 503]);
     for (const status of statuses.keys()) assert.ok(allowed.has(status), `unexpected ${status}: ${summary}`);
     // Far below a blocked loop (today's parser never came back at all): a loaded 2-core machine
     // running ffmpeg beside the test still ticks within a few hundred milliseconds.

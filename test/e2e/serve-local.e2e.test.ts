@@ -250,4 +250,37 @@ describe("nest-stream serve local end to end (fake Google, RTSPS edge, ffmpeg an
       await edge.stop();
     }
   });
+  it("with an RTSP user and password: the message's URL plays in ffmpeg, GStreamer and a restream; without them 401", async () => {
+    const edge = await RtspEdge.start({ authority: fake, tls: true });
+    fake.setRtspEdgeBase(edge.baseUrl);
+    const password = "Front:door@2026/x";
+    try {
+      await helper.load(nodes, flow(`${rtmp.url}/authed`), {
+        ...ACCOUNT_CREDENTIALS,
+        cam: { rtspUser: "frigate", rtspPassword: password },
+      });
+      const urls = collect<StreamMsg>("urls");
+      const started = await waitFor(() => urls.find((m) => m.stream?.event === "started"), 15_000, "started");
+      const url = started.payload ?? "";
+      assert.match(url, /^rtsp:\/\/frigate:Front%3Adoor%402026%2Fx@127\.0\.0\.1:\d+\/cam-front$/);
+      await twoReaders(url);
+      // The restream (its own ffmpeg) reads the same URL, password and all.
+      await rtmp.waitForPublish("authed", 20_000);
+      // Without the password, or with a wrong one, a reader is turned away.
+      const plain = url.replace(/\/\/[^@]+@/, "//");
+      for (const bad of [plain, url.replace("Front%3Adoor", "Back%3Adoor")]) {
+        const r = new FfmpegReader(bad);
+        readers.push(r);
+        await waitFor(() => r.exited, 15_000, "the refused reader to give up");
+        assert.match(r.log, /401 Unauthorized/, r.log);
+        assert.equal(r.video, 0);
+      }
+      assert.equal(edge.stats.accepted, 1, "still one upstream session");
+      const logs = (helper.log().args as unknown[][]).map((a) => JSON.stringify(a[0]));
+      for (const l of logs) assert.ok(!l.includes(password) && !l.includes("Front%3Adoor%402026"), l);
+    } finally {
+      await helper.unload();
+      await edge.stop();
+    }
+  });
 });

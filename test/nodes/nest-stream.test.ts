@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import { truncate } from "../../src/format";
 import { FAKE_DEFAULTS, FakeGoogle } from "../fixtures/fake-google";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { RtspClient } from "../../src/rtsp/rtsp-client";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
 import { RtspEdge, selfSignedCert } from "../fixtures/rtsp-edge";
+import { freePort } from "../fixtures/ports";
 import { RtspSource } from "../fixtures/rtsp-source";
 import {
   builtNode,
@@ -16,6 +18,7 @@ import {
   startServer,
   stopServer,
 } from "../support/node-red";
+import { basicAnswer } from "../support/rtsp-digest";
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
 import type { StreamMsg } from "../support/messages";
@@ -376,6 +379,146 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
     assert.equal(fake.calls.filter((c) => c.status === 429).length, 0);
     await helper.unload();
     for (let i = 0; i < 3; i++) fake.removeDevice(`cam-extra-${i}`);
+  });
+
+  /** Sends one DESCRIBE (with an Authorization header if given) to an rtsp:// URL; resolves its status. */
+  function describeStatus(url: string, authorization?: string): Promise<number> {
+    const u = new URL(url);
+    const plain = `rtsp://${u.host}${u.pathname}`;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(u.port), u.hostname, () => {
+        const auth = authorization ? `Authorization: ${authorization}\r\n` : "";
+        socket.write(`DESCRIBE ${plain} RTSP/1.0\r\nCSeq: 1\r\n${auth}\r\n`);
+      });
+      let text = "";
+      socket.on("data", (d: Buffer) => {
+        text += d.toString("latin1");
+        const m = /^RTSP\/1\.0 (\d{3}) /.exec(text);
+        if (m && text.includes("\r\n\r\n")) {
+          socket.destroy();
+          resolve(Number(m[1]));
+        }
+      });
+      socket.once("error", reject);
+    });
+  }
+
+  it("rtspUser and rtspPassword: the URL carries them, readers must give them, the password never shows", async () => {
+    const password = "Pass word/1@x";
+    await helper.load(nodes, flow({ rtspPort: "0", rtspHost: "0.0.0.0" }, "cam-webrtc"), {
+      ...credentials,
+      s: { rtspUser: "ha", rtspPassword: password },
+    });
+    const msgs = collect();
+    node().receive({ payload: "start" });
+    const started = await waitFor(() => msgs.find((m) => m.stream.event === "started"), 10_000, "started");
+    assert.match(started.payload ?? "", /^rtsp:\/\/ha:Pass%20word%2F1%40x@127\.0\.0\.1:\d+\/cam-webrtc$/);
+    assert.equal(started.stream.url, started.payload);
+    const url = started.payload ?? "";
+    assert.equal(await describeStatus(url), 401);
+    assert.equal(await describeStatus(url, basicAnswer("ha", "wrong")), 401);
+    assert.equal(await describeStatus(url, basicAnswer("ha", password)), 200);
+    await waitFor(() => statusTexts().some((t) => /live \(WebRTC\)/.test(t)), 5000, "live");
+    // Bound to all interfaces, but with a password: no warning.
+    assert.ok(!statusTexts().some((t) => /no RTSP password/.test(t)), statusTexts().join(" | "));
+    node().receive({ payload: "stop" });
+    await waitFor(() => msgs.some((m) => m.stream.event === "stopped"), 5000, "stopped");
+    const logs = (helper.log().args as unknown[][]).map((a) => a[0]);
+    assert.ok(!logs.some((l) => /beyond this machine/.test(String(l))));
+    assertNoSecrets([...statusTexts(), ...logs, ...errors()], [password, encodeURIComponent(password)]);
+  });
+
+  it("two nodes on one RTSP port: each camera's path takes its own user and password", async () => {
+    fake.addDevice({ id: "cam-webrtc-2", customName: "Porch", protocols: ["WEB_RTC"] });
+    try {
+      const port = String(await freePort());
+      await helper.load(
+        nodes,
+        [
+          accountNode(),
+          ...[
+            ["a", "cam-webrtc", "out"],
+            ["b", "cam-webrtc-2", "out2"],
+          ].map(([id, deviceId, out]) => ({
+            id,
+            type: "nest-stream",
+            account: "acc",
+            deviceId,
+            rtspPort: port,
+            startOnDeploy: true,
+            wires: [[out]],
+          })),
+          { id: "out", type: "helper" },
+          { id: "out2", type: "helper" },
+        ],
+        {
+          ...credentials,
+          a: { rtspUser: "ha", rtspPassword: "first-password" },
+          b: { rtspUser: "frigate", rtspPassword: "second-password" },
+        },
+      );
+      const first = collectFrom<StreamMsg>("out");
+      const second = collectFrom<StreamMsg>("out2");
+      const urlA =
+        (await waitFor(() => first.find((m) => m.stream.event === "started"), 10_000, "a")).payload ?? "";
+      const urlB =
+        (await waitFor(() => second.find((m) => m.stream.event === "started"), 10_000, "b")).payload ?? "";
+      assert.equal(new URL(urlA).port, port);
+      assert.equal(new URL(urlB).port, port, "one server for both");
+      assert.equal(await describeStatus(urlA, basicAnswer("ha", "first-password")), 200);
+      assert.equal(await describeStatus(urlB, basicAnswer("frigate", "second-password")), 200);
+      assert.equal(await describeStatus(urlA, basicAnswer("frigate", "second-password")), 401);
+      assert.equal(await describeStatus(urlB, basicAnswer("ha", "first-password")), 401);
+    } finally {
+      await helper.unload();
+      fake.removeDevice("cam-webrtc-2");
+    }
+  });
+
+  it("warns in the log and the status when the local server listens beyond loopback without a password", async () => {
+    await helper.load(nodes, flow({ rtspPort: "0", rtspHost: "0.0.0.0" }, "cam-webrtc"), credentials);
+    const msgs = collect();
+    node().receive({ payload: "start" });
+    const started = await waitFor(() => msgs.find((m) => m.stream.event === "started"), 10_000, "started");
+    assert.match(started.payload ?? "", /^rtsp:\/\/127\.0\.0\.1:\d+\/cam-webrtc$/);
+    await waitFor(
+      () => statusTexts().some((t) => /^Driveway: live \(WebRTC\).* · no RTSP password$/.test(t)),
+      5000,
+      "the status warning",
+    );
+    const live = node()
+      .status.args.map((a) => a[0])
+      .find((v) => /no RTSP password/.test(v?.text ?? ""));
+    assert.equal(live?.fill, "yellow");
+    const all = (helper.log().args as unknown[][]).map((a) => JSON.stringify(a[0]));
+    assert.ok(
+      all.some((l) => /0\.0\.0\.0, beyond this machine, and this camera has no password/.test(l)),
+      all.join("\n"),
+    );
+  });
+
+  it("refuses a user without a password (or the reverse), saying to set both, and a user with a colon", async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ rtspUser: "ha" }, /set both RTSP user and password, or neither/],
+      [{ rtspPassword: "only-a-password" }, /set both RTSP user and password, or neither/],
+      [{ rtspUser: "ha:admin", rtspPassword: "only-a-password" }, /the RTSP user takes no colon/],
+    ];
+    for (const [creds, error] of cases) {
+      await helper.load(nodes, flow({ rtspPort: "0" }, "cam-webrtc"), { ...credentials, s: creds });
+      node().receive({ payload: "start" });
+      await waitFor(
+        () => errors().some((e) => error.test(e)),
+        5000,
+        `the error for ${JSON.stringify(creds)}`,
+      );
+      assert.ok(
+        statusTexts().some((t) => error.test(t)),
+        statusTexts().join(" | "),
+      );
+      assertNoSecrets([...statusTexts(), ...errors()], ["only-a-password"]);
+      await helper.unload();
+    }
+    assert.equal(fake.commands("GenerateWebRtcStream").length, 0);
   });
 
   it("never shows a token or secret in status, messages or logs", async () => {

@@ -512,6 +512,52 @@ describe("CameraStream", function () {
       );
     });
 
+    it("hands the credentials to the relay and the bridge; beyond loopback without them it warns", async () => {
+      const credentials = { user: "frigate", password: "secret-pass" };
+      const relays: RtspRelayOptions[] = [];
+      const makeRelay = (o: RtspRelayOptions) => {
+        relays.push(o);
+        const relay = new EventEmitter() as EventEmitter & { start(): void; stop(): Promise<void> };
+        relay.start = () =>
+          o.server.addStream(o.path, { describe: () => undefined, credentials: o.credentials });
+        relay.stop = async () => o.server.removeStream(o.path);
+        return relay as unknown as RtspRelay;
+      };
+      const rtsp = setup({
+        protocols: ["RTSP"],
+        stream: { serve: "local", createRelay: makeRelay, webrtc: { port: 0, host: "0.0.0.0", credentials } },
+      });
+      rtsp.stream.start();
+      await until(() => relays.length === 1, "the relay");
+      assert.deepEqual(relays[0].credentials, credentials);
+      assert.match(relays[0].server.readerUrl(DEVICE_ID), /^rtsp:\/\/frigate:secret-pass@127\.0\.0\.1:\d+\//);
+      assert.deepEqual(rtsp.warnings, [], "a password: no warning");
+      await rtsp.stream.stop();
+
+      const bridged = setup({
+        protocols: ["WEB_RTC"],
+        stream: { webrtc: { port: 0, host: "0.0.0.0", credentials } },
+      });
+      bridged.stream.start();
+      await until(() => bridged.bridges.length === 1, "the bridge");
+      assert.deepEqual(bridged.bridges[0].options.credentials, credentials);
+      assert.deepEqual(bridged.warnings, []);
+      await bridged.stream.stop();
+
+      const exposed = setup({ protocols: ["WEB_RTC"], stream: { webrtc: { port: 0, host: "0.0.0.0" } } });
+      exposed.stream.start();
+      await until(() => exposed.bridges.length === 1, "the bridge");
+      assert.equal(exposed.warnings.length, 1);
+      assert.match(
+        exposed.warnings[0],
+        /listens on 0\.0\.0\.0, beyond this machine, and this camera has no password/,
+      );
+      const loopback = setup({ protocols: ["WEB_RTC"] });
+      loopback.stream.start();
+      await until(() => loopback.bridges.length === 1, "the bridge");
+      assert.deepEqual(loopback.warnings, [], "loopback needs no password");
+    });
+
     it("rejects a missing device id and an unknown protocol", () => {
       const sdm = new FakeSdmRunner(new FakeClock());
       assert.throws(() => new CameraStream({ sdm, deviceId: " " }), /needs a device id/);

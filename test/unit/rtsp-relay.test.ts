@@ -11,6 +11,7 @@ import { RtspRelay } from "../../src/rtsp/rtsp-relay";
 import type { StreamKeeper, StreamUrlEvent } from "../../src/stream/stream-keeper";
 import type { CameraUrlEvent, StreamState } from "../../src/stream/stream-state";
 import type { LocalRtspServer, RtspStreamSource, TrackKind } from "../../src/webrtc/rtsp-server";
+import { withCredentials, type RtspCredentials } from "../../src/webrtc/rtsp-auth";
 import { FakeClock, flush } from "../support/fake-clock";
 
 const MEDIA: UpstreamMedia = {
@@ -97,6 +98,9 @@ class FakeServer {
   url(path: string): string {
     return `rtsp://127.0.0.1:8554/${path}`;
   }
+  readerUrl(path: string): string {
+    return withCredentials(this.url(path), this.source?.credentials);
+  }
   readerCount(): number {
     return 1;
   }
@@ -119,7 +123,7 @@ function rtp(ssrc: number, seq: number, ts: number, nalType: number, pt = 96): B
   return p;
 }
 
-function setup(options: { nextResult?: FakeClient["result"] } = {}) {
+function setup(options: { nextResult?: FakeClient["result"]; credentials?: RtspCredentials } = {}) {
   const mode = { next: options.nextResult ?? "ok" };
   const clock = new FakeClock();
   const keeper = new FakeKeeper();
@@ -134,6 +138,7 @@ function setup(options: { nextResult?: FakeClient["result"] } = {}) {
     clock,
     random: () => 0,
     reconnect: { initialMs: 500, maxMs: 4000 },
+    credentials: options.credentials,
     createClient: (o) => {
       opened.push(o);
       const c = new FakeClient(o.url);
@@ -197,6 +202,21 @@ describe("RtspRelay (serve: local, fake clock)", () => {
       protocol: "RTSP",
     });
     assert.equal(states.at(-1)?.state, "stopped");
+  });
+
+  it("serves its path with the credentials it was given, and announces the URL with them", async () => {
+    const credentials = { user: "frigate", password: "p@ss word" };
+    const { clock, keeper, server, relay, urls } = setup({ credentials });
+    relay.start();
+    assert.deepEqual(server.source?.credentials, credentials);
+    keeper.emitUrl("started", "rtsps://edge/x?auth=token-1");
+    await clock.advance(0);
+    assert.deepEqual(
+      urls.map((u) => u.url),
+      ["rtsp://frigate:p%40ss%20word@127.0.0.1:8554/cam-1"],
+    );
+    assert.equal(relay.url, urls[0].url);
+    await relay.stop();
   });
 
   it("a dropped upstream reconnects at once with the newest URL; packets continue on one timeline from a keyframe", async () => {

@@ -127,6 +127,26 @@ describe("stream status", () => {
       assert.equal(shown.length, 3);
     });
 
+    it("says in yellow that the local server has no password while it serves the camera beyond loopback", () => {
+      const clock = new FakeClock(now);
+      const shown: StatusView[] = [];
+      const status = new StreamStatus({
+        clock,
+        text,
+        show: (v) => shown.push(v),
+        exposed: (s) => s.protocol === "WEB_RTC",
+      });
+      status.update({ state: "live", camera: "Porch", protocol: "WEB_RTC", expiresAt: inMs(240_000) });
+      status.update({ state: "live", camera: "Front", protocol: "RTSP", expiresAt: inMs(240_000) });
+      status.update({ state: "stopped", protocol: "WEB_RTC" });
+      status.close();
+      assert.deepEqual(shown, [
+        { fill: "yellow", shape: "dot", text: "Porch: live (WebRTC), 4:00 left · no RTSP password" },
+        { fill: "green", shape: "dot", text: "Front: live (RTSP), 4:00 left" },
+        { fill: "grey", shape: "ring", text: "stopped" },
+      ]);
+    });
+
     it("says when there is no account, in red", () => {
       const { shown, status } = setup();
       status.noAccount();

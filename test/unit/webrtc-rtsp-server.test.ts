@@ -5,12 +5,16 @@ import * as net from "node:net";
 import { LocalRtspServer, type RtspStreamDescription } from "../../src/webrtc/rtsp-server";
 import { buildRtspSdp, fixNestAnswer, parseNegotiatedMedia } from "../../src/webrtc/sdp";
 import { isRtcp, spawnRtpSource } from "../fixtures/rtp-source";
+import { FakeClock } from "../support/fake-clock";
+import { basicAnswer, digestAnswer, digestParams } from "../support/rtsp-digest";
 import { untilWithin } from "../support/wait";
 
 interface Response {
   status: number;
   headers: Map<string, string>;
   body: string;
+  /** The status line and header lines as they came (a header may come more than once). */
+  head: string[];
 }
 
 /** A raw RTSP client: sends requests, collects responses and interleaved `$` frames. */
@@ -77,7 +81,7 @@ class RawRtspClient {
       const body = b.subarray(end + 4, end + 4 + len).toString("utf8");
       this.buffer = b.subarray(end + 4 + len);
       const status = Number(lines[0].split(" ")[1]);
-      this.pending.shift()?.({ status, headers, body });
+      this.pending.shift()?.({ status, headers, body, head: lines });
     }
   }
 }
@@ -555,5 +559,187 @@ describe("LocalRtspServer limits (hostile clients)", () => {
     s.socket.resume();
     await until(() => s.statuses.length === count, "every reply", 20_000);
     assert.ok(s.statuses.every((x) => x === 200));
+  });
+});
+
+describe("LocalRtspServer authentication (per path, Digest and Basic)", () => {
+  const CAM = { user: "frigate", password: "p@ss:word/1" };
+  const OTHER = { user: "ha", password: "another-secret" };
+  let server: LocalRtspServer;
+  let clock: FakeClock | undefined;
+  const logs: string[] = [];
+  const clients: RawRtspClient[] = [];
+  const connect = async () => {
+    const c = await RawRtspClient.connect(server.port);
+    clients.push(c);
+    return c;
+  };
+  const start = async (options: ConstructorParameters<typeof LocalRtspServer>[0] = {}) => {
+    server = new LocalRtspServer({ ...options, log: (_level, message) => logs.push(message) });
+    await server.listen();
+    server.addStream("cam", { describe: () => DESC, credentials: CAM });
+    server.addStream("other", { describe: () => DESC, credentials: OTHER });
+    server.addStream("open", { describe: () => DESC });
+  };
+  /** The WWW-Authenticate values of a response, in order. */
+  const challenges = (r: Response) =>
+    r.head.filter((l) => /^www-authenticate:/i.test(l)).map((l) => l.slice(l.indexOf(":") + 1).trim());
+  /** DESCRIBE without credentials, then with a Digest answer to its challenge. */
+  const describeWithDigest = async (c: RawRtspClient, camera: string, creds: typeof CAM, qop?: "auth") => {
+    const url = server.url(camera);
+    const first = await c.request("DESCRIBE", url);
+    assert.equal(first.status, 401);
+    const ch = digestParams(challenges(first)[0]);
+    return c.request("DESCRIBE", url, { Authorization: digestAnswer(ch, "DESCRIBE", url, creds, qop) });
+  };
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    logs.length = 0;
+    clock = undefined;
+    await server.close();
+  });
+
+  it("answers 401 with Digest then Basic and the CSeq, lets OPTIONS through, and plays after Digest", async () => {
+    await start();
+    const url = server.url("cam");
+    assert.equal(url, `rtsp://127.0.0.1:${server.port}/cam`);
+    assert.equal(server.readerUrl("cam"), `rtsp://frigate:p%40ss%3Aword%2F1@127.0.0.1:${server.port}/cam`);
+    assert.equal(server.readerUrl("open"), server.url("open"));
+    const c = await connect();
+    assert.equal((await c.request("OPTIONS", url)).status, 200);
+    const refused = await c.request("DESCRIBE", url);
+    assert.equal(refused.status, 401);
+    assert.equal(refused.head[0], "RTSP/1.0 401 Unauthorized");
+    assert.equal(refused.headers.get("cseq"), "2");
+    const [digest, basic, ...more] = challenges(refused);
+    assert.match(digest, /^Digest realm="nest-restream", nonce="[0-9a-f]+", algorithm=MD5, qop="auth"$/);
+    assert.equal(basic, 'Basic realm="nest-restream"');
+    assert.deepEqual(more, []);
+    assert.equal(refused.body, "", "no SDP without the password");
+    const ch = digestParams(digest);
+    const described = await c.request("DESCRIBE", url, {
+      Authorization: digestAnswer(ch, "DESCRIBE", url, CAM, "auth"),
+    });
+    assert.equal(described.status, 200);
+    assert.match(described.body, /m=video/);
+    assert.equal(described.headers.get("content-base"), url + "/", "no credentials in Content-Base");
+    // The connection gave them: SETUP and PLAY need not repeat them (ffmpeg and GStreamer do, VLC may not).
+    const setup = await c.request("SETUP", url + "/trackID=0", {
+      Transport: "RTP/AVP/TCP;unicast;interleaved=0-1",
+    });
+    assert.equal(setup.status, 200);
+    const session = (setup.headers.get("session") ?? "").split(";")[0];
+    assert.equal((await c.request("PLAY", url, { Session: session })).status, 200);
+    server.send("cam", "video", rtp(102, 1, [0x65, 1]));
+    await until(() => c.frames.length === 1);
+    assert.ok(
+      logs.some((l) => /signed in to "cam" \(Digest\)/.test(l)),
+      logs.join("\n"),
+    );
+    for (const l of logs) assert.doesNotMatch(l, /p@ss|word\/1/);
+
+    // A path without credentials needs none.
+    const o = await connect();
+    assert.equal((await o.request("DESCRIBE", server.url("open"))).status, 200);
+  });
+
+  it("accepts Digest without qop (GStreamer, live555) and Basic", async () => {
+    await start();
+    const a = await connect();
+    assert.equal((await describeWithDigest(a, "cam", CAM)).status, 200);
+    const b = await connect();
+    const url = server.url("cam");
+    assert.equal(
+      (await b.request("DESCRIBE", url, { Authorization: basicAnswer(CAM.user, CAM.password) })).status,
+      200,
+    );
+    assert.ok(
+      logs.some((l) => /signed in to "cam" \(Basic\)/.test(l)),
+      logs.join("\n"),
+    );
+  });
+
+  it("each path has its own credentials: one camera's do not open another, nor after signing in to it", async () => {
+    await start();
+    const c = await connect();
+    assert.equal((await describeWithDigest(c, "other", CAM)).status, 401);
+    assert.equal((await describeWithDigest(c, "other", OTHER)).status, 200);
+    // Signed in to "other" on this connection: "cam" still asks for its own.
+    assert.equal((await c.request("DESCRIBE", server.url("cam"))).status, 401);
+    const setup = await c.request("SETUP", server.url("cam") + "/trackID=0", {
+      Transport: "RTP/AVP/TCP;unicast;interleaved=0-1",
+    });
+    assert.equal(setup.status, 401);
+    assert.equal(server.readerCount("cam"), 0);
+    // A Digest answer made for another path's URI is not one for this request.
+    const d = await connect();
+    const first = await d.request("DESCRIBE", server.url("other"));
+    const answer = digestAnswer(digestParams(challenges(first)[0]), "DESCRIBE", server.url("cam"), OTHER);
+    assert.equal((await d.request("DESCRIBE", server.url("other"), { Authorization: answer })).status, 401);
+    assert.equal((await describeWithDigest(c, "cam", CAM)).status, 200);
+  });
+
+  it("answers a wrong password 401 again, and refuses the address with 403 after too many, until the window passed", async () => {
+    clock = new FakeClock(Date.now());
+    await start({ clock, auth: { maxFailures: 3, failureWindowMs: 60_000 } });
+    const url = server.url("cam");
+    const c = await connect();
+    const wrong = basicAnswer(CAM.user, "guess");
+    assert.equal((await c.request("DESCRIBE", url, { Authorization: wrong })).status, 401);
+    assert.equal((await describeWithDigest(c, "cam", { ...CAM, password: "guess2" })).status, 401);
+    const third = await c.request("DESCRIBE", url, { Authorization: wrong });
+    assert.equal(third.status, 403);
+    assert.equal(third.headers.get("cseq"), "4");
+    await until(() => c.closed);
+    // Now even the right password is refused from this address, on any path with credentials.
+    const d = await connect();
+    assert.equal(
+      (await d.request("DESCRIBE", url, { Authorization: basicAnswer(CAM.user, CAM.password) })).status,
+      403,
+    );
+    const e = await connect();
+    assert.equal(
+      (await e.request("DESCRIBE", server.url("open"))).status,
+      200,
+      "paths without credentials serve on",
+    );
+    assert.ok(logs.some((l) => /too many wrong passwords/.test(l)));
+    await clock.advance(60_000);
+    const f = await connect();
+    assert.equal(
+      (await f.request("DESCRIBE", url, { Authorization: basicAnswer(CAM.user, CAM.password) })).status,
+      200,
+    );
+  });
+
+  it("asks again with stale=true for an expired nonce, which is no failure", async () => {
+    clock = new FakeClock(Date.now());
+    await start({ clock, auth: { nonceTtlMs: 30_000, maxFailures: 1 } });
+    const url = server.url("cam");
+    const c = await connect();
+    const first = await c.request("DESCRIBE", url);
+    const ch = digestParams(challenges(first)[0]);
+    await clock.advance(31_000);
+    const late = await c.request("DESCRIBE", url, { Authorization: digestAnswer(ch, "DESCRIBE", url, CAM) });
+    assert.equal(late.status, 401);
+    const again = digestParams(challenges(late)[0]);
+    assert.equal(again.stale, "true");
+    assert.notEqual(again.nonce, ch.nonce);
+    const ok = await c.request("DESCRIBE", url, { Authorization: digestAnswer(again, "DESCRIBE", url, CAM) });
+    assert.equal(ok.status, 200, "maxFailures 1: the stale answer was not counted");
+  });
+
+  it("a session set up without credentials cannot PLAY a path that has them", async () => {
+    await start();
+    const c = await connect();
+    // Neither through the open path's session, nor by naming the protected one.
+    const setup = await c.request("SETUP", server.url("open") + "/trackID=0", {
+      Transport: "RTP/AVP/TCP;unicast;interleaved=0-1",
+    });
+    assert.equal(setup.status, 200);
+    const session = (setup.headers.get("session") ?? "").split(";")[0];
+    assert.equal((await c.request("PLAY", server.url("cam"), { Session: session })).status, 401);
+    assert.equal((await c.request("GET_PARAMETER", server.url("cam"), { Session: session })).status, 401);
   });
 });
