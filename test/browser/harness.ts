@@ -101,6 +101,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 async function waitForEditor(url: string, child: ChildProcess, logs: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
+  let failedToLoad: string | undefined;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`Node-RED exited (${child.exitCode ?? child.signalCode}):\n${logs().slice(-3000)}`);
@@ -112,13 +113,15 @@ async function waitForEditor(url: string, child: ChildProcess, logs: () => strin
         const ours = nodes.filter((n) => n.module === PACKAGE);
         if (ours.length) {
           const broken = ours.filter((n) => n.err);
-          if (broken.length) console.warn(`node sets that failed to load: ${JSON.stringify(broken)}`);
-          return;
+          if (!broken.length) return;
+          failedToLoad = JSON.stringify(broken);
         }
       }
     } catch {
       // not listening yet
     }
+    // A node set that failed to load is a broken package, not something to test around.
+    if (failedToLoad) throw new Error(`node sets that failed to load: ${failedToLoad}`);
     if (Date.now() > deadline) throw new Error(`Node-RED did not come up:\n${logs().slice(-3000)}`);
     await delay(250);
   }
