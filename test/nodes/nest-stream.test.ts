@@ -529,12 +529,21 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
     node().receive({ payload: "stop" });
     await waitFor(() => msgs.some((m) => m.stream.event === "stopped"), 5000, "stopped");
     const logs = (helper.log().args as unknown[][]).map((a) => a[0]);
-    const streamTokens = fake
-      .rtspStreams("cam-front")
-      .flatMap((s) => [s.streamToken, s.streamExtensionToken]);
-    assertNoSecrets(
-      [...statusTexts(), ...logs, ...errors()],
-      [FAKE_DEFAULTS.clientSecret, FAKE_DEFAULTS.refreshToken, ...streamTokens],
+    // Every token the fake ever issued (each extend rotates them), and the access tokens too.
+    const streamTokens = fake.sdm
+      .rtspRecords("cam-front")
+      .flatMap((r) => [...r.streamTokens, ...r.extensionTokens]);
+    assert.ok(streamTokens.length >= 4, "the tokens of a generate and an extend");
+    const oauthTokens = fake.oauth.issuedTokens();
+    assert.ok(oauthTokens.length >= 2, "an access token and the refresh token");
+    // A message's URL carries its stream token by design (msg.payload, msg.stream.url); nothing else may.
+    const beyondUrls = msgs.map((m) =>
+      JSON.stringify({ ...m, payload: null, stream: { ...m.stream, url: null } }),
     );
+    assertNoSecrets(
+      [...statusTexts(), ...logs, ...errors(), ...beyondUrls],
+      [FAKE_DEFAULTS.clientSecret, FAKE_DEFAULTS.refreshToken, ...streamTokens, ...oauthTokens],
+    );
+    assertNoSecrets(msgs, [FAKE_DEFAULTS.clientSecret, ...oauthTokens]);
   });
 });
