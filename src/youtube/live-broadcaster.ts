@@ -356,17 +356,21 @@ export class LiveBroadcaster extends EventEmitter {
    */
   private async replaceStream(gone: LiveStream): Promise<void> {
     this.memory.streams.delete(this.nodeId);
-    this.stream = undefined;
     if (this.streamRemade) {
+      this.stream = undefined;
       this.following = false;
       throw new Error(
         `The YouTube stream of this node (${gone.id}) is gone again (deleted in YouTube Studio?): not making ` +
           "another one; the next camera start makes it again.",
       );
     }
-    this.streamRemade = true;
     this.emit("warning", `YouTube stream ${gone.id} is gone (deleted in YouTube Studio?): making it again`);
+    // Found again by its mark, or made (a failure leaves the gone one in place: the next check tries again).
     const { stream } = await this.ensureStream();
+    this.streamRemade = true;
+    // The new destination first: ffmpeg moves to the new key even if YouTube refuses what follows
+    // (the loop then takes the broadcast live once YouTube reads the new stream active).
+    this.emit("target", targetFor(stream, this.settings.ingest));
     const b = this.broadcast;
     const state = b?.status?.lifeCycleStatus;
     if (b && (state === "created" || state === "ready")) {
@@ -382,7 +386,6 @@ export class LiveBroadcaster extends EventEmitter {
       if (b && this.active) await this.finish(b).catch(() => undefined);
       await this.newBroadcast(stream, false);
     }
-    this.emit("target", targetFor(stream, this.settings.ingest));
     this.emitStatus();
   }
 

@@ -496,6 +496,32 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
     broadcaster.close();
   });
 
+  it("a stream made again after a failed try: the next check tries again, and ffmpeg gets the key first", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup({ pollSeconds: 30 });
+    const targets: LiveTarget[] = [];
+    broadcaster.on("target", (t: LiveTarget) => targets.push(t));
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    youtube.studioDeleteStream(youtube.streams()[0].id);
+    youtube.fail("liveStreams.insert", 503, "backendError", 1);
+    // and YouTube refuses the first new broadcast: the new key still reaches ffmpeg
+    youtube.fail("liveBroadcasts.insert", 503, "backendError", 1);
+    await until(clock, () => targets.length > 0, 10 * 60_000);
+    assert.ok(
+      statuses.some((s) => s.state === "error"),
+      "the failed try is reported",
+    );
+    assert.equal(youtube.streams().length, 1);
+    youtube.ingest(targets[0].streamKey, true);
+    const fresh = youtube.streams()[0].id;
+    await until(clock, () => statuses.at(-1)?.state === "live" && statuses.at(-1)?.streamId === fresh, HOUR);
+    assert.equal(targets.length, 1);
+    assert.equal(count(youtube, "liveStreams.insert"), 3, "the first, the failed try, the one made again");
+    assert.equal(liveOnes(youtube).length, 1);
+    broadcaster.close();
+  });
+
   it("a stream known in this process but deleted in YouTube Studio is made again at the next start", async () => {
     const first = setup();
     await first.broadcaster.follow(started());
