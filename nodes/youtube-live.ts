@@ -8,12 +8,14 @@ import { parseLiveInput } from "../src/youtube/live-input";
 import {
   INGESTS,
   LiveBroadcaster,
+  normalizeSettings,
   type BroadcastSettings,
   type BroadcastStatus,
   type Ingest,
+  type LiveTarget,
 } from "../src/youtube/live-broadcaster";
 import type { Latency, Privacy } from "../src/youtube/live-api";
-import type { Node, NodeStatus, RED } from "./red-types";
+import type { Node, NodeMessage, NodeStatus, RED } from "./red-types";
 import type { YouTubeAccountNode } from "./youtube-account";
 
 interface YouTubeLiveConfig {
@@ -39,6 +41,9 @@ const number = (value: unknown, fallback: number, min: number): number => {
   return Number.isFinite(n) && n >= min ? n : fallback;
 };
 
+/** rotateHours as given (the broadcaster clamps it to 0–12 h and says so). */
+const hours = (value: unknown): number => (value === undefined || value === "" ? 11 : Number(value));
+
 function settingsFrom(config: YouTubeLiveConfig): BroadcastSettings {
   return {
     title: config.title?.trim() || "{camera} live",
@@ -46,7 +51,7 @@ function settingsFrom(config: YouTubeLiveConfig): BroadcastSettings {
     privacy: pick<Privacy>(config.privacy, ["unlisted", "public", "private"], "unlisted"),
     latency: pick<Latency>(config.latency, ["normal", "low", "ultraLow"], "normal"),
     ingest: pick<Ingest>(config.ingest, INGESTS, "rtmps"),
-    rotateHours: number(config.rotateHours, 11, 0),
+    rotateHours: hours(config.rotateHours),
     captions: config.captions === true,
     madeForKids: config.madeForKids === true,
     pollSeconds: number(config.pollSeconds, 60, 10),
@@ -64,7 +69,11 @@ module.exports = function register(RED: RED) {
       this.on("input", (_msg, _send, done) => done(new Error(RED._("youtube-live.error.noAccount"))));
       return;
     }
+    // Settings YouTube cannot honour are changed, and said so at deploy time.
+    for (const text of normalizeSettings(settingsFrom(config)).warnings) this.warn(text);
     let broadcaster: LiveBroadcaster | undefined;
+    /** The last camera URL passed on: sent again with the new destination if the stream is made again. */
+    let lastUrl: NodeMessage | undefined;
     const open = (): LiveBroadcaster => {
       if (!broadcaster) {
         const account = accountNode.account();
@@ -81,6 +90,15 @@ module.exports = function register(RED: RED) {
           this.send([null, url ? { payload: s, captions: { url } } : { payload: s }]);
         });
         broadcaster.on("warning", (text: string) => this.warn(text));
+        broadcaster.on("target", (target: LiveTarget) => {
+          if (!lastUrl) return;
+          // A new stream key: nest-restream starts its ffmpeg again, as for a restarted camera stream.
+          const stream = lastUrl.stream && typeof lastUrl.stream === "object" ? lastUrl.stream : {};
+          const url = broadcaster?.captionsUrl;
+          const msg: NodeMessage = { ...lastUrl, target, stream: { ...stream, event: "restarted" } };
+          lastUrl = msg;
+          this.send([url ? { ...msg, captions: { url } } : msg, null]);
+        });
       }
       return broadcaster;
     };
@@ -92,8 +110,10 @@ module.exports = function register(RED: RED) {
         const b = open();
         const target = await b.follow(input);
         if (!target) {
+          lastUrl = undefined;
           send([msg, null]);
         } else {
+          lastUrl = msg;
           const url = b.captionsUrl;
           send([url ? { ...msg, target, captions: { url } } : { ...msg, target }, null]);
         }
@@ -103,10 +123,15 @@ module.exports = function register(RED: RED) {
       }
     });
 
+    // A YouTube step in flight is waited for (at most 10 s, inside Node-RED's 15 s close timeout),
+    // so the node deployed in its place finds what it made.
     this.on("close", (_removed, done) => {
-      broadcaster?.close();
+      const closing = broadcaster?.close() ?? Promise.resolve();
       broadcaster = undefined;
-      done();
+      closing.then(
+        () => done(),
+        () => done(),
+      );
     });
   }
 

@@ -78,6 +78,8 @@ export interface LiveApiOptions {
 
 const STREAM_PARTS = "id,snippet,cdn,contentDetails,status";
 const BROADCAST_PARTS = "id,snippet,status,contentDetails";
+/** Pages of a list read at most (50 items each): a channel with more is not this package's. */
+const MAX_PAGES = 20;
 
 export class LiveApi {
   private readonly tokens: Pick<TokenKeeper, "withToken">;
@@ -117,19 +119,24 @@ export class LiveApi {
     return stream;
   }
 
-  /** The channel's streams (`mine=true`), or the given ones. */
-  async listStreams(filter: { ids: string[] } | { mine: true }): Promise<LiveStream[]> {
+  /**
+   * The given streams, or the channel's (`mine=true`), page by page (50 a page, 1 unit each) until
+   * `stopAt` matches one or no `nextPageToken` is left (at most `MAX_PAGES` pages).
+   */
+  async listStreams(
+    filter: { ids: string[] } | { mine: true },
+    stopAt?: (s: LiveStream) => boolean,
+  ): Promise<LiveStream[]> {
     const query: Record<string, string> = { part: STREAM_PARTS, maxResults: "50" };
     if ("ids" in filter) query.id = filter.ids.join(",");
     else query.mine = "true";
-    const answer = await this.call<{ items?: LiveStream[] }>(
+    const items = await this.pages<LiveStream>(
       "liveStreams.list",
       "Reading the YouTube stream",
-      "GET",
       "liveStreams",
       query,
+      stopAt,
     );
-    const items = Array.isArray(answer.items) ? answer.items : [];
     items.forEach(registerStreamSecrets);
     return items;
   }
@@ -156,16 +163,49 @@ export class LiveApi {
     );
   }
 
-  /** The channel's broadcasts that are live or starting (`broadcastStatus=active`). */
+  /** The channel's broadcasts that are live or starting (`broadcastStatus=active`), every page. */
   async activeBroadcasts(): Promise<LiveBroadcast[]> {
-    const answer = await this.call<{ items?: LiveBroadcast[] }>(
-      "liveBroadcasts.list",
-      "Looking for the channel's live broadcasts",
-      "GET",
-      "liveBroadcasts",
-      { part: BROADCAST_PARTS, broadcastStatus: "active", maxResults: "50" },
-    );
-    return Array.isArray(answer.items) ? answer.items : [];
+    return this.broadcastsIn("active", "Looking for the channel's live broadcasts");
+  }
+
+  /** The channel's broadcasts not started yet, created or ready (`broadcastStatus=upcoming`), every page. */
+  async upcomingBroadcasts(): Promise<LiveBroadcast[]> {
+    return this.broadcastsIn("upcoming", "Looking for the channel's upcoming broadcasts");
+  }
+
+  private broadcastsIn(status: "active" | "upcoming", what: string): Promise<LiveBroadcast[]> {
+    return this.pages<LiveBroadcast>("liveBroadcasts.list", what, "liveBroadcasts", {
+      part: BROADCAST_PARTS,
+      broadcastStatus: status,
+      maxResults: "50",
+    });
+  }
+
+  /** A list method's items, following `nextPageToken` (each page is a call of its own). */
+  private async pages<T>(
+    method: "liveStreams.list" | "liveBroadcasts.list",
+    what: string,
+    path: string,
+    query: Record<string, string>,
+    stopAt?: (item: T) => boolean,
+  ): Promise<T[]> {
+    const all: T[] = [];
+    let token: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const answer = await this.call<{ items?: T[]; nextPageToken?: string }>(
+        method,
+        what,
+        "GET",
+        path,
+        token ? { ...query, pageToken: token } : query,
+      );
+      const items = Array.isArray(answer.items) ? answer.items : [];
+      all.push(...items);
+      token =
+        typeof answer.nextPageToken === "string" && answer.nextPageToken ? answer.nextPageToken : undefined;
+      if (!token || (stopAt && items.some(stopAt))) break;
+    }
+    return all;
   }
 
   async getBroadcast(id: string): Promise<LiveBroadcast | undefined> {

@@ -18,7 +18,7 @@ import type {
   Privacy,
 } from "./live-api";
 import type { LiveInput } from "./live-input";
-import { TransitionError } from "./youtube-errors";
+import { TransitionError, YouTubeNotFoundError } from "./youtube-errors";
 
 export type Ingest = "rtmps" | "rtmp" | "hls";
 export const INGESTS: readonly Ingest[] = ["rtmps", "rtmp", "hls"];
@@ -71,6 +71,7 @@ export interface LiveBroadcasterOptions {
     | "transition"
     | "deleteBroadcast"
     | "activeBroadcasts"
+    | "upcomingBroadcasts"
   >;
   ledger: Pick<QuotaLedger, "stats">;
   /** The node's id: the mark by which its stream is found again. */
@@ -89,6 +90,51 @@ const ACTIVE_POLL_MS = [5_000, 5_000, 5_000, 10_000, 10_000, 15_000, 30_000];
 const RETRY_MS = 30_000;
 /** How soon a transition YouTube refused for no reason the node can fix is tried again (50 units a try). */
 const REFUSED_RETRY_MS = 5 * 60_000;
+/** How long a close waits for a YouTube step in flight: well inside Node-RED's 15 s close timeout. */
+export const CLOSE_WAIT_MS = 10_000;
+/** YouTube does not archive a stream longer than 12 hours. */
+export const MAX_ROTATE_HOURS = 12;
+const DEFAULT_ROTATE_HOURS = 11;
+const IN_PROGRESS: readonly (LifeCycleStatus | undefined)[] = [
+  "live",
+  "liveStarting",
+  "testing",
+  "testStarting",
+];
+
+/**
+ * The settings YouTube can honour, and what was changed to get there: `rotateHours` within (0, 12]
+ * (0 = never; more than 12 h would not be archived), and ultra-low latency without captions (YouTube
+ * refuses closed captions at ultra-low latency: the broadcast falls back to low latency).
+ */
+export function normalizeSettings(settings: BroadcastSettings): {
+  settings: BroadcastSettings;
+  warnings: string[];
+} {
+  const warnings: string[] = [];
+  let rotateHours = settings.rotateHours;
+  if (!Number.isFinite(rotateHours) || rotateHours < 0) {
+    warnings.push(
+      `rotateHours ${String(rotateHours)} is not a number of hours from 0 (never) to ${MAX_ROTATE_HOURS}: ` +
+        `using ${DEFAULT_ROTATE_HOURS}`,
+    );
+    rotateHours = DEFAULT_ROTATE_HOURS;
+  } else if (rotateHours > MAX_ROTATE_HOURS) {
+    warnings.push(
+      `rotateHours ${rotateHours} is more than ${MAX_ROTATE_HOURS}: YouTube does not archive a stream longer ` +
+        `than 12 hours, so a new broadcast starts every ${MAX_ROTATE_HOURS} h`,
+    );
+    rotateHours = MAX_ROTATE_HOURS;
+  }
+  let latency = settings.latency;
+  if (latency === "ultraLow" && settings.captions) {
+    warnings.push(
+      'YouTube does not allow captions at ultra-low latency: the broadcasts use "low" latency, which keeps captions',
+    );
+    latency = "low";
+  }
+  return { settings: { ...settings, rotateHours, latency }, warnings };
+}
 
 /**
  * What outlives a node in this process, by node id: the stream it found or made (a redeploy costs no
@@ -109,8 +155,19 @@ export class LiveBroadcaster extends EventEmitter {
   private readonly settings: BroadcastSettings;
   private readonly clock: Clock;
   private readonly memory: BroadcasterMemory;
+  /** What normalizeSettings changed in the settings given (the node logs them). */
+  readonly warnings: string[];
   private stream?: LiveStream;
   private broadcast?: LiveBroadcast;
+  /**
+   * The next broadcast, made (and bound) before the current one is completed: a rotation or a
+   * replacement that fails halfway goes on with it on the next try, so there is never more than one.
+   */
+  private spare?: LiveBroadcast;
+  /** The stream was made again once in this camera session (it went missing). */
+  private streamRemade = false;
+  /** What output 2 last showed: a status goes out only when it changes. */
+  private shown?: string;
   private camera = "camera";
   private titleOverride?: string;
   private liveSince?: number;
@@ -129,7 +186,9 @@ export class LiveBroadcaster extends EventEmitter {
     this.ledger = options.ledger;
     this.nodeId = options.nodeId;
     this.name = options.name || "youtube-live";
-    this.settings = options.settings;
+    const normalized = normalizeSettings(options.settings);
+    this.settings = normalized.settings;
+    this.warnings = normalized.warnings;
     this.clock = options.clock ?? systemClock;
     this.memory = options.memory ?? processMemory;
   }
@@ -165,10 +224,11 @@ export class LiveBroadcaster extends EventEmitter {
     this.titleOverride = title;
     this.following = true;
     try {
-      const stream = await this.ensureStream();
-      if (!this.active) await this.newBroadcast(stream);
+      const { stream, made } = await this.ensureStream();
+      // A stream made just now has no broadcast bound to it: nothing to look for.
+      if (!this.active) await this.newBroadcast(stream, !made);
       this.startLoop();
-      return targetFor(stream, this.settings.ingest);
+      return targetFor(this.stream ?? stream, this.settings.ingest);
     } catch (err) {
       this.following = false;
       this.report(err);
@@ -189,6 +249,7 @@ export class LiveBroadcaster extends EventEmitter {
       await before;
       return null;
     }
+    if (input.event === "started") this.streamRemade = false;
     return this.inOrder(async () => {
       const target = this.target;
       if (input.event !== "started" && this.following && this.active && target) return target;
@@ -204,7 +265,7 @@ export class LiveBroadcaster extends EventEmitter {
       const b = this.broadcast;
       if (!b || !this.active) return;
       try {
-        await this.complete(b);
+        await this.finish(b);
       } catch (err) {
         this.report(err);
         throw err;
@@ -212,13 +273,20 @@ export class LiveBroadcaster extends EventEmitter {
     });
   }
 
-  /** Stops polling (redeploy); the broadcast stays as it is, and a new node adopts it. */
-  close(): void {
+  /**
+   * Stops polling (redeploy); the broadcast stays as it is, and a new node adopts it. Resolves once a
+   * YouTube step still in flight has finished (so the new node finds what it made), or after
+   * `waitMs`, whichever is first.
+   */
+  async close(waitMs = CLOSE_WAIT_MS): Promise<void> {
     this.closed = true;
     this.following = false;
     this.loop?.abort();
     // A step still in flight must not report to a closed node.
     this.removeAllListeners();
+    const timeout = new AbortController();
+    await Promise.race([this.queue, sleep(this.clock, waitMs, timeout.signal).catch(() => undefined)]);
+    timeout.abort();
   }
 
   status(): BroadcastStatus {
@@ -241,24 +309,36 @@ export class LiveBroadcaster extends EventEmitter {
     return run;
   }
 
+  /** Output 2: only a change of state, broadcast, stream, health or issues goes out (not every poll). */
   private emitStatus(): void {
-    this.emit("status", this.status());
+    const s = this.status();
+    const key = JSON.stringify([s.state, s.broadcastId, s.streamId, s.title, s.health, s.issues]);
+    if (key === this.shown) return;
+    this.shown = key;
+    this.emit("status", s);
   }
 
+  /** An error always goes out; the next status after it goes out too, even if unchanged. */
   private report(err: unknown): void {
+    this.shown = undefined;
     this.emit("status", { ...this.status(), state: "error", error: errorMessage(err) });
   }
 
   // ------------------------------------------------------------------ the stream
 
-  /** The node's reusable stream: known in this process, found by its mark, or made once. */
-  private async ensureStream(): Promise<LiveStream> {
+  /**
+   * The node's reusable stream: known in this process, found by its mark among the channel's streams
+   * (every page), or made once. `made`: it is new (so no broadcast can be bound to it yet).
+   */
+  private async ensureStream(): Promise<{ stream: LiveStream; made: boolean }> {
     const type: IngestionType = this.settings.ingest === "hls" ? "hls" : "rtmp";
     const known = this.memory.streams.get(this.nodeId);
-    if (known && known.cdn?.ingestionType === type) return (this.stream = known);
+    if (known && known.cdn?.ingestionType === type) return { stream: (this.stream = known), made: false };
     const mark = streamMark(this.nodeId, type);
-    const mine = await this.api.listStreams({ mine: true });
-    let stream = mine.find((s) => s.snippet?.description?.includes(mark) && hasIngestion(s));
+    const ours = (s: LiveStream) => !!s.snippet?.description?.includes(mark) && hasIngestion(s);
+    const mine = await this.api.listStreams({ mine: true }, ours);
+    let stream = mine.find(ours);
+    const made = !stream;
     stream ??= await this.api.insertStream(
       `nest-restream: ${this.name}`.slice(0, 128),
       `Made by node-red-contrib-nest-restream for a youtube-live node; reused by every broadcast it makes. ${mark}`,
@@ -266,43 +346,146 @@ export class LiveBroadcaster extends EventEmitter {
     );
     if (!hasIngestion(stream)) throw new Error("YouTube made the stream without ingestion details (no key).");
     this.memory.streams.set(this.nodeId, stream);
-    return (this.stream = stream);
+    return { stream: (this.stream = stream), made };
+  }
+
+  /**
+   * The node's stream is gone from the channel (deleted in YouTube Studio): it is made again, once a
+   * camera session, and the broadcast moves to it; the new destination goes out on 'target' (a new
+   * key means a new ffmpeg).
+   */
+  private async replaceStream(gone: LiveStream): Promise<void> {
+    this.memory.streams.delete(this.nodeId);
+    if (this.streamRemade) {
+      this.stream = undefined;
+      this.following = false;
+      throw new Error(
+        `The YouTube stream of this node (${gone.id}) is gone again (deleted in YouTube Studio?): not making ` +
+          "another one; the next camera start makes it again.",
+      );
+    }
+    this.emit("warning", `YouTube stream ${gone.id} is gone (deleted in YouTube Studio?): making it again`);
+    // Found again by its mark, or made (a failure leaves the gone one in place: the next check tries again).
+    const { stream } = await this.ensureStream();
+    this.streamRemade = true;
+    // The new destination first: ffmpeg moves to the new key even if YouTube refuses what follows
+    // (the loop then takes the broadcast live once YouTube reads the new stream active).
+    this.emit("target", targetFor(stream, this.settings.ingest));
+    const b = this.broadcast;
+    const state = b?.status?.lifeCycleStatus;
+    if (b && (state === "created" || state === "ready")) {
+      // Not live yet: the same broadcast, bound to the new stream.
+      try {
+        this.broadcast = await this.api.bind(b.id, stream.id);
+      } catch (err) {
+        if (!(err instanceof YouTubeNotFoundError)) throw err;
+        await this.newBroadcast(stream, false);
+      }
+    } else {
+      // Live on a stream that no longer exists: that broadcast is over; a new one on the new stream.
+      if (b && this.active) await this.finish(b).catch(() => undefined);
+      await this.newBroadcast(stream, false);
+    }
+    this.emitStatus();
   }
 
   // ------------------------------------------------------------------ broadcasts
 
-  private async newBroadcast(stream: LiveStream): Promise<void> {
-    const adopted = await this.adopt(stream);
-    if (adopted) return;
-    const broadcast = await this.insertBroadcast();
-    try {
-      this.broadcast = await this.api.bind(broadcast.id, stream.id);
-    } catch (err) {
-      // An unbound broadcast can never go live: remove it, so the next try starts clean.
-      await this.api.deleteBroadcast(broadcast.id).catch(() => undefined);
-      throw err;
+  /**
+   * A broadcast bound to the stream becomes the current one: one a previous node left (when `look`),
+   * the spare an earlier try made, or a new one.
+   */
+  private async newBroadcast(stream: LiveStream, look = true): Promise<void> {
+    if (!this.spare && look && (await this.adopt(stream))) return;
+    if (this.spare) {
+      this.broadcast = await this.prepareNext(stream);
+      this.spare = undefined;
+    } else {
+      const broadcast = await this.insertBroadcast();
+      try {
+        this.broadcast = await this.bindTo(broadcast, stream);
+      } catch (err) {
+        // An unbound broadcast can never go live: remove it, so the next try starts clean.
+        await this.api.deleteBroadcast(broadcast.id).catch(() => undefined);
+        throw err;
+      }
     }
     this.liveSince = undefined;
     this.emitStatus();
   }
 
   /**
-   * The broadcast a previous node of this id took live may still be live on this stream (a redeploy,
-   * or Node-RED restarted after a crash): it goes on, so viewers see a stall, not a new broadcast, and
-   * two broadcasts never compete for the stream. Remembered in this process; after a restart, found
-   * among the channel's active broadcasts (1 unit).
+   * Binds a broadcast to the node's stream. A stream known in this process but gone from YouTube
+   * (deleted in YouTube Studio) is found again by its mark or made again, once, and bound instead.
+   */
+  private async bindTo(broadcast: LiveBroadcast, stream: LiveStream): Promise<LiveBroadcast> {
+    try {
+      return await this.api.bind(broadcast.id, stream.id);
+    } catch (err) {
+      if (!(err instanceof YouTubeNotFoundError) || err.kind !== "stream" || this.streamRemade) throw err;
+      this.streamRemade = true;
+      this.memory.streams.delete(this.nodeId);
+      this.stream = undefined;
+      this.emit(
+        "warning",
+        `YouTube stream ${stream.id} is gone (deleted in YouTube Studio?): making it again`,
+      );
+      const again = await this.ensureStream();
+      return this.api.bind(broadcast.id, again.stream.id);
+    }
+  }
+
+  /**
+   * The spare broadcast, made once and bound to the stream: a try that failed halfway (made but not
+   * bound, or bound but the old one not completed) is finished by the next one, never doubled. With
+   * no spare in this process (a redeploy or a restart in between), one of the channel's upcoming
+   * broadcasts already bound to the stream is taken (1 unit) before a new one is made.
+   */
+  private async prepareNext(stream: LiveStream, look = false): Promise<LiveBroadcast> {
+    if (!this.spare && look) {
+      const upcoming = await this.api.upcomingBroadcasts();
+      this.spare = upcoming.find(
+        (u) => u.contentDetails?.boundStreamId === stream.id && u.id !== this.broadcast?.id,
+      );
+    }
+    this.spare ??= await this.insertBroadcast();
+    if (this.spare.contentDetails?.boundStreamId !== stream.id) {
+      try {
+        this.spare = await this.api.bind(this.spare.id, stream.id);
+      } catch (err) {
+        // Deleted meanwhile: the next try makes another.
+        if (err instanceof YouTubeNotFoundError && err.kind === "broadcast") this.spare = undefined;
+        throw err;
+      }
+    }
+    return this.spare;
+  }
+
+  /**
+   * The broadcast a previous node of this id made on this stream may still be there (a redeploy, or
+   * Node-RED restarted after a crash): live, it goes on, so viewers see a stall, not a new broadcast,
+   * and two broadcasts never compete for the stream; not live yet ("created"/"ready"), it is the one
+   * taken live. Remembered in this process; after a restart, found among the channel's active
+   * broadcasts, then its upcoming ones (1 unit a page each), by the stream it is bound to.
    */
   private async adopt(stream: LiveStream): Promise<boolean> {
     const previous = this.memory.live.get(this.nodeId);
+    const onStream = (a: LiveBroadcast) => a.contentDetails?.boundStreamId === stream.id;
     const b = previous
       ? await this.api.getBroadcast(previous.id)
-      : (await this.api.activeBroadcasts()).find((a) => a.contentDetails?.boundStreamId === stream.id);
+      : ((await this.api.activeBroadcasts()).find(onStream) ??
+        (await this.api.upcomingBroadcasts()).find(onStream));
     const s = b?.status?.lifeCycleStatus;
     if (!b || b.contentDetails?.boundStreamId !== stream.id || s === "complete" || s === "revoked") {
       this.memory.live.delete(this.nodeId);
       return false;
     }
     this.broadcast = b;
+    if (s === "created" || s === "ready") {
+      this.liveSince = undefined;
+      this.emitStatus();
+      return true;
+    }
     const startedAt = Date.parse(b.snippet?.actualStartTime ?? "");
     this.liveSince = previous?.liveSince ?? (Number.isNaN(startedAt) ? this.clock.now() : startedAt);
     this.memory.live.set(this.nodeId, { id: b.id, liveSince: this.liveSince });
@@ -311,23 +494,37 @@ export class LiveBroadcaster extends EventEmitter {
   }
 
   /**
-   * Ends a broadcast: a live one is completed (its recording becomes the archive); one that never
-   * went live is deleted, since YouTube refuses to complete it and it would linger as "upcoming".
+   * Ends a broadcast by what YouTube says it is now (read first, 1 unit, unless `known` was just
+   * read): a live or testing one is completed (its recording becomes the archive); a created or
+   * ready one is deleted, since YouTube refuses to complete it and it would linger as "upcoming".
+   * Already complete, or gone, is what was asked; a refusal because it moved meanwhile
+   * (invalidTransition, liveBroadcastDeletionNotAllowed) is read again and acted on.
    */
-  private async complete(b: LiveBroadcast): Promise<void> {
-    const wasLive = ["live", "liveStarting", "testing", "testStarting"].includes(
-      b.status?.lifeCycleStatus ?? "",
-    );
-    try {
-      if (wasLive) this.broadcast = await this.api.transition(b.id, "complete");
-      else await this.api.deleteBroadcast(b.id);
-    } catch (err) {
-      // Already complete (YouTube ended it, or an answer got lost): that is what was asked.
-      if (!(err instanceof TransitionError) || err.reason !== "redundantTransition") throw err;
+  private async finish(b: LiveBroadcast, known?: LiveBroadcast): Promise<void> {
+    let current = known ?? (await this.api.getBroadcast(b.id));
+    for (let attempt = 1; current; attempt++) {
+      const state = current.status?.lifeCycleStatus;
+      if (state === "complete" || state === "revoked") break;
+      try {
+        if (IN_PROGRESS.includes(state)) current = await this.api.transition(b.id, "complete");
+        else {
+          await this.api.deleteBroadcast(b.id);
+          current = undefined;
+        }
+        break;
+      } catch (err) {
+        if (err instanceof YouTubeNotFoundError && err.kind === "broadcast") {
+          current = undefined;
+          break;
+        }
+        if (!(err instanceof TransitionError)) throw err;
+        // Already complete (YouTube ended it, or an answer got lost): that is what was asked.
+        if (err.reason === "redundantTransition") break;
+        if (attempt >= 3) throw err;
+        current = await this.api.getBroadcast(b.id);
+      }
     }
-    if (!wasLive || this.broadcast?.id !== b.id || this.broadcast.status?.lifeCycleStatus !== "complete") {
-      this.broadcast = { ...b, status: { ...b.status, lifeCycleStatus: "complete" } };
-    }
+    this.broadcast = { ...b, ...current, status: { ...(current ?? b).status, lifeCycleStatus: "complete" } };
     if (this.memory.live.get(this.nodeId)?.id === b.id) this.memory.live.delete(this.nodeId);
     this.liveSince = undefined;
     this.emitStatus();
@@ -391,11 +588,20 @@ export class LiveBroadcaster extends EventEmitter {
     const state = b.status?.lifeCycleStatus;
 
     if (state === "live" || state === "liveStarting") {
-      const [fresh] = await Promise.all([this.api.getBroadcast(b.id), this.readHealth(stream)]);
+      const [fresh, streamStatus] = await Promise.all([this.api.getBroadcast(b.id), this.readHealth(stream)]);
+      if (streamStatus === "missing") {
+        this.broadcast = fresh ?? b;
+        await this.replaceStream(stream);
+        return 0;
+      }
       const now = fresh?.status?.lifeCycleStatus;
       if (!fresh || now === "complete" || now === "revoked") {
-        // YouTube ended it while the camera still streams: a new one on the same stream, same ffmpeg.
-        this.emit("warning", `YouTube ended broadcast ${b.id}; starting a new one on the same stream`);
+        // YouTube ended it (or it was deleted in YouTube Studio) while the camera still streams: a new
+        // one on the same stream, same ffmpeg.
+        this.emit(
+          "warning",
+          `YouTube ${fresh ? "ended" : "no longer has"} broadcast ${b.id}; starting a new one on the same stream`,
+        );
         this.broadcast = fresh ?? { ...b, status: { ...b.status, lifeCycleStatus: "complete" } };
         this.emitStatus();
         await this.newBroadcast(stream);
@@ -413,17 +619,32 @@ export class LiveBroadcaster extends EventEmitter {
 
     // Not live yet: wait for YouTube to read the stream active, then take it live.
     const status = await this.readHealth(stream);
+    if (status === "missing") {
+      await this.replaceStream(stream);
+      return 0;
+    }
     this.emitStatus();
     if (status !== "active") return ACTIVE_POLL_MS[Math.min(waits, ACTIVE_POLL_MS.length - 1)];
     try {
       this.broadcast = await this.api.transition(b.id, "live");
     } catch (err) {
+      if (err instanceof YouTubeNotFoundError && err.kind === "broadcast") {
+        // Deleted in YouTube Studio before it went live: a new one on the same stream.
+        this.emit(
+          "warning",
+          `YouTube no longer has broadcast ${b.id}; starting a new one on the same stream`,
+        );
+        this.broadcast = { ...b, status: { ...b.status, lifeCycleStatus: "complete" } };
+        await this.newBroadcast(stream, false);
+        return 0;
+      }
       if (!(err instanceof TransitionError)) throw err;
       // Each refused try costs a transition (50 units): wait longer and longer, as while waiting for video.
       const wait = ACTIVE_POLL_MS[Math.min(waits, ACTIVE_POLL_MS.length - 1)];
       if (err.reason === "errorStreamInactive") return wait;
       // Redundant (already live) or invalid (ended meanwhile): read where it is and go on from there.
-      this.broadcast = (await this.api.getBroadcast(b.id)) ?? b;
+      const fresh = await this.api.getBroadcast(b.id);
+      this.broadcast = fresh ?? { ...b, status: { ...b.status, lifeCycleStatus: "complete" } };
       const now = this.broadcast.status?.lifeCycleStatus;
       if (now === "complete" || now === "revoked") await this.newBroadcast(stream);
       this.emitStatus();
@@ -439,10 +660,14 @@ export class LiveBroadcaster extends EventEmitter {
     return 2_000;
   }
 
-  /** Reads the stream's status and health (1 unit); returns its `streamStatus`. */
+  /**
+   * Reads the stream's status and health (1 unit); returns its `streamStatus`, or "missing" when
+   * YouTube no longer has it (an empty `items`: deleted in YouTube Studio).
+   */
   private async readHealth(stream: LiveStream): Promise<string | undefined> {
     const [fresh] = await this.api.listStreams({ ids: [stream.id] });
-    const status = fresh?.status;
+    if (!fresh) return "missing";
+    const status = fresh.status;
     this.health = status?.healthStatus?.status ?? null;
     this.issues = (status?.healthStatus?.configurationIssues ?? [])
       .map((i) => i.type || i.reason || "")
@@ -458,18 +683,21 @@ export class LiveBroadcaster extends EventEmitter {
   }
 
   /**
-   * A new broadcast takes over on the same stream: made and bound first, then the old one completed,
-   * then the new one taken live (never two live at once).
+   * A new broadcast takes over on the same stream: made and bound first (the spare, reused by a
+   * retry), then the old one completed, then the new one taken live (never two live at once).
    */
   private async rotate(stream: LiveStream, old: LiveBroadcast): Promise<void> {
-    this.emit(
-      "warning",
-      `broadcast ${old.id} has been live ${this.settings.rotateHours} h: a new one takes over`,
-    );
-    const next = await this.insertBroadcast();
-    const bound = await this.api.bind(next.id, stream.id);
-    await this.complete(old);
-    this.broadcast = bound;
+    if (!this.spare) {
+      this.emit(
+        "warning",
+        `broadcast ${old.id} has been live ${this.settings.rotateHours} h: a new one takes over`,
+      );
+    }
+    const next = await this.prepareNext(stream, true);
+    await this.finish(old, old);
+    this.broadcast = next;
+    this.spare = undefined;
+    this.liveSince = undefined;
     this.emitStatus();
   }
 }

@@ -4,7 +4,7 @@
  * that are answers rather than failures.
  */
 import { errorFromResponse, type ApiErrorRules } from "../google/error-envelope";
-import { GoogleError, PermissionDeniedError, RateLimitedError } from "../google/errors";
+import { GoogleError, NotFoundError, PermissionDeniedError, RateLimitedError } from "../google/errors";
 import type { HttpResponse } from "../google/http";
 import { nextPacificMidnight, QuotaExhaustedError } from "./quota-ledger";
 
@@ -12,9 +12,20 @@ import { nextPacificMidnight, QuotaExhaustedError } from "./quota-ledger";
 export class TransitionError extends GoogleError {
   constructor(
     message: string,
-    readonly reason: "errorStreamInactive" | "redundantTransition" | "invalidTransition",
+    readonly reason:
+      "errorStreamInactive" | "redundantTransition" | "invalidTransition" | "liveBroadcastDeletionNotAllowed",
   ) {
     super(message, 403, reason, false);
+  }
+}
+
+/** The broadcast or the stream is gone (deleted in YouTube Studio, say): 404 `live…NotFound`. */
+export class YouTubeNotFoundError extends NotFoundError {
+  constructor(
+    message: string,
+    readonly kind: "broadcast" | "stream",
+  ) {
+    super(message);
   }
 }
 
@@ -50,7 +61,12 @@ export function youtubeErrorRules(now: number): ApiErrorRules {
       case "errorStreamInactive":
       case "redundantTransition":
       case "invalidTransition":
+      case "liveBroadcastDeletionNotAllowed":
         return new TransitionError(info.message, info.reason);
+      case "liveBroadcastNotFound":
+        return new YouTubeNotFoundError(info.message, "broadcast");
+      case "liveStreamNotFound":
+        return new YouTubeNotFoundError(info.message, "stream");
       default:
         return undefined;
     }

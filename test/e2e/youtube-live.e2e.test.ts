@@ -153,4 +153,31 @@ describe("youtube-live end to end (real ffmpeg, nginx-rtmp and HLS ingest, fake 
     helper.getNode("live-hls").receive({ payload: false });
     await waitFor(() => states.some((s) => s.payload.state === "complete"), 20_000, "complete");
   });
+  it("a stream deleted in YouTube Studio is made again: ffmpeg publishes with the new key, live again", async () => {
+    await helper.load(nodes, flow("live-gone", "rtmp"), { yt: { ...credentials.yt, refreshToken } });
+    const states = collect<StatusMsg>("state");
+    helper.getNode("live-gone").receive(startMsg());
+    const mine = () => fake.youtube.streams().filter((s) => s.snippet?.description?.includes("live-gone"));
+    const old = await waitFor(() => mine()[0], 10_000, "the stream");
+    const oldKey = old.cdn?.ingestionInfo?.streamName ?? "";
+    const first = await waitFor(() => states.find((s) => s.payload.state === "live"), 40_000, "live");
+    fake.youtube.studioDeleteStream(old.id);
+    const fresh = await waitFor(() => mine()[0], 30_000, "the stream made again");
+    const newKey = fresh.cdn?.ingestionInfo?.streamName ?? "";
+    assert.notEqual(newKey, oldKey);
+    await rtmp.waitForPublish(newKey, 30_000);
+    await waitFor(
+      () =>
+        states.find((s) => s.payload.state === "live" && s.payload.broadcastId !== first.payload.broadcastId),
+      40_000,
+      "a new live broadcast on the new stream",
+    );
+    const live = fake.youtube.broadcasts().filter((b) => b.status?.lifeCycleStatus === "live");
+    assert.equal(live.length, 1);
+    assert.equal(live[0].contentDetails?.boundStreamId, fresh.id);
+    await waitFor(() => ffmpegFor(oldKey).length === 0, 10_000, "no ffmpeg left on the old key");
+    assert.equal(ffmpegFor(newKey).length, 1);
+    helper.getNode("live-gone").receive({ payload: "stop" });
+    await waitFor(() => states.some((s) => s.payload.state === "complete"), 20_000, "complete");
+  });
 });

@@ -94,12 +94,14 @@ describe(`youtube-live node (Node-RED ${nodeRedMajor})`, function () {
     assert.equal(b.status?.privacyStatus, "unlisted");
     assert.equal(b.contentDetails?.boundStreamId, stream.id);
 
-    // An extend passes through with the same destination, and costs no YouTube call.
-    const calls = fake.youtube.calls.length;
+    // An extend passes through with the same destination, and costs no YouTube call (the loop's own
+    // stream reads may land meanwhile).
+    const notPolls = () => fake.youtube.calls.filter((c) => c.name !== "liveStreams.list").length;
+    const calls = notPolls();
     live.receive({ payload: CAMERA_URL, stream: { event: "extended", camera: "Front door" } });
     await waitFor(() => out[1], 5_000, "the extended message");
     assert.deepEqual(out[1].target, first.target);
-    assert.equal(fake.youtube.calls.length, calls);
+    assert.equal(notPolls(), calls);
 
     fake.youtube.ingest(key, true);
     const liveState = await waitFor(() => states.find((s) => s.payload.state === "live"), 20_000, "live");
@@ -172,5 +174,76 @@ describe(`youtube-live node (Node-RED ${nodeRedMajor})`, function () {
     await waitFor(() => errors.length === 1, 5_000, "the error");
     assert.match(errors[0], /youtube-account has no client ID, client secret or refresh token/);
     assert.equal(fake.calls.length, before);
+  });
+  it("warns at deploy: rotateHours above 12 is clamped, ultra-low latency with captions falls back to low", async () => {
+    await helper.load(
+      nodes,
+      flow({ id: "live-warn", rotateHours: 24, latency: "ultraLow", captions: true }),
+      {
+        yt: { ...credentials.yt, refreshToken },
+      },
+    );
+    const logs = (helper.log().args as { level?: number; msg?: unknown }[][])
+      .map((a) => a[0])
+      .filter((e) => e && typeof e.msg === "string")
+      .map((e) => String(e.msg));
+    assert.ok(
+      logs.some((m) => /rotateHours 24 is more than 12/.test(m)),
+      logs.join("\n"),
+    );
+    assert.ok(
+      logs.some((m) => /captions at ultra-low latency/.test(m)),
+      logs.join("\n"),
+    );
+    const out = collect<LiveMsg>("out");
+    helper.getNode("live-warn").receive(started);
+    const first = await waitFor(() => out[0], 10_000, "the stream message on output 1");
+    const stream = fake.youtube
+      .streams()
+      .find((s) => s.cdn?.ingestionInfo?.streamName === first.target?.streamKey);
+    const b = fake.youtube.broadcasts().find((x) => x.contentDetails?.boundStreamId === stream?.id);
+    assert.equal(b?.contentDetails?.latencyPreference, "low");
+  });
+
+  it("a stream deleted in YouTube Studio: the camera message goes out again with the new destination", async () => {
+    await helper.load(nodes, flow({ id: "live-gone", captions: false }), {
+      yt: { ...credentials.yt, refreshToken },
+    });
+    const out = collect<LiveMsg>("out");
+    const live = helper.getNode("live-gone");
+    live.receive(started);
+    const first = await waitFor(() => out[0], 10_000, "the stream message on output 1");
+    const gone = fake.youtube
+      .streams()
+      .find((s) => s.cdn?.ingestionInfo?.streamName === first.target?.streamKey);
+    assert.ok(gone);
+    fake.youtube.studioDeleteStream(gone.id);
+    const again = await waitFor(() => out[1], 20_000, "the message sent again");
+    assert.equal(again.payload, CAMERA_URL);
+    assert.equal((again.stream as { event?: string }).event, "restarted");
+    assert.notEqual(again.target?.streamKey, first.target?.streamKey);
+    const fresh = fake.youtube
+      .streams()
+      .find((s) => s.cdn?.ingestionInfo?.streamName === again.target?.streamKey);
+    assert.ok(fresh, "the new destination is the node's new stream");
+    const b = fake.youtube.broadcasts().find((x) => x.contentDetails?.boundStreamId === fresh.id);
+    assert.ok(b, "a broadcast is bound to the new stream");
+  });
+
+  it("a redeploy waits for a YouTube step in flight before it finishes closing", async () => {
+    await helper.load(nodes, flow({ id: "live-close", captions: false }), {
+      yt: { ...credentials.yt, refreshToken },
+    });
+    const out = collect<LiveMsg>("out");
+    helper.getNode("live-close").receive(started);
+    await waitFor(() => out[0], 10_000, "the stream message on output 1");
+    // The loop's next YouTube call takes 4 s to answer; the node closes while it is in flight.
+    fake.fail("delay", 1, { on: "youtube", delayMs: 4_000 });
+    await waitFor(() => fake.pendingFaults.length === 0, 15_000, "a YouTube call in flight");
+    const t0 = Date.now();
+    await helper.unload();
+    const took = Date.now() - t0;
+    assert.ok(took >= 2_000, `the close waited for the call in flight (${took} ms)`);
+    assert.ok(took < 12_000, `closed well inside Node-RED's 15 s (${took} ms)`);
   });
 });

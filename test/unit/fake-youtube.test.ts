@@ -679,6 +679,34 @@ describe("fake YouTube", () => {
     });
   });
 
+  describe("YouTube Studio", () => {
+    it("studioDeleteBroadcast removes even a live broadcast: a list by id is empty, the rest 404", () => {
+      const { b } = activeSetup();
+      ok(transition(b.id, "live"));
+      yt.studioDeleteBroadcast(b.id);
+      const list = ok<ListBody<LiveBroadcastResource>>(
+        call("GET", "/liveBroadcasts", { part: "status", id: b.id }),
+      );
+      assert.deepEqual(list.items, []);
+      err(transition(b.id, "complete"), 404, "liveBroadcastNotFound");
+      err(call("DELETE", "/liveBroadcasts", { id: b.id }), 404, "liveBroadcastNotFound");
+      assert.throws(() => yt.studioDeleteBroadcast(b.id), /no broadcast/);
+    });
+
+    it("studioDeleteStream removes even a stream in use: its broadcasts are unbound, its key no longer ingests", () => {
+      const { stream, key, b } = activeSetup();
+      ok(transition(b.id, "live"));
+      yt.studioDeleteStream(stream.id);
+      const list = ok<ListBody<LiveStreamResource>>(
+        call("GET", "/liveStreams", { part: "status", id: stream.id }),
+      );
+      assert.deepEqual(list.items, []);
+      assert.equal(yt.broadcasts()[0].contentDetails?.boundStreamId, undefined);
+      assert.equal(yt.ingest(key, true), false);
+      err(bind(insertBroadcast().id, stream.id), 404, "liveStreamNotFound");
+    });
+  });
+
   describe("quota", () => {
     it("charges each method its units, errors included, and records every call", () => {
       assert.equal(YOUTUBE_QUOTA_COSTS["liveStreams.list"], 1);

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { LiveApi } from "../../src/youtube/live-api";
 import {
+  CLOSE_WAIT_MS,
   LiveBroadcaster,
   type BroadcasterMemory,
   type BroadcastSettings,
   type BroadcastStatus,
 } from "../../src/youtube/live-broadcaster";
+import type { HttpRequest, HttpResponse } from "../../src/google/http";
+import type { LiveTarget } from "../../src/youtube/live-broadcaster";
 import { QuotaLedger } from "../../src/youtube/quota-ledger";
 import { FakeYouTube } from "../fixtures/fake-google/youtube";
 import { FakeClock, flush } from "../support/fake-clock";
@@ -69,6 +72,7 @@ async function until(clock: FakeClock, check: () => boolean, maxMs = HOUR, stepM
 
 const started = (camera = "Front door") => ({ action: "url" as const, event: "started" as const, camera });
 const liveOnes = (yt: FakeYouTube) => yt.broadcasts().filter((b) => b.status?.lifeCycleStatus === "live");
+const count = (yt: FakeYouTube, name: string) => yt.calls.filter((c) => c.name === name).length;
 
 describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
   it("makes one reusable stream and a bound broadcast, and goes live once YouTube reads the stream active", async () => {
@@ -217,10 +221,10 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
       /daily quota of 120[\s\S]*resets at midnight Pacific/,
     );
     assert.equal(statuses.at(-1)?.state, "error");
-    // Stream list (1) + stream insert (50) + active broadcasts (1) + broadcast insert (50) = 102; the
-    // bind (50) was never sent.
-    assert.equal(ledger.stats().used, 102);
-    assert.equal(youtube.unitsUsed(), 102);
+    // Stream list (1) + stream insert (50) + broadcast insert (50) = 101 (a stream made just now has no
+    // broadcast to look for); the bind (50) was never sent.
+    assert.equal(ledger.stats().used, 101);
+    assert.equal(youtube.unitsUsed(), 101);
     assert.ok(!youtube.calls.some((c) => c.name === "liveBroadcasts.bind"));
     broadcaster.close();
   });
@@ -312,5 +316,342 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
     await until(clock, () => statuses.at(-1)?.state === "complete", 10_000);
     assert.equal(ledger.stats().used, youtube.unitsUsed());
     broadcaster.close();
+  });
+  // ---------------------------------------------------------------- review fixes
+
+  it("a rotation whose bind fails goes on with the broadcast it made: never more than one spare", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup({ rotateHours: 2, pollSeconds: 60 });
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    const first = statuses.at(-1)?.broadcastId;
+    youtube.fail("liveBroadcasts.bind", 503, "backendError", 2);
+    await clock.advance(2 * HOUR);
+    await until(
+      clock,
+      () => statuses.at(-1)?.state === "live" && statuses.at(-1)?.broadcastId !== first,
+      HOUR,
+    );
+    assert.equal(count(youtube, "liveBroadcasts.insert"), 2, "one broadcast made for the rotation");
+    assert.equal(youtube.broadcasts().length, 2);
+    assert.equal(liveOnes(youtube).length, 1);
+    broadcaster.close();
+  });
+
+  it("a rotation whose completion of the old broadcast fails reuses the bound spare on the retry", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup({ rotateHours: 2, pollSeconds: 60 });
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    const first = statuses.at(-1)?.broadcastId;
+    youtube.fail("liveBroadcasts.transition", 503, "backendError", 2);
+    await clock.advance(2 * HOUR);
+    await until(
+      clock,
+      () => statuses.at(-1)?.state === "live" && statuses.at(-1)?.broadcastId !== first,
+      HOUR,
+    );
+    assert.equal(count(youtube, "liveBroadcasts.insert"), 2);
+    assert.equal(count(youtube, "liveBroadcasts.bind"), 2);
+    assert.equal(youtube.broadcasts().length, 2);
+    const old = youtube.broadcasts().find((b) => b.id === first);
+    assert.equal(old?.status?.lifeCycleStatus, "complete");
+    broadcaster.close();
+  });
+
+  it("a rotation after a redeploy takes the upcoming broadcast already bound to the stream", async () => {
+    const { clock, youtube, broadcaster, statuses, api } = setup({ rotateHours: 2, pollSeconds: 60 });
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    // A spare left bound by an earlier node (it made and bound one, then was redeployed).
+    const spare = await api.insertBroadcast({
+      title: "spare",
+      privacy: "unlisted",
+      latency: "normal",
+      captions: false,
+      madeForKids: false,
+      scheduledStartTime: new Date(clock.now()).toISOString(),
+    });
+    await api.bind(spare.id, youtube.streams()[0].id);
+    await clock.advance(2 * HOUR);
+    await until(clock, () => statuses.at(-1)?.broadcastId === spare.id && statuses.at(-1)?.state === "live");
+    assert.equal(count(youtube, "liveBroadcasts.insert"), 2, "no third broadcast");
+    broadcaster.close();
+  });
+
+  it("stop reads the broadcast's state first: one YouTube already ended is done, not an error", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup({ pollSeconds: 600 });
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    const id = statuses.at(-1)?.broadcastId ?? "";
+    youtube.endBroadcast(id); // the node's cache still says live
+    const before = youtube.calls.length;
+    await broadcaster.follow({ action: "end" });
+    await until(clock, () => statuses.at(-1)?.state === "complete", 10_000);
+    assert.ok(!statuses.some((s) => s.state === "error"));
+    assert.deepEqual(
+      youtube.calls.slice(before).map((c) => c.name),
+      ["liveBroadcasts.list"],
+      "one read (1 unit), no transition",
+    );
+    broadcaster.close();
+  });
+
+  it("stop of a broadcast deleted in YouTube Studio is done; of a ready one deletes it after reading", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup();
+    await broadcaster.follow(started());
+    const [b] = youtube.broadcasts();
+    youtube.studioDeleteBroadcast(b.id);
+    await broadcaster.follow({ action: "end" });
+    await until(clock, () => statuses.at(-1)?.state === "complete", 10_000);
+    assert.ok(!statuses.some((s) => s.state === "error"), JSON.stringify(statuses.at(-1)));
+
+    await broadcaster.follow(started());
+    const before = youtube.calls.length;
+    await broadcaster.follow({ action: "end" });
+    await until(clock, () => statuses.at(-1)?.state === "complete", 10_000);
+    assert.deepEqual(
+      youtube.calls
+        .slice(before)
+        .map((c) => c.name)
+        .filter((n) => n.startsWith("liveBroadcasts.")),
+      ["liveBroadcasts.list", "liveBroadcasts.delete"],
+      "read first (1 unit), then deleted",
+    );
+    assert.equal(youtube.broadcasts().length, 0);
+    broadcaster.close();
+  });
+
+  it("stop of a broadcast that went live meanwhile (deletion not allowed) completes it", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup();
+    await broadcaster.follow(started());
+    // YouTube read it "ready"; the delete is refused because it went live in between.
+    youtube.fail("liveBroadcasts.delete", 403, "liveBroadcastDeletionNotAllowed", 1);
+    const [b] = youtube.broadcasts();
+    const target = broadcaster.target;
+    youtube.ingest(target?.streamKey ?? "", true);
+    await clock.advance(4_000);
+    await broadcaster.follow({ action: "end" });
+    await until(
+      clock,
+      () => statuses.at(-1)?.state === "complete" || statuses.at(-1)?.state === "error",
+      10_000,
+    );
+    assert.equal(statuses.at(-1)?.state, "complete", statuses.at(-1)?.error);
+    assert.ok(youtube.broadcasts().every((x) => x.id !== b.id || x.status?.lifeCycleStatus !== "live"));
+    broadcaster.close();
+  });
+
+  it("a broadcast deleted in YouTube Studio before it went live is replaced, and goes live", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup();
+    const target = await broadcaster.follow(started());
+    const [b] = youtube.broadcasts();
+    youtube.studioDeleteBroadcast(b.id);
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live", 10 * 60_000);
+    assert.equal(liveOnes(youtube).length, 1);
+    assert.notEqual(liveOnes(youtube)[0].id, b.id);
+    assert.equal(youtube.streams().length, 1);
+    broadcaster.close();
+  });
+
+  it("a live broadcast deleted in YouTube Studio is replaced on the same stream", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup({ pollSeconds: 30 });
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    const first = statuses.at(-1)?.broadcastId ?? "";
+    youtube.studioDeleteBroadcast(first);
+    await until(clock, () => statuses.at(-1)?.state === "live" && statuses.at(-1)?.broadcastId !== first);
+    assert.equal(liveOnes(youtube).length, 1);
+    broadcaster.close();
+  });
+
+  it("a stream deleted in YouTube Studio is made again once, with a new destination and broadcast", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup({ pollSeconds: 30 });
+    const targets: LiveTarget[] = [];
+    broadcaster.on("target", (t: LiveTarget) => targets.push(t));
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    const old = youtube.streams()[0].id;
+    youtube.studioDeleteStream(old);
+    await until(clock, () => targets.length > 0, 5 * 60_000);
+    assert.equal(youtube.streams().length, 1);
+    const [fresh] = youtube.streams();
+    assert.notEqual(fresh.id, old);
+    assert.equal(targets[0].streamKey, fresh.cdn?.ingestionInfo?.streamName);
+    assert.equal(broadcaster.target?.streamKey, targets[0].streamKey);
+    youtube.ingest(targets[0].streamKey, true);
+    await until(clock, () => statuses.at(-1)?.state === "live" && statuses.at(-1)?.streamId === fresh.id);
+    assert.equal(liveOnes(youtube)[0]?.contentDetails?.boundStreamId, fresh.id);
+    // Gone again in the same camera session: not made a third time, and said why.
+    youtube.studioDeleteStream(fresh.id);
+    await until(clock, () => statuses.at(-1)?.state === "error", 5 * 60_000);
+    assert.match(statuses.at(-1)?.error ?? "", /gone again/);
+    await clock.advance(10 * 60_000);
+    assert.equal(count(youtube, "liveStreams.insert"), 2);
+    broadcaster.close();
+  });
+
+  it("a stream made again after a failed try: the next check tries again, and ffmpeg gets the key first", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup({ pollSeconds: 30 });
+    const targets: LiveTarget[] = [];
+    broadcaster.on("target", (t: LiveTarget) => targets.push(t));
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    youtube.studioDeleteStream(youtube.streams()[0].id);
+    youtube.fail("liveStreams.insert", 503, "backendError", 1);
+    // and YouTube refuses the first new broadcast: the new key still reaches ffmpeg
+    youtube.fail("liveBroadcasts.insert", 503, "backendError", 1);
+    await until(clock, () => targets.length > 0, 10 * 60_000);
+    assert.ok(
+      statuses.some((s) => s.state === "error"),
+      "the failed try is reported",
+    );
+    assert.equal(youtube.streams().length, 1);
+    youtube.ingest(targets[0].streamKey, true);
+    const fresh = youtube.streams()[0].id;
+    await until(clock, () => statuses.at(-1)?.state === "live" && statuses.at(-1)?.streamId === fresh, HOUR);
+    assert.equal(targets.length, 1);
+    assert.equal(count(youtube, "liveStreams.insert"), 3, "the first, the failed try, the one made again");
+    assert.equal(liveOnes(youtube).length, 1);
+    broadcaster.close();
+  });
+
+  it("a stream known in this process but deleted in YouTube Studio is made again at the next start", async () => {
+    const first = setup();
+    await first.broadcaster.follow(started());
+    await first.broadcaster.follow({ action: "end" });
+    first.broadcaster.close();
+    first.youtube.studioDeleteStream(first.youtube.streams()[0].id);
+    const again = first.make();
+    const target = await again.follow(started());
+    assert.equal(first.youtube.streams().length, 1);
+    assert.equal(target?.streamKey, first.youtube.streams()[0].cdn?.ingestionInfo?.streamName);
+    const live = first.youtube.broadcasts().filter((b) => b.status?.lifeCycleStatus === "ready");
+    assert.equal(live.length, 1);
+    assert.equal(live[0].contentDetails?.boundStreamId, first.youtube.streams()[0].id);
+    again.close();
+  });
+
+  it("output 2 tells changes only: polls that change nothing send nothing", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup({ pollSeconds: 60 });
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    await clock.advance(2 * 60_000);
+    const sent = statuses.length;
+    await clock.advance(20 * 60_000);
+    assert.equal(statuses.length, sent, "20 polls, no change, nothing sent");
+    youtube.setStreamHealth(youtube.streams()[0].id, {
+      status: "bad",
+      configurationIssues: [
+        { type: "bitrateLow", severity: "warning", reason: "Low bitrate", description: "Low bitrate" },
+      ],
+    });
+    await clock.advance(2 * 60_000);
+    assert.equal(statuses.length, sent + 1);
+    assert.equal(statuses.at(-1)?.health, "bad");
+    assert.deepEqual(statuses.at(-1)?.issues, ["bitrateLow"]);
+    broadcaster.close();
+  });
+
+  it("rotateHours above 12 is clamped to 12 with a warning (YouTube archives at most 12 h)", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup({ rotateHours: 24, pollSeconds: 60 });
+    assert.match(broadcaster.warnings.join("\n"), /rotateHours 24 is more than 12/);
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live");
+    await clock.advance(12 * HOUR + 5 * 60_000);
+    assert.equal(youtube.broadcasts().length, 2, "a new broadcast after 12 h");
+    assert.equal(liveOnes(youtube).length, 1);
+    broadcaster.close();
+    const never = setup({ rotateHours: 0 }).broadcaster;
+    assert.deepEqual(never.warnings, []);
+    never.close();
+    const negative = setup({ rotateHours: -3 }).broadcaster;
+    assert.match(negative.warnings.join("\n"), /using 11/);
+    negative.close();
+  });
+
+  it("ultra-low latency with captions falls back to low latency, with a warning", async () => {
+    const { youtube, broadcaster } = setup({ latency: "ultraLow", captions: true });
+    assert.match(broadcaster.warnings.join("\n"), /captions at ultra-low latency[\s\S]*"low"/);
+    await broadcaster.follow(started());
+    const [b] = youtube.broadcasts();
+    assert.equal(b.contentDetails?.latencyPreference, "low");
+    assert.equal(b.contentDetails?.closedCaptionsType, "closedCaptionsHttpPost");
+    broadcaster.close();
+  });
+
+  it("after a crash finds the ready broadcast bound to its stream and takes it live, not another", async () => {
+    const { clock, youtube, broadcaster, make } = setup();
+    const target = await broadcaster.follow(started());
+    const [b] = youtube.broadcasts();
+    assert.equal(b.status?.lifeCycleStatus, "ready");
+    broadcaster.close(); // Node-RED killed before the camera's video reached YouTube
+    const restarted = make({ streams: new Map(), live: new Map() });
+    const seen: BroadcastStatus[] = [];
+    restarted.on("status", (s: BroadcastStatus) => seen.push(s));
+    await restarted.follow(started());
+    assert.equal(youtube.broadcasts().length, 1, "no second broadcast");
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => seen.at(-1)?.state === "live");
+    assert.equal(liveOnes(youtube)[0]?.id, b.id);
+    restarted.close();
+  });
+
+  it("finds its stream among more than 50 (the next pages of liveStreams.list)", async () => {
+    const { youtube, api, broadcaster, make } = setup();
+    for (let i = 0; i < 55; i++) await api.insertStream(`other ${i}`, "another app's stream", "rtmp");
+    await broadcaster.follow(started());
+    broadcaster.close();
+    assert.equal(youtube.streams().length, 56);
+    const restarted = make({ streams: new Map(), live: new Map() });
+    await restarted.follow(started());
+    assert.equal(youtube.streams().length, 56, "found again on page 2, not made again");
+    assert.equal(count(youtube, "liveBroadcasts.insert"), 1);
+    restarted.close();
+  });
+
+  it("close waits for a YouTube step in flight, at most CLOSE_WAIT_MS", async () => {
+    const { clock, broadcaster, transport } = setup();
+    const real = transport.request.bind(transport);
+    let hold: (() => void) | undefined;
+    let held = 0;
+    transport.request = async (req: HttpRequest): Promise<HttpResponse> => {
+      if (req.url.includes("/liveBroadcasts?") && req.method === "POST") {
+        held++;
+        await new Promise<void>((resolve) => (hold = resolve));
+      }
+      return real(req);
+    };
+    const start = broadcaster.follow(started()).catch(() => undefined);
+    await until(clock, () => held === 1, 10_000, 100);
+    let closed = false;
+    const closing = broadcaster.close().then(() => (closed = true));
+    await clock.advance(1_000);
+    assert.equal(closed, false, "the insert is still in flight");
+    hold?.();
+    await closing;
+    await start;
+    assert.equal(closed, true);
+
+    // A step that never ends does not hold the close past CLOSE_WAIT_MS.
+    const other = setup();
+    const stuck = other.transport;
+    stuck.request = () => new Promise<HttpResponse>(() => undefined);
+    void other.broadcaster.follow(started()).catch(() => undefined);
+    let done = false;
+    const ending = other.broadcaster.close().then(() => (done = true));
+    await other.clock.advance(CLOSE_WAIT_MS - 1_000);
+    assert.equal(done, false);
+    await other.clock.advance(1_000);
+    await ending;
+    assert.equal(done, true);
   });
 });
