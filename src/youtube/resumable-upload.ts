@@ -8,6 +8,7 @@
  */
 import { EventEmitter } from "node:events";
 import fs from "node:fs";
+import { Transform, type Readable } from "node:stream";
 import path from "node:path";
 import { sleep, systemClock, type Clock } from "../clock";
 import { Backoff } from "../backoff";
@@ -443,9 +444,21 @@ export class ResumableUpload extends EventEmitter {
       },
       body: () => {
         // A fresh stream for every try: a chunk is read from the disk as it goes out, never held whole.
-        const stream = fs.createReadStream(file, { start: first, end: last, highWaterMark: CHUNK_GRANULE });
+        const source = fs.createReadStream(file, { start: first, end: last, highWaterMark: CHUNK_GRANULE });
+        // A file cut short under the upload ends the chunk early: fail the request at once (the next
+        // try finds the new size) instead of leaving YouTube waiting for the bytes it was promised.
+        const stream = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            done(null, chunk);
+          },
+          flush(done) {
+            done(out === length ? null : new Error(`the file ended ${length - out} bytes early`));
+          },
+        });
+        source.on("error", (err) => stream.destroy(err));
+        source.pipe(stream);
         let out = 0;
-        stream.on("data", (b: Buffer | string) => {
+        source.on("data", (b: Buffer | string) => {
           out += b.length;
           const runTotal = count(b.length);
           const now = this.clock.now();
@@ -481,7 +494,7 @@ export class ResumableUpload extends EventEmitter {
     uri: string,
     req: {
       headers: Record<string, string>;
-      body?: () => fs.ReadStream;
+      body?: () => Readable;
       timeoutMs: number;
       signal?: AbortSignal;
       what: string;
