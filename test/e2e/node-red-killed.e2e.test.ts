@@ -26,11 +26,13 @@ describe("Node-RED killed with SIGKILL while restreaming (real Node-RED process)
   this.timeout(120_000);
   let src: RtspSource;
   let rtmp: RtmpServer;
-  let red: NodeRedChild | undefined;
+  /** Every Node-RED this file started: a failed test must not leave one publishing for the next. */
+  const reds: NodeRedChild[] = [];
   const root = repositoryRoot(__dirname);
   /** Node-RED on `dir`, once its editor answers. */
   async function startRed(dir: string): Promise<NodeRedChild> {
-    red = await startNodeRed(dir, {});
+    const red = await startNodeRed(dir, {});
+    reds.push(red);
     await nodeRedReady(red, 60_000);
     return red;
   }
@@ -64,8 +66,11 @@ describe("Node-RED killed with SIGKILL while restreaming (real Node-RED process)
     });
   });
 
+  afterEach(async () => {
+    await Promise.all(reds.splice(0).map(stopRed));
+  });
+
   after(async () => {
-    await stopRed(red);
     await Promise.all([src?.stop(), rtmp?.stop()]);
   });
 
@@ -114,6 +119,9 @@ describe("Node-RED killed with SIGKILL while restreaming (real Node-RED process)
       target: "custom",
       url: `${recordings}/`,
       ffmpegPath: realtimeFfmpeg,
+      // The clip comes by message: a file input, allowed from this directory.
+      messageDir: path.dirname(clip),
+      messageFileInputs: true,
       wires: [[], [], []],
     },
   ];
