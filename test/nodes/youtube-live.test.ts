@@ -226,8 +226,12 @@ describe(`youtube-live node (Node-RED ${nodeRedMajor})`, function () {
       .streams()
       .find((s) => s.cdn?.ingestionInfo?.streamName === again.target?.streamKey);
     assert.ok(fresh, "the new destination is the node's new stream");
-    const b = fake.youtube.broadcasts().find((x) => x.contentDetails?.boundStreamId === fresh.id);
-    assert.ok(b, "a broadcast is bound to the new stream");
+    // The new destination goes out first (ffmpeg can start publishing), then the broadcast is bound.
+    await waitFor(
+      () => fake.youtube.broadcasts().find((x) => x.contentDetails?.boundStreamId === fresh.id),
+      10_000,
+      "a broadcast bound to the new stream",
+    );
   });
 
   it("a redeploy waits for a YouTube step in flight before it finishes closing", async () => {
