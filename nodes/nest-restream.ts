@@ -58,9 +58,17 @@ module.exports = function register(RED: RED) {
       this.status(statusFor(restreamStatus(snapshot)));
       this.send([{ payload: restreamPayload(snapshot), topic }, null, null]);
     };
+    // Why ffmpeg fails, in the log once per new reason (the status shows it each time).
+    let warnedReason: string | null = null;
     restream.restreamer.on("state", (snapshot) => {
       report(snapshot);
       if (snapshot.state === "failed" && snapshot.lastError) this.error(redact(snapshot.lastError));
+      const status = restreamStatus(snapshot);
+      if (status.state === "live" || status.state === "stopped") warnedReason = null;
+      else if (status.state === "retrying" && status.reason && status.reason !== warnedReason) {
+        warnedReason = status.reason;
+        this.warn(status.reason);
+      }
     });
     restream.restreamer.on("stats", report);
     restream.restreamer.on("log", (line) => this.debug(line));

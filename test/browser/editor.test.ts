@@ -345,6 +345,52 @@ describe("editor (browser)", function () {
     assert.ok(!(await page.isVisible("#node-input-nest-camera-list")));
   });
 
+  it("a picked camera names the node, and the dialog shows its name again when reopened", async () => {
+    await freshPage();
+    await importFlow([
+      account("acc-n"),
+      stream("stream-n", "acc-n", { deviceId: "enterprises/p/devices/abcdefghijklmnop" }),
+    ]);
+    const label = page.locator('[id="stream-n"] .red-ui-flow-node-label');
+    // Before: the device id, cut and marked so; a short one is not marked.
+    assert.equal(await label.textContent(), "nest abcdefghij…");
+    await openStream("stream-n");
+    await openAccount({ refreshToken: FAKE_DEFAULTS.refreshToken });
+    await closeAccount(page);
+    await page.click("#node-input-nest-list-cameras");
+    await page.click('.nest-restream-camera[data-id="cam-garden"]');
+    assert.equal(await page.inputValue("#node-input-cameraName"), "Garden");
+    // A device id typed by hand takes the listed camera's name, or none.
+    await page.fill("#node-input-deviceId", "cam-front");
+    assert.equal(await page.inputValue("#node-input-cameraName"), "Front Door");
+    await page.fill("#node-input-deviceId", "cam-other");
+    assert.equal(await page.inputValue("#node-input-cameraName"), "");
+    await page.click('.nest-restream-camera[data-id="cam-garden"]');
+    await page.click("#node-dialog-ok");
+    await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+    await label.filter({ hasText: /^Garden$/ }).waitFor();
+    assert.equal(await page.evaluate(() => window.RED.nodes.node("stream-n")?.cameraName), "Garden");
+    await page.screenshot({ path: screenshotPath("camera-named-node.png") });
+
+    await openStream("stream-n");
+    assert.equal(await page.inputValue("#node-input-deviceId"), "cam-garden");
+    assert.match((await page.textContent("#node-input-nest-cameras-status")) ?? "", /Garden/);
+    // A name the user gives wins over the camera's.
+    await page.fill("#node-input-name", "Back garden");
+    await page.click("#node-dialog-ok");
+    await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+    await label.filter({ hasText: /^Back garden$/ }).waitFor();
+  });
+
+  it("labels a stream with a short device id without an ellipsis", async () => {
+    await freshPage();
+    await importFlow([account("acc-s"), stream("stream-s", "acc-s", { deviceId: "cam-front" })]);
+    assert.equal(
+      await page.locator('[id="stream-s"] .red-ui-flow-node-label').textContent(),
+      "nest cam-front",
+    );
+  });
+
   it("asks for an account before listing cameras", async () => {
     await freshPage();
     await importFlow([stream("stream-e", "")]);

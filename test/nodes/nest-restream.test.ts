@@ -10,6 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "../fixtures/ports";
+import { RtmpServer } from "../fixtures/rtmp-server";
 import { ffmpegPath, listProcessDetails } from "../fixtures/probe";
 import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
 import type { RestreamPayload } from "../../src/ffmpeg/restreamer";
@@ -32,6 +33,7 @@ interface TestNode {
   status: { args: Status[][] };
   error: { args: unknown[][] };
   debug: { args: unknown[][] };
+  warn: { args: unknown[][] };
 }
 
 const CONTRACT_FIELDS = [
@@ -318,6 +320,34 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
     // It stays failed (no retry loop) until told again.
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(msgs[msgs.length - 1]?.payload.state, "failed");
+  });
+
+  it("an ingest that refuses the stream key: the reason in the status and lastError, warned once", async () => {
+    const key = "refused-key-1234";
+    const rtmp = await RtmpServer.start({ rejectKeys: [key] });
+    try {
+      const msgs = await load({ target: "youtube-rtmp", url: rtmp.url }, { streamKey: key });
+      node().receive({ payload: clip });
+      // The first failure reconnects at once, the second after a backoff: two reports of one reason.
+      const first = await waitState(msgs, "retrying");
+      await waitState(msgs, "retrying", first + 1, 20_000);
+      const p = msgs[first]?.payload as Payload;
+      assert.match(
+        p.lastError ?? "",
+        /^rtmp:\/\/127\.0\.0\.1:\d+\/live2\/\*\*\*: Input\/output error \(ffmpeg exited with status \d+\)\n/,
+      );
+      const status = statuses().find((s) => /^retrying/.test(s.text ?? ""));
+      assert.match(
+        status?.text ?? "",
+        /^retrying \(1\): rtmp:\/\/127\.0\.0\.1:\d+\/live2\/\*\*\*: Input\/output error/,
+      );
+      const warnings = node().warn.args.map(([w]) => String(w));
+      assert.equal(warnings.filter((w) => /Input\/output error/.test(w)).length, 1, warnings.join("\n"));
+      assertNoSecrets([...msgs, statuses(), warnings], [key]);
+    } finally {
+      await helper.unload();
+      await rtmp.stop();
+    }
   });
 
   it('output 2 announces each finished recording; output 3 answers "snapshot" with a JPEG', async () => {
