@@ -5,6 +5,7 @@ import { RestreamController, type RestreamConfig } from "../src/ffmpeg/restream-
 import { restreamPayload, type RestreamSnapshot } from "../src/ffmpeg/restream-snapshot";
 import { restreamStatus, type RestreamStatus } from "../src/ffmpeg/restream-status";
 import { parentDeathWarning } from "../src/ffmpeg/spawn-with-parent";
+import { TARGET_KINDS } from "../src/ffmpeg/targets";
 import type { Node, NodeMessage, NodeStatus, RED } from "./red-types";
 
 interface NestRestreamConfig extends Omit<RestreamConfig, "streamKey"> {
@@ -16,6 +17,12 @@ let warnedParentDeath = false;
 
 module.exports = function register(RED: RED) {
   const t = (key: string, subs?: Record<string, unknown>) => RED._(`nest-restream.status.${key}`, subs);
+
+  /** "youtube-rtmps needs …" in the words of the dialog: "YouTube Live (RTMPS) needs …". */
+  function withTargetLabel(reason: string): string {
+    const kind = TARGET_KINDS.find((k) => reason.startsWith(`${k} `));
+    return kind ? RED._(`nest-restream.target.${kind}`) + reason.slice(kind.length) : reason;
+  }
 
   function statusFor(s: RestreamStatus): NodeStatus {
     switch (s.state) {
@@ -36,7 +43,7 @@ module.exports = function register(RED: RED) {
       case "failed":
         return { fill: "red", shape: "dot", text: truncate(t("failed", { reason: s.reason ?? t("error") })) };
       case "misconfigured":
-        return { fill: "red", shape: "ring", text: truncate(s.reason) };
+        return { fill: "red", shape: "ring", text: truncate(withTargetLabel(s.reason)) };
       case "stopped":
         return { fill: "grey", shape: "ring", text: t("stopped") };
     }
@@ -67,7 +74,7 @@ module.exports = function register(RED: RED) {
       if (status.state === "live" || status.state === "stopped") warnedReason = null;
       else if (status.state === "retrying" && status.reason && status.reason !== warnedReason) {
         warnedReason = status.reason;
-        this.warn(status.reason);
+        this.warn(redact((snapshot.lastError ?? status.reason).split("\n")[0]));
       }
     });
     restream.restreamer.on("stats", report);
