@@ -142,13 +142,33 @@ describe("editor (browser)", function () {
     await openStream("stream-a");
     await openAccount();
     const token = await authorize();
-    assert.match((await page.textContent("#node-config-nest-auth-status")) ?? "", /Press Done, then Deploy/);
+    // The account exists (imported): its dialog's button is Update.
+    assert.match(
+      (await page.textContent("#node-config-nest-auth-status")) ?? "",
+      /Press Update, then Deploy/,
+    );
     await closeAccount(page);
     const saved = await page.evaluate(() => window.RED.nodes.node("acc-a")?.credentials.refreshToken);
     assert.equal(saved, token);
     assert.ok(adminCalls.includes("POST /nest-restream/auth/start"), adminCalls.join(", "));
     assert.ok(adminCalls.includes("GET /nest-restream/auth/callback"), adminCalls.join(", "));
     assert.ok(adminCalls.includes("GET /nest-restream/auth/result"), adminCalls.join(", "));
+  });
+
+  it("tells to press Add when the account is new", async () => {
+    await freshPage();
+    await importFlow([stream("stream-new", "")]);
+    await openStream("stream-new");
+    // The + beside the account: a new nest-account.
+    await page.click("#node-input-btn-account-add");
+    await page.waitForSelector("#node-config-nest-authorize", { state: "visible" });
+    await page.fill("#node-config-input-projectId", credentials.projectId);
+    await page.fill("#node-config-input-clientId", credentials.clientId);
+    await page.fill("#node-config-input-clientSecret", credentials.clientSecret);
+    assert.equal((await page.textContent("#node-config-dialog-ok"))?.trim(), "Add");
+    await authorize();
+    assert.match((await page.textContent("#node-config-nest-auth-status")) ?? "", /Press Add, then Deploy/);
+    await closeAccount(page);
   });
 
   it("authorizes with the pasted www.google.com address, and refuses it a second time", async () => {

@@ -242,7 +242,7 @@ describe(`shared admin routes (Node-RED ${nodeRedMajor})`, function () {
       const back = new URL(google.headers.get("location") as string);
       const page = await helper.request().get(`/nest-restream/auth/callback${back.search}`).expect(200);
       assert.match(page.text, /<h1 id="result" data-ok="true">Authorized<\/h1>/);
-      assert.match(page.text, /go back to the account dialog, press Done, then Deploy/);
+      assert.match(page.text, /go back to the account dialog, press Add \(or Update\), then Deploy/);
       const again = await helper.request().get(`/nest-restream/auth/callback${back.search}`).expect(400);
       assert.match(again.text, /Authorization failed/);
       assert.match(again.text, /Go back to the Node-RED editor\./);
