@@ -488,6 +488,141 @@ describe("editor (browser)", function () {
     assert.ok(fs.statSync(file).size > 10_000);
   });
 
+  /**
+   * What is cut off in the open dialog (the last tray), measured in the page: a select narrower than
+   * its longest option, a label wider than its box or on two lines, an input whose placeholder does
+   * not fit.
+   */
+  async function cutOff(): Promise<string[]> {
+    return page.evaluate(`(() => {
+      const tray = [...document.querySelectorAll(".red-ui-tray")].pop();
+      const canvas = document.createElement("canvas").getContext("2d");
+      const textWidth = (el, text) => {
+        const cs = getComputedStyle(el);
+        canvas.font = cs.fontStyle + " " + cs.fontWeight + " " + cs.fontSize + " " + cs.fontFamily;
+        return canvas.measureText(text).width;
+      };
+      const visible = (el) => el.offsetParent !== null && el.getClientRects().length > 0;
+      const problems = [];
+      for (const sel of tray.querySelectorAll(".form-row select")) {
+        if (!visible(sel)) continue;
+        const cs = getComputedStyle(sel);
+        // The arrow and the padding take about 30 px.
+        const room = sel.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 20;
+        for (const opt of sel.options) {
+          const w = textWidth(sel, opt.textContent.trim());
+          if (w > room) problems.push("select #" + sel.id + ": '" + opt.textContent.trim() + "' needs " + Math.ceil(w) + " px, has " + Math.floor(room));
+        }
+      }
+      for (const label of tray.querySelectorAll(".form-row > label")) {
+        if (!visible(label) || !label.textContent.trim()) continue;
+        if (label.scrollWidth > label.clientWidth + 1) problems.push("label '" + label.textContent.trim() + "' is cut");
+        // A text that wraps has a box per line.
+        const walker = document.createTreeWalker(label, NodeFilter.SHOW_TEXT);
+        for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+          if (!t.textContent.trim()) continue;
+          const range = document.createRange();
+          range.selectNodeContents(t);
+          const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+          if (tops.size > 1) problems.push("label '" + label.textContent.trim() + "' wraps");
+        }
+      }
+      for (const input of tray.querySelectorAll(".form-row input[placeholder]")) {
+        if (!visible(input) || !input.placeholder) continue;
+        const cs = getComputedStyle(input);
+        const room = input.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+        const w = textWidth(input, input.placeholder);
+        if (w > room) problems.push("placeholder of #" + input.id + ": '" + input.placeholder + "' needs " + Math.ceil(w) + " px, has " + Math.floor(room));
+      }
+      return problems;
+    })()`);
+  }
+
+  it("cuts off no dropdown, label or placeholder at 1400×900, in any dialog (measured in the page)", async () => {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    try {
+      await freshPage();
+      await importFlow([
+        account("acc-f"),
+        { id: "yt-acc-f", type: "youtube-account", name: "Channel", dailyQuota: 10000 },
+        stream("stream-f", "acc-f", { x: 200, y: 100 }),
+        {
+          id: "restream-f",
+          type: "nest-restream",
+          name: "",
+          target: "youtube-rtmps",
+          x: 200,
+          y: 180,
+          wires: [[], [], []],
+        },
+        { id: "live-f", type: "youtube-live", account: "yt-acc-f", x: 200, y: 260, wires: [[], []] },
+        { id: "captions-f", type: "youtube-captions", account: "yt-acc-f", x: 200, y: 340, wires: [[]] },
+        { id: "events-f", type: "nest-events", account: "acc-f", x: 200, y: 420, wires: [[]] },
+      ]);
+      const problems: string[] = [];
+      const check = async (what: string) => {
+        for (const p of await cutOff()) problems.push(`${what}: ${p}`);
+      };
+      for (const id of ["stream-f", "restream-f", "live-f", "captions-f", "events-f"]) {
+        await openNode(page, id);
+        await page.waitForTimeout(300);
+        await check(id);
+        if (id === "restream-f") {
+          // The YouTube stream key is required and says so; a custom server's is not.
+          assert.match((await page.getAttribute("#node-input-streamKey", "placeholder")) ?? "", /^required/);
+          await page.waitForSelector("#node-input-streamKey.input-error", { timeout: 5000 });
+          await page.fill("#node-input-streamKey", "abcd-efgh-ijkl-mnop");
+          await page.dispatchEvent("#node-input-streamKey", "change");
+          assert.ok(!(await page.$eval("#node-input-streamKey", (e) => e.classList.contains("input-error"))));
+          await page.fill("#node-input-streamKey", "");
+          await page.selectOption("#node-input-target", "custom");
+          assert.ok(!(await page.$eval("#node-input-streamKey", (e) => e.classList.contains("input-error"))));
+          // Every target shows other fields.
+          for (const target of ["youtube-rtmp", "youtube-hls", "custom"]) {
+            await page.selectOption("#node-input-target", target);
+            await check(`${id} (${target})`);
+          }
+        }
+        if (id === "stream-f" || id === "live-f") {
+          await page.click("#node-input-btn-account-edit");
+          await page.waitForSelector("#node-config-dialog-ok", { state: "visible" });
+          await page.waitForTimeout(300);
+          await check(`${id}'s account`);
+          await page.click("#node-config-dialog-cancel");
+          await page.waitForSelector("#node-config-dialog-ok", { state: "detached" });
+        }
+        await page.screenshot({ path: screenshotPath(`dialog-${id}.png`) });
+        await page.click("#node-dialog-cancel");
+        await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+      }
+      // The help panels: nothing wider than the sidebar (long code lines wrap).
+      for (const id of ["stream-f", "restream-f", "live-f", "captions-f", "events-f"]) {
+        await page.evaluate((nodeId) => {
+          const RED = window.RED as unknown as {
+            view: { select(s: string): void };
+            sidebar: { help: { show(type: string): void } };
+            nodes: { node(id: string): { type: string } | undefined };
+          };
+          RED.view.select(nodeId);
+          RED.sidebar.help.show(RED.nodes.node(nodeId)?.type ?? "");
+        }, id);
+        await page.waitForSelector(".red-ui-help .nest-restream-help", { state: "visible" });
+        const wide = await page.evaluate(`(() => {
+          const help = [...document.querySelectorAll(".red-ui-help .nest-restream-help")].find((e) => e.offsetParent);
+          const box = help.getBoundingClientRect();
+          return [...help.querySelectorAll("*")]
+            .filter((e) => e.getBoundingClientRect().right > box.right + 1 || e.scrollWidth > e.clientWidth + 1)
+            .map((e) => e.tagName + ": " + e.textContent.slice(0, 60));
+        })()`);
+        for (const w of wide as string[]) problems.push(`help of ${id}: ${w}`);
+      }
+      await page.screenshot({ path: screenshotPath("help-nest-stream-wraps.png") });
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
   it("raised no error in the editor pages", () => {
     assert.deepEqual(ed.pageErrors, []);
   });
