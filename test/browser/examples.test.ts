@@ -98,10 +98,15 @@ describe("example flows in the editor (browser)", function () {
     }
     const tree = page.locator("#red-ui-clipboard-dialog-import-tab-examples .red-ui-treeList-label");
     const item = tree.filter({ hasText: new RegExp(`^${name}$`) });
-    // The dialog keeps the package's folder open from an earlier import.
-    await page.waitForTimeout(300);
-    if (!(await item.isVisible())) await tree.filter({ hasText: /^node-red-contrib-nest-restream$/ }).click();
-    await item.click();
+    const folder = tree.filter({ hasText: /^node-red-contrib-nest-restream$/ });
+    const importButton = page.locator("#red-ui-clipboard-dialog-ok");
+    // The dialog may keep the package's folder open from an earlier import: open it only when closed,
+    // until the example is chosen (the Import button enabled).
+    for (let i = 0; i < 10 && !(await importButton.isEnabled()); i++) {
+      if (await item.isVisible()) await item.click();
+      else await folder.click();
+      await page.waitForTimeout(300);
+    }
     await page.click("#red-ui-clipboard-dialog-ok");
     await page.waitForSelector("#red-ui-clipboard-dialog", { state: "hidden" });
     const tab = flow.find((n) => n.type === "tab");
@@ -239,6 +244,97 @@ describe("example flows in the editor (browser)", function () {
       await page.setViewportSize({ width: 1280, height: 800 });
     });
   }
+
+  it("a restream whose ingest refuses the stream key shows why in its status", async function () {
+    if (!media) throw new Error(`this test needs the media servers: ${mediaMissing}; run npm run test:setup`);
+    const key = "refused-in-browser-1234";
+    const refusing = await RtmpServer.start({ rejectKeys: [key] });
+    try {
+      page = await openPage(ed, page);
+      const source = media.source.url("/cam-aac");
+      await page.evaluate(
+        ({ url, server }) => {
+          const RED = window.RED;
+          const z = RED.workspaces.active();
+          RED.view.importNodes(
+            [
+              {
+                id: "rk-go",
+                type: "inject",
+                z,
+                name: "go",
+                payload: url,
+                payloadType: "str",
+                topic: "",
+                repeat: "",
+                crontab: "",
+                once: false,
+                onceDelay: 0.1,
+                props: [{ p: "payload" }],
+                x: 120,
+                y: 100,
+                wires: [["rk-restream"]],
+              },
+              {
+                id: "rk-restream",
+                type: "nest-restream",
+                z,
+                name: "refused",
+                target: "youtube-rtmp",
+                url: server,
+                audio: "auto",
+                video: "copy",
+                x: 320,
+                y: 100,
+                wires: [[], [], []],
+              },
+            ],
+            { generateIds: false, touchImport: true },
+          );
+          // Importing places the nodes at the mouse: put them where they can be clicked.
+          for (const [id, x] of [
+            ["rk-go", 120],
+            ["rk-restream", 320],
+          ] as const) {
+            const node = RED.nodes.node(id);
+            if (node) {
+              node.x = x;
+              node.y = 100;
+              node.dirty = true;
+            }
+          }
+          RED.view.select("");
+          RED.view.redraw(true);
+        },
+        { url: source, server: refusing.url },
+      );
+      await openNode(page, "rk-restream");
+      await page.fill("#node-input-streamKey", key);
+      await page.click("#node-dialog-ok");
+      await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+      await deploy(page);
+      await page.click('[id="rk-go"] .red-ui-flow-node-button');
+      const text = await waitForStatus(page, "rk-restream", /Input\/output error/, 60_000);
+      assert.match(text, /^retrying \(\d+\): Input\/output error — rtmp:\/\/127\.0\.0\.1:\d+$/);
+      assert.ok(!text.includes(key));
+      await page.screenshot({ path: screenshotPath("restream-refused-key.png") });
+      assert.match(
+        ed.logs(),
+        /\[warn\] \[nest-restream:refused\] rtmp:\/\/127\.0\.0\.1:\d+\/live2\/\*\*\*: Input\/output error/,
+      );
+      assert.ok(!ed.logs().includes(key), "the stream key stays out of the log");
+      // Stop it: a deploy without the nodes.
+      await page.evaluate(() => {
+        const RED = window.RED as unknown as { nodes: { remove(id: string): void; dirty(d: boolean): void } };
+        RED.nodes.remove("rk-go");
+        RED.nodes.remove("rk-restream");
+        RED.nodes.dirty(true);
+      });
+      await deploy(page);
+    } finally {
+      await refusing.stop();
+    }
+  });
 
   it("nest-to-youtube goes live: authorize, pick the camera, stream key, deploy, start", async function () {
     assert.ok(examples.includes("nest-to-youtube.json"), "the nest-to-youtube example exists");
