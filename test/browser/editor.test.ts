@@ -421,73 +421,6 @@ describe("editor (browser)", function () {
     assert.deepEqual(adminCalls, []);
   });
 
-  it("deploys a flow whose stream goes live, and picks cameras of the deployed account", async () => {
-    await freshPage();
-    const inject = (id: string, payload: string, y: number) => ({
-      id,
-      type: "inject",
-      name: payload,
-      props: [{ p: "payload" }],
-      payload,
-      payloadType: "str",
-      repeat: "",
-      once: false,
-      topic: "",
-      x: 170,
-      y,
-      wires: [["cam"]],
-    });
-    await importFlow([
-      { ...account("acc"), name: "Home" },
-      inject("start", "start", 120),
-      inject("stop", "stop", 180),
-      stream("cam", "acc", { name: "Front door camera", x: 400, y: 150, wires: [["out"]] }),
-      {
-        id: "out",
-        type: "debug",
-        name: "stream URL",
-        active: true,
-        complete: "payload",
-        x: 650,
-        y: 150,
-        wires: [],
-      },
-    ]);
-    await openStream("cam");
-    await openAccount();
-    await authorize();
-    await closeAccount(page);
-    await page.click("#node-input-nest-list-cameras");
-    await page.click('.nest-restream-camera[data-id="cam-front"]');
-    await page.check("#node-input-startOnDeploy");
-    await page.click("#node-dialog-ok");
-    await page.waitForSelector("#node-input-nest-list-cameras", { state: "detached" });
-
-    await deploy(page);
-    const status = await waitForStatus(page, "cam", /live/);
-    // e.g. "Front Door: live (RTSP), 4:59 left"
-    assert.match(status, /^Front Door: live\b.*\d+:\d\d left$/);
-    assert.equal(ed.fake.commands("GenerateRtspStream").length, 1);
-
-    // Deployed and unchanged: the picker asks the running account.
-    adminCalls = [];
-    await openStream("cam");
-    await page.click("#node-input-nest-list-cameras");
-    await page.waitForSelector(".nest-restream-camera");
-    assert.deepEqual(adminCalls, ["GET /nest-restream/accounts/acc/cameras"]);
-    assert.equal(
-      await page.getAttribute('.nest-restream-camera[data-id="cam-front"]', "aria-selected"),
-      "true",
-    );
-    await page.click("#node-dialog-cancel");
-    await page.waitForSelector("#node-input-nest-list-cameras", { state: "detached" });
-
-    // The picture for the README.
-    const file = screenshotPath("flow.png");
-    await screenshotWorkspace(page, file, { paletteFilter: "nest", height: 360 });
-    assert.ok(fs.statSync(file).size > 10_000);
-  });
-
   /**
    * What is cut off in the open dialog (the last tray), measured in the page: a select narrower than
    * its longest option, a label wider than its box or on two lines, an input whose placeholder does
@@ -597,14 +530,14 @@ describe("editor (browser)", function () {
       }
       // The help panels: nothing wider than the sidebar (long code lines wrap).
       for (const id of ["stream-f", "restream-f", "live-f", "captions-f", "events-f"]) {
+        // As a user does: select the node, then its help (the i of the sidebar's help tab).
         await page.evaluate((nodeId) => {
           const RED = window.RED as unknown as {
             view: { select(s: string): void };
-            sidebar: { help: { show(type: string): void } };
-            nodes: { node(id: string): { type: string } | undefined };
+            actions: { invoke(a: string): void };
           };
           RED.view.select(nodeId);
-          RED.sidebar.help.show(RED.nodes.node(nodeId)?.type ?? "");
+          RED.actions.invoke("core:show-node-help");
         }, id);
         await page.waitForSelector(".red-ui-help .nest-restream-help", { state: "visible" });
         const wide = await page.evaluate(`(() => {
@@ -621,6 +554,73 @@ describe("editor (browser)", function () {
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
     }
+  });
+
+  it("deploys a flow whose stream goes live, and picks cameras of the deployed account", async () => {
+    await freshPage();
+    const inject = (id: string, payload: string, y: number) => ({
+      id,
+      type: "inject",
+      name: payload,
+      props: [{ p: "payload" }],
+      payload,
+      payloadType: "str",
+      repeat: "",
+      once: false,
+      topic: "",
+      x: 170,
+      y,
+      wires: [["cam"]],
+    });
+    await importFlow([
+      { ...account("acc"), name: "Home" },
+      inject("start", "start", 120),
+      inject("stop", "stop", 180),
+      stream("cam", "acc", { name: "Front door camera", x: 400, y: 150, wires: [["out"]] }),
+      {
+        id: "out",
+        type: "debug",
+        name: "stream URL",
+        active: true,
+        complete: "payload",
+        x: 650,
+        y: 150,
+        wires: [],
+      },
+    ]);
+    await openStream("cam");
+    await openAccount();
+    await authorize();
+    await closeAccount(page);
+    await page.click("#node-input-nest-list-cameras");
+    await page.click('.nest-restream-camera[data-id="cam-front"]');
+    await page.check("#node-input-startOnDeploy");
+    await page.click("#node-dialog-ok");
+    await page.waitForSelector("#node-input-nest-list-cameras", { state: "detached" });
+
+    await deploy(page);
+    const status = await waitForStatus(page, "cam", /live/);
+    // e.g. "Front Door: live (RTSP), 4:59 left"
+    assert.match(status, /^Front Door: live\b.*\d+:\d\d left$/);
+    assert.equal(ed.fake.commands("GenerateRtspStream").length, 1);
+
+    // Deployed and unchanged: the picker asks the running account.
+    adminCalls = [];
+    await openStream("cam");
+    await page.click("#node-input-nest-list-cameras");
+    await page.waitForSelector(".nest-restream-camera");
+    assert.deepEqual(adminCalls, ["GET /nest-restream/accounts/acc/cameras"]);
+    assert.equal(
+      await page.getAttribute('.nest-restream-camera[data-id="cam-front"]', "aria-selected"),
+      "true",
+    );
+    await page.click("#node-dialog-cancel");
+    await page.waitForSelector("#node-input-nest-list-cameras", { state: "detached" });
+
+    // The picture for the README.
+    const file = screenshotPath("flow.png");
+    await screenshotWorkspace(page, file, { paletteFilter: "nest", height: 360 });
+    assert.ok(fs.statSync(file).size > 10_000);
   });
 
   it("raised no error in the editor pages", () => {
