@@ -218,7 +218,14 @@ describe("example flows in the editor (browser)", function () {
       page = await openPage(ed, page);
       const flow = await importExample(file);
       const tab = flow.find((n) => n.type === "tab") as FlowNode;
-      await page.waitForTimeout(300);
+      // Every node drawn (its width known) before measuring.
+      await page.waitForFunction(
+        (z) =>
+          (window.RED.nodes as unknown as { filterNodes(f: object): { w?: number }[] })
+            .filterNodes({ z })
+            .every((n) => typeof n.w === "number" && n.w > 0),
+        tab.id,
+      );
       const drawn = await page.evaluate((z) => {
         const nodes = (
           window.RED.nodes as unknown as {
