@@ -7,7 +7,7 @@ import { restreamPayload, type RestreamSnapshot } from "../src/ffmpeg/restream-s
 import { restreamStatus, type RestreamStatus } from "../src/ffmpeg/restream-status";
 import { LeftoverProcess } from "../src/ffmpeg/leftover-process";
 import { parentDeathWarning } from "../src/ffmpeg/spawn-with-parent";
-import { keyInUrl } from "../src/ffmpeg/targets";
+import { keyInUrl, TARGET_KINDS } from "../src/ffmpeg/targets";
 import type { Node, NodeMessage, NodeStatus, RED } from "./red-types";
 
 interface NestRestreamConfig extends Omit<RestreamConfig, "streamKey" | "extraKeys"> {
@@ -19,6 +19,12 @@ let warnedParentDeath = false;
 
 module.exports = function register(RED: RED) {
   const t = (key: string, subs?: Record<string, unknown>) => RED._(`nest-restream.status.${key}`, subs);
+
+  /** "youtube-rtmps needs …" in the words of the dialog: "YouTube Live (RTMPS) needs …". */
+  function withTargetLabel(reason: string): string {
+    const kind = TARGET_KINDS.find((k) => reason.startsWith(`${k} `));
+    return kind ? RED._(`nest-restream.target.${kind}`) + reason.slice(kind.length) : reason;
+  }
 
   function statusFor(s: RestreamStatus): NodeStatus {
     switch (s.state) {
@@ -39,7 +45,7 @@ module.exports = function register(RED: RED) {
       case "failed":
         return { fill: "red", shape: "dot", text: truncate(t("failed", { reason: s.reason ?? t("error") })) };
       case "misconfigured":
-        return { fill: "red", shape: "ring", text: truncate(s.reason) };
+        return { fill: "red", shape: "ring", text: truncate(withTargetLabel(s.reason)) };
       case "stopped":
         return { fill: "grey", shape: "ring", text: t("stopped") };
     }
@@ -81,9 +87,17 @@ module.exports = function register(RED: RED) {
       this.status(statusFor(restreamStatus(snapshot)));
       this.send([{ payload: restreamPayload(snapshot), topic }, null, null]);
     };
+    // Why ffmpeg fails, in the log once per new reason (the status shows it each time).
+    let warnedReason: string | null = null;
     restream.restreamer.on("state", (snapshot) => {
       report(snapshot);
       if (snapshot.state === "failed" && snapshot.lastError) this.error(redact(snapshot.lastError));
+      const status = restreamStatus(snapshot);
+      if (status.state === "live" || status.state === "stopped") warnedReason = null;
+      else if (status.state === "retrying" && status.reason && status.reason !== warnedReason) {
+        warnedReason = status.reason;
+        this.warn(redact((snapshot.lastError ?? status.reason).split("\n")[0]));
+      }
     });
     restream.restreamer.on("stats", report);
     restream.restreamer.on("log", (line) => this.debug(line));

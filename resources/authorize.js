@@ -202,13 +202,21 @@
       return f;
     }
 
+    /** The dialog's own save button: Add for a new account, Update for one that exists. */
+    function saveButton() {
+      var text = ($("#node-config-dialog-ok").text() || "").trim();
+      return text || RED._(RED.nodes.node(node.id) ? "editor.configUpdate" : "editor.configAdd");
+    }
+
     function gotToken(token) {
       if (authorization) authorization.cancel();
       $("#node-config-input-refreshToken").val(token).trigger("change");
       paste.val("");
       link.hide();
       if (select.val() !== "google") pasteRow.hide();
-      var done = msg("done", "Authorized: the refresh token is filled in. Press Done, then Deploy.");
+      var done = msg("done", "Authorized: the refresh token is filled in. Press __button__, then Deploy.", {
+        button: saveButton(),
+      });
       ns.showStatus(status, "ok", done);
       RED.notify(done, { type: "success", timeout: 6000 });
     }

@@ -70,6 +70,22 @@
       })
       .appendTo(box);
 
+    // The chosen camera's name (cameraName, labels the node) and the device id it belongs to.
+    var nameInput = $("#node-input-cameraName");
+    var known = {};
+    nameInput.attr("data-device", nameInput.val() ? selectedId() : "");
+    if (nameInput.val() && selectedId()) {
+      ns.showStatus(status, "ok", msg("chosen", "Camera: __name__", { name: nameInput.val() }));
+    }
+
+    /** Keeps cameraName with the device id: the picked camera's name, or none for an unknown id. */
+    function followName() {
+      var id = selectedId();
+      if (id && id === nameInput.attr("data-device")) return;
+      var name = (id && known[id]) || "";
+      nameInput.val(name).attr("data-device", name ? id : "");
+    }
+
     function selectedId() {
       return String($("#node-input-deviceId").val() || "")
         .split("/")
@@ -92,6 +108,7 @@
       }
       ns.showStatus(status, "info", msg("choose", "Choose a camera:"));
       cameras.forEach(function (cam) {
+        if (cam.displayName) known[cam.id] = cam.displayName;
         var item = $("<a>", { href: "#", class: "nest-restream-camera", role: "option", "data-id": cam.id })
           .css({
             display: "block",
@@ -125,6 +142,7 @@
         }
         item.on("click", function (e) {
           e.preventDefault();
+          nameInput.val(cam.displayName || "").attr("data-device", cam.displayName ? cam.id : "");
           $("#node-input-deviceId").val(cam.id).trigger("change");
           mark();
           ns.showStatus(status, "ok", msg("chosen", "Camera: __name__", { name: cam.displayName || cam.id }));
@@ -144,7 +162,10 @@
       });
     }
 
-    $("#node-input-deviceId").on("change keyup input", mark);
+    $("#node-input-deviceId").on("change keyup input", function () {
+      followName();
+      mark();
+    });
 
     button.on("click", function (e) {
       e.preventDefault();

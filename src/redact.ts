@@ -51,7 +51,7 @@ const PATTERNS: [RegExp, string][] = [
   ],
   // RTMP(S) publish URLs: everything after the application is the stream name, which is the key
   // (YouTube rtmps://a.rtmps.youtube.com/live2/<key>, also …/live2?backup=1/<key>; Twitch, Facebook).
-  [/(\brtmps?:\/\/[^/\s"']+\/[^/\s"'?]+(?:\?[^/\s"']*)?\/)[^\s"'),;]+/gi, `$1${MASK}`],
+  [/(\brtmps?:\/\/[^/\s"']+\/[^/\s"'?]+(?:\?[^/\s"']*)?\/)[^\s"'),;]*[^\s"'),;:]/gi, `$1${MASK}`],
   // user:password@ in URLs. The match starts at "://" and the scheme is checked behind it: written
   // as `\b[a-z][a-z0-9+.-]*://…`, every word boundary of a long run such as "a.a.a.a…" starts a
   // scan to the end of the run, quadratic (40,000 characters took seconds). Same matches, linear.

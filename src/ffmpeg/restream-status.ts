@@ -38,6 +38,12 @@ function roundOrNull(n: number | null | undefined): number | null {
   return n !== null && n !== undefined ? Math.round(n) : null;
 }
 
+/**
+ * The first line of the last error, redacted, made to fit a status: ffmpeg's "rtmp://host/app/***:
+ * Input/output error (ffmpeg exited with status 1)" becomes "Input/output error — rtmp://host".
+ */
 function firstLine(text: string | null | undefined): string | null {
-  return redact((text ?? "").split("\n")[0].trim()) || null;
+  const line = redact((text ?? "").split("\n")[0].trim());
+  const named = /^([a-z][a-z0-9+.-]*:\/\/[^/\s?]+)\S*: (.+?)(?: \((?:ffmpeg [^()]*)\))?$/i.exec(line);
+  return (named ? `${named[2]} — ${named[1]}` : line) || null;
 }

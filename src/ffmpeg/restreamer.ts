@@ -20,6 +20,7 @@ import { systemClock, type Clock, type Timer } from "../clock";
 import { redact, secrets } from "../redact";
 import { buildArgs, type VideoMode } from "./args";
 import { AudioPlanner, type AudioMode, type AudioPlan, type InputAudio } from "./audio-plan";
+import { failureReason } from "./failure-reason";
 import {
   commandLine,
   ffmpegMissingMessage,
@@ -484,7 +485,10 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     this.failures++;
     this.restartCount++;
     const tail = stderr.slice(-10);
-    this.lastErrorText = redact(tail.length > 0 ? `${message}\n${tail.join("\n")}` : message);
+    // The line that says why leads (the status shows the first line), then what happened, then the tail.
+    const why = failureReason(stderr);
+    const head = why ? `${why} (${message})` : message;
+    this.lastErrorText = redact(tail.length > 0 ? `${head}\n${tail.join("\n")}` : head);
     const delay = this.failures === 1 ? 0 : this.backoff.next();
     this.log(`${message}; reconnecting ${delay === 0 ? "now" : `in ${(delay / 1000).toFixed(1)} s`}`);
     this.setState("retrying");

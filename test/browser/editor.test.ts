@@ -142,13 +142,33 @@ describe("editor (browser)", function () {
     await openStream("stream-a");
     await openAccount();
     const token = await authorize();
-    assert.match((await page.textContent("#node-config-nest-auth-status")) ?? "", /Press Done, then Deploy/);
+    // The account exists (imported): its dialog's button is Update.
+    assert.match(
+      (await page.textContent("#node-config-nest-auth-status")) ?? "",
+      /Press Update, then Deploy/,
+    );
     await closeAccount(page);
     const saved = await page.evaluate(() => window.RED.nodes.node("acc-a")?.credentials.refreshToken);
     assert.equal(saved, token);
     assert.ok(adminCalls.includes("POST /nest-restream/auth/start"), adminCalls.join(", "));
     assert.ok(adminCalls.includes("GET /nest-restream/auth/callback"), adminCalls.join(", "));
     assert.ok(adminCalls.includes("GET /nest-restream/auth/result"), adminCalls.join(", "));
+  });
+
+  it("tells to press Add when the account is new", async () => {
+    await freshPage();
+    await importFlow([stream("stream-new", "")]);
+    await openStream("stream-new");
+    // The + beside the account: a new nest-account.
+    await page.click("#node-input-btn-account-add");
+    await page.waitForSelector("#node-config-nest-authorize", { state: "visible" });
+    await page.fill("#node-config-input-projectId", credentials.projectId);
+    await page.fill("#node-config-input-clientId", credentials.clientId);
+    await page.fill("#node-config-input-clientSecret", credentials.clientSecret);
+    assert.equal((await page.textContent("#node-config-dialog-ok"))?.trim(), "Add");
+    await authorize();
+    assert.match((await page.textContent("#node-config-nest-auth-status")) ?? "", /Press Add, then Deploy/);
+    await closeAccount(page);
   });
 
   it("authorizes with the pasted www.google.com address, and refuses it a second time", async () => {
@@ -345,6 +365,52 @@ describe("editor (browser)", function () {
     assert.ok(!(await page.isVisible("#node-input-nest-camera-list")));
   });
 
+  it("a picked camera names the node, and the dialog shows its name again when reopened", async () => {
+    await freshPage();
+    await importFlow([
+      account("acc-n"),
+      stream("stream-n", "acc-n", { deviceId: "enterprises/p/devices/abcdefghijklmnop" }),
+    ]);
+    const label = page.locator('[id="stream-n"] .red-ui-flow-node-label');
+    // Before: the device id, cut and marked so; a short one is not marked.
+    assert.equal(await label.textContent(), "nest abcdefghij…");
+    await openStream("stream-n");
+    await openAccount({ refreshToken: FAKE_DEFAULTS.refreshToken });
+    await closeAccount(page);
+    await page.click("#node-input-nest-list-cameras");
+    await page.click('.nest-restream-camera[data-id="cam-garden"]');
+    assert.equal(await page.inputValue("#node-input-cameraName"), "Garden");
+    // A device id typed by hand takes the listed camera's name, or none.
+    await page.fill("#node-input-deviceId", "cam-front");
+    assert.equal(await page.inputValue("#node-input-cameraName"), "Front Door");
+    await page.fill("#node-input-deviceId", "cam-other");
+    assert.equal(await page.inputValue("#node-input-cameraName"), "");
+    await page.click('.nest-restream-camera[data-id="cam-garden"]');
+    await page.click("#node-dialog-ok");
+    await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+    await label.filter({ hasText: /^Garden$/ }).waitFor();
+    assert.equal(await page.evaluate(() => window.RED.nodes.node("stream-n")?.cameraName), "Garden");
+    await page.screenshot({ path: screenshotPath("camera-named-node.png") });
+
+    await openStream("stream-n");
+    assert.equal(await page.inputValue("#node-input-deviceId"), "cam-garden");
+    assert.match((await page.textContent("#node-input-nest-cameras-status")) ?? "", /Garden/);
+    // A name the user gives wins over the camera's.
+    await page.fill("#node-input-name", "Back garden");
+    await page.click("#node-dialog-ok");
+    await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+    await label.filter({ hasText: /^Back garden$/ }).waitFor();
+  });
+
+  it("labels a stream with a short device id without an ellipsis", async () => {
+    await freshPage();
+    await importFlow([account("acc-s"), stream("stream-s", "acc-s", { deviceId: "cam-front" })]);
+    assert.equal(
+      await page.locator('[id="stream-s"] .red-ui-flow-node-label').textContent(),
+      "nest cam-front",
+    );
+  });
+
   it("asks for an account before listing cameras", async () => {
     await freshPage();
     await importFlow([stream("stream-e", "")]);
@@ -353,6 +419,141 @@ describe("editor (browser)", function () {
     await page.waitForSelector('#node-input-nest-cameras-status[data-kind="error"]');
     assert.match((await page.textContent("#node-input-nest-cameras-status")) ?? "", /account first/);
     assert.deepEqual(adminCalls, []);
+  });
+
+  /**
+   * What is cut off in the open dialog (the last tray), measured in the page: a select narrower than
+   * its longest option, a label wider than its box or on two lines, an input whose placeholder does
+   * not fit.
+   */
+  async function cutOff(): Promise<string[]> {
+    return page.evaluate(`(() => {
+      const tray = [...document.querySelectorAll(".red-ui-tray")].pop();
+      const canvas = document.createElement("canvas").getContext("2d");
+      const textWidth = (el, text) => {
+        const cs = getComputedStyle(el);
+        canvas.font = cs.fontStyle + " " + cs.fontWeight + " " + cs.fontSize + " " + cs.fontFamily;
+        return canvas.measureText(text).width;
+      };
+      const visible = (el) => el.offsetParent !== null && el.getClientRects().length > 0;
+      const problems = [];
+      for (const sel of tray.querySelectorAll(".form-row select")) {
+        if (!visible(sel)) continue;
+        const cs = getComputedStyle(sel);
+        // The arrow and the padding take about 30 px.
+        const room = sel.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 20;
+        for (const opt of sel.options) {
+          const w = textWidth(sel, opt.textContent.trim());
+          if (w > room) problems.push("select #" + sel.id + ": '" + opt.textContent.trim() + "' needs " + Math.ceil(w) + " px, has " + Math.floor(room));
+        }
+      }
+      for (const label of tray.querySelectorAll(".form-row > label")) {
+        if (!visible(label) || !label.textContent.trim()) continue;
+        if (label.scrollWidth > label.clientWidth + 1) problems.push("label '" + label.textContent.trim() + "' is cut");
+        // A text that wraps has a box per line.
+        const walker = document.createTreeWalker(label, NodeFilter.SHOW_TEXT);
+        for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+          if (!t.textContent.trim()) continue;
+          const range = document.createRange();
+          range.selectNodeContents(t);
+          const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+          if (tops.size > 1) problems.push("label '" + label.textContent.trim() + "' wraps");
+        }
+      }
+      for (const input of tray.querySelectorAll(".form-row input[placeholder]")) {
+        if (!visible(input) || !input.placeholder) continue;
+        const cs = getComputedStyle(input);
+        const room = input.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+        const w = textWidth(input, input.placeholder);
+        if (w > room) problems.push("placeholder of #" + input.id + ": '" + input.placeholder + "' needs " + Math.ceil(w) + " px, has " + Math.floor(room));
+      }
+      return problems;
+    })()`);
+  }
+
+  it("cuts off no dropdown, label or placeholder at 1400×900, in any dialog (measured in the page)", async () => {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    try {
+      await freshPage();
+      await importFlow([
+        account("acc-f"),
+        { id: "yt-acc-f", type: "youtube-account", name: "Channel", dailyQuota: 10000 },
+        stream("stream-f", "acc-f", { x: 200, y: 100 }),
+        {
+          id: "restream-f",
+          type: "nest-restream",
+          name: "",
+          target: "youtube-rtmps",
+          x: 200,
+          y: 180,
+          wires: [[], [], []],
+        },
+        { id: "live-f", type: "youtube-live", account: "yt-acc-f", x: 200, y: 260, wires: [[], []] },
+        { id: "captions-f", type: "youtube-captions", account: "yt-acc-f", x: 200, y: 340, wires: [[]] },
+        { id: "events-f", type: "nest-events", account: "acc-f", x: 200, y: 420, wires: [[]] },
+      ]);
+      const problems: string[] = [];
+      const check = async (what: string) => {
+        for (const p of await cutOff()) problems.push(`${what}: ${p}`);
+      };
+      for (const id of ["stream-f", "restream-f", "live-f", "captions-f", "events-f"]) {
+        await openNode(page, id);
+        await page.waitForTimeout(300);
+        await check(id);
+        if (id === "restream-f") {
+          // The YouTube stream key is required and says so; a custom server's is not.
+          assert.match((await page.getAttribute("#node-input-streamKey", "placeholder")) ?? "", /^required/);
+          await page.waitForSelector("#node-input-streamKey.input-error", { timeout: 5000 });
+          await page.fill("#node-input-streamKey", "abcd-efgh-ijkl-mnop");
+          await page.dispatchEvent("#node-input-streamKey", "change");
+          assert.ok(!(await page.$eval("#node-input-streamKey", (e) => e.classList.contains("input-error"))));
+          await page.fill("#node-input-streamKey", "");
+          await page.selectOption("#node-input-target", "custom");
+          assert.ok(!(await page.$eval("#node-input-streamKey", (e) => e.classList.contains("input-error"))));
+          // Every target shows other fields.
+          for (const target of ["youtube-rtmp", "youtube-hls", "custom"]) {
+            await page.selectOption("#node-input-target", target);
+            await check(`${id} (${target})`);
+          }
+        }
+        if (id === "stream-f" || id === "live-f") {
+          await page.click("#node-input-btn-account-edit");
+          await page.waitForSelector("#node-config-dialog-ok", { state: "visible" });
+          await page.waitForTimeout(300);
+          await check(`${id}'s account`);
+          await page.click("#node-config-dialog-cancel");
+          await page.waitForSelector("#node-config-dialog-ok", { state: "detached" });
+        }
+        await page.screenshot({ path: screenshotPath(`dialog-${id}.png`) });
+        await page.click("#node-dialog-cancel");
+        await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+      }
+      // The help panels: nothing wider than the sidebar (long code lines wrap).
+      for (const id of ["stream-f", "restream-f", "live-f", "captions-f", "events-f"]) {
+        // As a user does: select the node, then its help (the i of the sidebar's help tab).
+        await page.evaluate((nodeId) => {
+          const RED = window.RED as unknown as {
+            view: { select(s: string): void };
+            actions: { invoke(a: string): void };
+          };
+          RED.view.select(nodeId);
+          RED.actions.invoke("core:show-node-help");
+        }, id);
+        await page.waitForSelector(".red-ui-help .nest-restream-help", { state: "visible" });
+        const wide = await page.evaluate(`(() => {
+          const help = [...document.querySelectorAll(".red-ui-help .nest-restream-help")].find((e) => e.offsetParent);
+          const box = help.getBoundingClientRect();
+          return [...help.querySelectorAll("*")]
+            .filter((e) => e.getBoundingClientRect().right > box.right + 1 || e.scrollWidth > e.clientWidth + 1)
+            .map((e) => e.tagName + ": " + e.textContent.slice(0, 60));
+        })()`);
+        for (const w of wide as string[]) problems.push(`help of ${id}: ${w}`);
+      }
+      await page.screenshot({ path: screenshotPath("help-nest-stream-wraps.png") });
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
   });
 
   it("deploys a flow whose stream goes live, and picks cameras of the deployed account", async () => {

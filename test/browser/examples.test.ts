@@ -90,10 +90,23 @@ describe("example flows in the editor (browser)", function () {
     const flow = readExample(file);
     await page.click("#red-ui-header-button-sidemenu");
     await page.click("#menu-item-import");
-    await page.click("#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples a");
+    // A click while the dialog still opens can be lost: until the examples show.
+    const examplesTab = page.locator("#red-ui-clipboard-dialog-import-tab-examples");
+    for (let i = 0; i < 10 && !(await examplesTab.isVisible()); i++) {
+      await page.click("#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples a");
+      await examplesTab.waitFor({ state: "visible", timeout: 1000 }).catch(() => undefined);
+    }
     const tree = page.locator("#red-ui-clipboard-dialog-import-tab-examples .red-ui-treeList-label");
-    await tree.filter({ hasText: /^node-red-contrib-nest-restream$/ }).click();
-    await tree.filter({ hasText: new RegExp(`^${name}$`) }).click();
+    const item = tree.filter({ hasText: new RegExp(`^${name}$`) });
+    const folder = tree.filter({ hasText: /^node-red-contrib-nest-restream$/ });
+    const importButton = page.locator("#red-ui-clipboard-dialog-ok");
+    // The dialog may keep the package's folder open from an earlier import: open it only when closed,
+    // until the example is chosen (the Import button enabled).
+    for (let i = 0; i < 10 && !(await importButton.isEnabled()); i++) {
+      if (await item.isVisible()) await item.click();
+      else await folder.click();
+      await page.waitForTimeout(300);
+    }
     await page.click("#red-ui-clipboard-dialog-ok");
     await page.waitForSelector("#red-ui-clipboard-dialog", { state: "hidden" });
     const tab = flow.find((n) => n.type === "tab");
@@ -163,6 +176,182 @@ describe("example flows in the editor (browser)", function () {
       assert.deepEqual(ed.pageErrors.slice(errors), []);
     });
   }
+
+  /** The notifications on the page now, as text. */
+  const notifications = () =>
+    page.evaluate(() =>
+      Array.from(
+        (
+          window as unknown as { document: { querySelectorAll(s: string): { textContent: string }[] } }
+        ).document.querySelectorAll(".red-ui-notification"),
+      ).map((n) => n.textContent),
+    );
+
+  it("every example has node ids of its own, and an account named to say it needs credentials", () => {
+    const seen = new Map<string, string>();
+    for (const file of examples) {
+      for (const n of readExample(file)) {
+        assert.ok(!seen.has(n.id), `${n.id} of ${file} is also in ${seen.get(n.id)}`);
+        seen.set(n.id, file);
+        if (n.type === "nest-account" || n.type === "youtube-account") {
+          assert.match(n.name ?? "", /open it, (enter credentials|Authorize)/, `${file}: ${n.type} name`);
+        }
+      }
+    }
+  });
+
+  it("imports two examples one after the other with no 'already exist' question, and both accounts stay", async () => {
+    page = await openPage(ed, page);
+    const first = await importExample("nest-to-youtube.json");
+    const second = await importExample("record-hourly.json");
+    // The question would be a notification (or the conflict dialog) right after the import.
+    await page.waitForTimeout(1000);
+    const texts = await notifications();
+    assert.deepEqual(
+      texts.filter((t) => /already exist/i.test(t)),
+      [],
+      "no question about nodes that already exist",
+    );
+    assert.ok(!(await page.isVisible("#red-ui-clipboard-dialog-import-conflict")));
+    for (const n of [...first, ...second].filter((x) => x.type !== "tab")) {
+      assert.ok(
+        await page.evaluate((id) => !!window.RED.nodes.node(id), n.id),
+        `${n.type} ${n.id} was imported`,
+      );
+    }
+    await screenshotWorkspace(page, screenshotPath("examples-two-imports.png"));
+  });
+
+  for (const file of examples) {
+    it(`${file} fits the workspace at 1400×900 (measured in the page) and says first which account to fill in`, async () => {
+      await page.setViewportSize({ width: 1400, height: 900 });
+      page = await openPage(ed, page);
+      const flow = await importExample(file);
+      const tab = flow.find((n) => n.type === "tab") as FlowNode;
+      // Every node drawn (its width known) before measuring.
+      await page.waitForFunction(
+        (z) =>
+          (window.RED.nodes as unknown as { filterNodes(f: object): { w?: number }[] })
+            .filterNodes({ z })
+            .every((n) => typeof n.w === "number" && n.w > 0),
+        tab.id,
+      );
+      const drawn = await page.evaluate((z) => {
+        const nodes = (
+          window.RED.nodes as unknown as {
+            filterNodes(
+              f: object,
+            ): { id: string; type: string; name?: string; x: number; y: number; w: number }[];
+          }
+        ).filterNodes({ z });
+        return {
+          nodes: nodes.map((n) => ({ id: n.id, type: n.type, name: n.name, x: n.x, y: n.y, w: n.w })),
+        };
+      }, tab.id);
+      assert.ok(drawn.nodes.length > 0);
+      for (const n of drawn.nodes) {
+        const right = n.x + n.w / 2;
+        assert.ok(right <= 1000, `${n.type} ${n.id} ends at x=${right} (more than 1000)`);
+        assert.ok(n.x - n.w / 2 >= 0, `${n.type} ${n.id} starts left of the workspace`);
+      }
+      // The top-left node is the comment that says to fill in the account.
+      const topLeft = [...drawn.nodes].sort((a, b) => a.y - b.y || a.x - b.x)[0];
+      assert.equal(topLeft.type, "comment");
+      assert.match(topLeft.name ?? "", /account.*credentials/i);
+      await page.setViewportSize({ width: 1280, height: 800 });
+    });
+  }
+
+  it("a restream whose ingest refuses the stream key shows why in its status", async function () {
+    if (!media) throw new Error(`this test needs the media servers: ${mediaMissing}; run npm run test:setup`);
+    const key = "refused-in-browser-1234";
+    const refusing = await RtmpServer.start({ rejectKeys: [key] });
+    try {
+      page = await openPage(ed, page);
+      const source = media.source.url("/cam-aac");
+      await page.evaluate(
+        ({ url, server }) => {
+          const RED = window.RED;
+          const z = RED.workspaces.active();
+          RED.view.importNodes(
+            [
+              {
+                id: "rk-go",
+                type: "inject",
+                z,
+                name: "go",
+                payload: url,
+                payloadType: "str",
+                topic: "",
+                repeat: "",
+                crontab: "",
+                once: false,
+                onceDelay: 0.1,
+                props: [{ p: "payload" }],
+                x: 120,
+                y: 100,
+                wires: [["rk-restream"]],
+              },
+              {
+                id: "rk-restream",
+                type: "nest-restream",
+                z,
+                name: "refused",
+                target: "youtube-rtmp",
+                url: server,
+                audio: "auto",
+                video: "copy",
+                x: 320,
+                y: 100,
+                wires: [[], [], []],
+              },
+            ],
+            { generateIds: false, touchImport: true },
+          );
+          // Importing places the nodes at the mouse: put them where they can be clicked.
+          for (const [id, x] of [
+            ["rk-go", 120],
+            ["rk-restream", 320],
+          ] as const) {
+            const node = RED.nodes.node(id);
+            if (node) {
+              node.x = x;
+              node.y = 100;
+              node.dirty = true;
+            }
+          }
+          RED.view.select("");
+          RED.view.redraw(true);
+        },
+        { url: source, server: refusing.url },
+      );
+      await openNode(page, "rk-restream");
+      await page.fill("#node-input-streamKey", key);
+      await page.click("#node-dialog-ok");
+      await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+      await deploy(page);
+      await page.click('[id="rk-go"] .red-ui-flow-node-button');
+      const text = await waitForStatus(page, "rk-restream", /Input\/output error/, 60_000);
+      assert.match(text, /^retrying \(\d+\): Input\/output error — rtmp:\/\/127\.0\.0\.1:\d+$/);
+      assert.ok(!text.includes(key));
+      await page.screenshot({ path: screenshotPath("restream-refused-key.png") });
+      assert.match(
+        ed.logs(),
+        /\[warn\] \[nest-restream:refused\] rtmp:\/\/127\.0\.0\.1:\d+\/live2\/\*\*\*: Input\/output error/,
+      );
+      assert.ok(!ed.logs().includes(key), "the stream key stays out of the log");
+      // Stop it: a deploy without the nodes.
+      await page.evaluate(() => {
+        const RED = window.RED as unknown as { nodes: { remove(id: string): void; dirty(d: boolean): void } };
+        RED.nodes.remove("rk-go");
+        RED.nodes.remove("rk-restream");
+        RED.nodes.dirty(true);
+      });
+      await deploy(page);
+    } finally {
+      await refusing.stop();
+    }
+  });
 
   it("nest-to-youtube goes live: authorize, pick the camera, stream key, deploy, start", async function () {
     assert.ok(examples.includes("nest-to-youtube.json"), "the nest-to-youtube example exists");

@@ -263,7 +263,7 @@ describe(`shared admin routes (Node-RED ${nodeRedMajor})`, function () {
         .set("Cookie", nonceCookie(started))
         .expect(200);
       assert.match(page.text, /<h1 id="result" data-ok="true">Authorized<\/h1>/);
-      assert.match(page.text, /go back to the account dialog, press Done, then Deploy/);
+      assert.match(page.text, /go back to the account dialog, press Add \(or Update\), then Deploy/);
       const again = await helper
         .request()
         .get(`/nest-restream/auth/callback${back.search}`)

@@ -30,6 +30,7 @@ const nodes = [
 interface FlowNode {
   id: string;
   type: string;
+  name?: string;
   z?: string;
 }
 
@@ -73,7 +74,18 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
         flow.some((n) => n.type === "comment"),
         "a comment node explains it",
       );
-      assert.ok(!JSON.stringify(flow).includes("credentials"), "no credentials in an example");
+      // (The account names say "enter credentials": the word is there, credentials are not.)
+      assert.ok(
+        flow.every((n) => !("credentials" in n)),
+        "no credentials in an example",
+      );
+      for (const n of flow.filter((x) => x.type === "nest-account" || x.type === "youtube-account")) {
+        assert.match(
+          n.name ?? "",
+          /^(Nest|YouTube) account: open it/,
+          `${n.id}: a name that says what to do`,
+        );
+      }
       // The helper deploys one flow: drop the tab and keep its nodes.
       const nodesOnly = flow
         .filter((n) => n.type !== "tab")

@@ -10,6 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "../fixtures/ports";
+import { RtmpServer } from "../fixtures/rtmp-server";
 import { ffmpegPath, listProcessDetails } from "../fixtures/probe";
 import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
 import type { RestreamPayload } from "../../src/ffmpeg/restreamer";
@@ -33,6 +34,7 @@ interface TestNode {
   error: { args: unknown[][] };
   warn: { args: unknown[][] };
   debug: { args: unknown[][] };
+  warn: { args: unknown[][] };
 }
 
 const CONTRACT_FIELDS = [
@@ -292,6 +294,8 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
     const msgs = await load({ target: "youtube-rtmp" });
     assert.equal(lastStatus()?.fill, "red");
     assert.match(lastStatus()?.text ?? "", /needs a stream key/);
+    // The target in the dialog's words, not its value.
+    assert.doesNotMatch(lastStatus()?.text ?? "", /youtube-rtmp/);
     node().receive({ payload: clip, target: { url: `rtmp://127.0.0.1:${closed}/live2`, streamKey } });
     const proc = await waitFor(() => ffmpegs()[0], 5000, "ffmpeg");
     assert.ok(proc.argv.includes(`rtmp://127.0.0.1:${closed}/live2/${streamKey}`), proc.argv.join(" "));
@@ -324,6 +328,36 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
     // It stays failed (no retry loop) until told again.
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(msgs[msgs.length - 1]?.payload.state, "failed");
+  });
+
+  it("an ingest that refuses the stream key: the reason in the status and lastError, warned once", async () => {
+    const key = "refused-key-1234";
+    const rtmp = await RtmpServer.start({ rejectKeys: [key] });
+    try {
+      const msgs = await load({ target: "youtube-rtmp", url: rtmp.url }, { streamKey: key });
+      node().receive({ payload: clip });
+      // The first failure reconnects at once, the second after a backoff: two reports of one reason.
+      const first = await waitState(msgs, "retrying");
+      await waitState(msgs, "retrying", first + 1, 20_000);
+      const p = msgs[first]?.payload as Payload;
+      assert.match(
+        p.lastError ?? "",
+        /^rtmp:\/\/127\.0\.0\.1:\d+\/live2\/\*\*\*: Input\/output error \(ffmpeg exited with status \d+\)\n/,
+      );
+      const status = statuses().find((s) => /^retrying/.test(s.text ?? ""));
+      assert.match(status?.text ?? "", /^retrying \(1\): Input\/output error — rtmp:\/\/127\.0\.0\.1:\d+$/);
+      const warnings = node().warn.args.map(([w]) => String(w));
+      // Once, in full: the line ffmpeg printed (key masked) and what happened.
+      assert.equal(warnings.filter((w) => /Input\/output error/.test(w)).length, 1, warnings.join("\n"));
+      assert.match(
+        warnings.find((w) => /Input\/output error/.test(w)) ?? "",
+        /^rtmp:\/\/127\.0\.0\.1:\d+\/live2\/\*\*\*: Input\/output error \(ffmpeg exited with status \d+\)$/,
+      );
+      assertNoSecrets([...msgs, statuses(), warnings], [key]);
+    } finally {
+      await helper.unload();
+      await rtmp.stop();
+    }
   });
 
   it('output 2 announces each finished recording; output 3 answers "snapshot" with a JPEG', async () => {

@@ -45,6 +45,11 @@ describe("redact", () => {
       "to 'rtmps://b.rtmps.youtube.com:443/live2?backup=1/***': refused",
     );
     assert.equal(redact("(rtmp://h:1935/live2/k-1); again", none), "(rtmp://h:1935/live2/***); again");
+    // ffmpeg's "url: reason": the colon after the key stays.
+    assert.equal(
+      redact("rtmp://h:1935/live2/abcd-efgh: Input/output error", none),
+      "rtmp://h:1935/live2/***: Input/output error",
+    );
     assert.equal(
       redact("rtmp://127.0.0.1:1935/live2", none),
       "rtmp://127.0.0.1:1935/live2",

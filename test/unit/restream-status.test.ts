@@ -58,4 +58,20 @@ describe("restream status", () => {
     });
     secrets.delete("status-secret-42");
   });
+
+  it("a reason that starts with ffmpeg's URL: the cause first, then where", () => {
+    const lastError =
+      "rtmp://127.0.0.1:1935/live2/abcd-efgh-ijkl: Connection refused (ffmpeg exited with status 1)\ntail";
+    assert.deepEqual(restreamStatus(snap({ state: "retrying", restarts: 2, lastError })), {
+      state: "retrying",
+      restarts: 2,
+      reason: "Connection refused — rtmp://127.0.0.1:1935",
+    });
+    const hls =
+      "https://a.upload.youtube.com/http_upload_hls?cid=k1234567&copy=0: Server returned 403 Forbidden";
+    assert.deepEqual(restreamStatus(snap({ state: "failed", lastError: hls })), {
+      state: "failed",
+      reason: "Server returned 403 Forbidden — https://a.upload.youtube.com",
+    });
+  });
 });

@@ -102,6 +102,35 @@ describe("Restreamer", () => {
     assert.match(snap.lastError ?? "", /454 Session Not Found/, "the last stderr lines come with the error");
   });
 
+  it("leads lastError with the stderr line that says why, then what happened and the tail", async () => {
+    const { r, spawner } = setup();
+    r.play(URL1);
+    const p = spawner.last;
+    p.stderrLine(
+      "[tcp @ 0x5636d049bcc0] Connection to tcp://127.0.0.1:1?tcp_nodelay=0 failed: Connection refused",
+    );
+    p.stderrLine("rtmp://127.0.0.1:1/live2/k: Connection refused");
+    p.stderrLine("Conversion failed!");
+    await flush();
+    p.exit(1);
+    await flush();
+    const lines = (r.snapshot().lastError ?? "").split("\n");
+    assert.equal(lines[0], "rtmp://127.0.0.1:1/live2/***: Connection refused (ffmpeg exited with status 1)");
+    assert.equal(lines[lines.length - 1], "Conversion failed!");
+  });
+
+  it("a TEARDOWN refused at exit is not the reason", async () => {
+    const { r, spawner } = setup();
+    r.play(URL1);
+    const p = spawner.last;
+    await goLive(p);
+    p.stderrLine("[rtsp @ 0x55d] method TEARDOWN failed: 454 Session Not Found");
+    await flush();
+    p.exit(0);
+    await flush();
+    assert.match(r.snapshot().lastError ?? "", /^ffmpeg exited \(status 0\)/);
+  });
+
   it("backs off exponentially after the first immediate reconnect", async () => {
     const { r, spawner, clock } = setup({ backoff: { initialMs: 1000, maxMs: 8000 } });
     r.play(URL1);
