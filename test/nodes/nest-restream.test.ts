@@ -34,7 +34,6 @@ interface TestNode {
   error: { args: unknown[][] };
   warn: { args: unknown[][] };
   debug: { args: unknown[][] };
-  warn: { args: unknown[][] };
 }
 
 const CONTRACT_FIELDS = [
