@@ -21,7 +21,7 @@ export function isFilePath(value: string): boolean {
 }
 
 export const MESSAGE_DIR_HINT =
-  'set the node\'s "Files from messages" directory (messageDir); paths from messages are accepted inside it only';
+  'set the node\'s "Message files" directory (messageDir); paths from messages are accepted inside it only';
 
 /**
  * The real directory a message's file path lies in, checked against the node's `messageDir`.

@@ -573,7 +573,7 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
     });
     const warned = node().warn.args.map((a) => String(a[0]));
     assert.ok(
-      warned.some((w) => /line 2: .*move the key to "Keys for Also send to"/.test(w)),
+      warned.some((w) => /line 2: .*move the key to "Extra keys"/.test(w)),
       warned.join("\n"),
     );
     assertNoSecrets(warned, [inline]);

@@ -117,7 +117,7 @@ describe("nest-restream: destinations and inputs from messages", () => {
       const { c, spawner } = setup({ target: "custom", url: `${dir}/` });
       await assert.rejects(
         c.handle({ payload: CAM, target: { url: `${outside}/` } }),
-        /file destination from a message is refused: set the node's "Files from messages" directory \(messageDir\)/,
+        /file destination from a message is refused: set the node's "Message files" directory \(messageDir\)/,
       );
       assert.equal(spawner.processes.length, 0);
     });
