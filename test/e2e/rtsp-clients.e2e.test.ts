@@ -140,8 +140,15 @@ describe("local RTSP server with real clients: ffmpeg and GStreamer, default tra
     it(`GStreamer ${gname}: frames without a password, and with the right one over Digest`, async () => {
       for (const url of [open, locked]) {
         const r = await gst(url, transport);
-        assert.equal(r.code, 0, r.output);
+        // The frames came: 30 buffers, then EOS, and the pipeline ran to its end.
         assert.match(r.output, /Got EOS from element/, r.output);
+        assert.match(r.output, /Execution ended after/, r.output);
+        // gst-launch's own teardown (PLAYING → NULL) was once seen to hang on a loaded machine after
+        // all of that; then it is killed by the reader's timeout. Anything else is a failure.
+        if (r.code !== 0) {
+          assert.match(r.output, /Setting pipeline to NULL \.\.\.\s*$/, r.output);
+          console.warn(`      (gst-launch-1.0 hung in its own teardown after EOS and was killed)`);
+        }
       }
       assert.equal(signedIn("Digest"), 1, logs.join("\n"));
       assert.equal(signedIn("Basic"), 0);
