@@ -83,6 +83,8 @@ export class UploadQueue extends EventEmitter {
   private readonly stop = new AbortController();
   private worker: Promise<void> | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** Adds run one after another: each checks its file first, and the queue keeps the order they came in. */
+  private adding: Promise<unknown> = Promise.resolve();
   private wake: (() => void) | undefined;
   private state: QueueStatus = { queued: 0 };
 
@@ -113,7 +115,13 @@ export class UploadQueue extends EventEmitter {
    * Queues a file. Throws UploadFileError (and queues nothing) for what is not a non-empty file. A
    * file already in the queue is not queued twice.
    */
-  async add(file: unknown, meta: VideoMetadata, deleteAfterUpload = false): Promise<QueueEntry> {
+  add(file: unknown, meta: VideoMetadata, deleteAfterUpload = false): Promise<QueueEntry> {
+    const added = this.adding.then(() => this.addNow(file, meta, deleteAfterUpload));
+    this.adding = added.catch(() => undefined);
+    return added;
+  }
+
+  private async addNow(file: unknown, meta: VideoMetadata, deleteAfterUpload: boolean): Promise<QueueEntry> {
     if (this.stop.signal.aborted) throw new Error("The upload queue is closed.");
     await uploadableSize(file);
     const abs = path.resolve(file as string);

@@ -110,6 +110,43 @@ describe("UploadQueue", function () {
     );
   });
 
+  it("keeps the order files were sent in when checking the first takes longer (adds not awaited)", async () => {
+    const [slow, quick] = [file("slow.mp4"), file("quick.mp4", UPLOAD_GRANULE)];
+    // The first file's check answers only after the second's has, if the second's has begun: as a
+    // busy disk may. (A queue that checks one add after another never begins the second's early.)
+    const stat = fs.promises.stat;
+    let quickStarted = false;
+    let quickDone!: () => void;
+    const quickChecked = new Promise<void>((r) => (quickDone = r));
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    (fs.promises as { stat: unknown }).stat = async (p: fs.PathLike, ...rest: []) => {
+      if (p === slow.path) await gate;
+      if (p === quick.path) quickStarted = true;
+      const st = await stat(p, ...rest);
+      if (p === quick.path) quickDone();
+      return st;
+    };
+    try {
+      const { q, done } = await queue();
+      const added = [q.add(slow.path, META), q.add(quick.path, META)];
+      if (quickStarted) void quickChecked.then(open);
+      else open();
+      await Promise.all(added);
+      await waitFor(() => done.length === 2, 20_000, "two videos");
+      assert.deepEqual(
+        done.map((d) => path.basename(d.entry.file)),
+        ["slow.mp4", "quick.mp4"],
+      );
+      assert.deepEqual(
+        fake.uploads.videos().map((v) => v.sha256),
+        [slow.sha256, quick.sha256],
+      );
+    } finally {
+      fs.promises.stat = stat;
+    }
+  });
+
   it("keeps the session URI on disk, and a new queue on the same file finishes the same session", async () => {
     const f = file("hour.mp4", 10 * UPLOAD_GRANULE);
     fake.uploads.bytesPerSecond = 4 * UPLOAD_GRANULE;
