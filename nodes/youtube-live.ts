@@ -16,6 +16,7 @@ import {
 } from "../src/youtube/live-broadcaster";
 import type { Latency, Privacy } from "../src/youtube/live-api";
 import type { Node, NodeMessage, NodeStatus, RED } from "./red-types";
+import { accountOrRefuse } from "./lib/account-guard";
 import type { YouTubeAccountNode } from "./youtube-account";
 
 interface YouTubeLiveConfig {
@@ -61,14 +62,8 @@ function settingsFrom(config: YouTubeLiveConfig): BroadcastSettings {
 module.exports = function register(RED: RED) {
   function YouTubeLiveNode(this: Node, config: YouTubeLiveConfig) {
     RED.nodes.createNode(this, config);
-    const accountNode = config.account
-      ? (RED.nodes.getNode(config.account) as YouTubeAccountNode | null)
-      : null;
-    if (!accountNode) {
-      this.status({ fill: "red", shape: "ring", text: RED._("youtube-live.status.noAccount") });
-      this.on("input", (_msg, _send, done) => done(new Error(RED._("youtube-live.error.noAccount"))));
-      return;
-    }
+    const accountNode = accountOrRefuse<YouTubeAccountNode>(RED, this, config.account, "youtube-live");
+    if (!accountNode) return;
     // Settings YouTube cannot honour are changed, and said so at deploy time.
     for (const text of normalizeSettings(settingsFrom(config)).warnings) this.warn(text);
     let broadcaster: LiveBroadcaster | undefined;

@@ -17,6 +17,7 @@ import {
   type UploadDone,
 } from "../src/youtube/upload-queue";
 import type { Node, NodeStatus, RED } from "./red-types";
+import { accountOrRefuse } from "./lib/account-guard";
 import type { YouTubeAccountNode } from "./youtube-account";
 
 interface YouTubeUploadConfig {
@@ -52,14 +53,8 @@ const PROGRESS_STATUS_MS = 1_000;
 module.exports = function register(RED: RED) {
   function YouTubeUploadNode(this: Node, config: YouTubeUploadConfig) {
     RED.nodes.createNode(this, config);
-    const accountNode = config.account
-      ? (RED.nodes.getNode(config.account) as YouTubeAccountNode | null)
-      : null;
-    if (!accountNode) {
-      this.status({ fill: "red", shape: "ring", text: RED._("youtube-upload.status.noAccount") });
-      this.on("input", (_msg, _send, done) => done(new Error(RED._("youtube-upload.error.noAccount"))));
-      return;
-    }
+    const accountNode = accountOrRefuse<YouTubeAccountNode>(RED, this, config.account, "youtube-upload");
+    if (!accountNode) return;
     const settings = settingsFrom(config);
     const chunk = chunkBytes(config.chunkMiB);
     const userDir =

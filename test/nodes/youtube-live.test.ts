@@ -164,6 +164,19 @@ describe(`youtube-live node (Node-RED ${nodeRedMajor})`, function () {
     }
   });
 
+  it("without an account says so in the status, and refuses messages saying to choose one", async () => {
+    await helper.load(nodes, [{ id: "live", type: "youtube-live", wires: [[], []] }], {});
+    const live = helper.getNode("live");
+    const before = fake.calls.length;
+    const status = (live as unknown as { status: { args: { text?: string }[][] } }).status;
+    assert.equal(status.args[0]?.[0].text, "no youtube-account");
+    const errors: string[] = [];
+    live.on("call:error", (call: { args: unknown[] }) => errors.push(String(call.args[0])));
+    live.receive(started);
+    await waitFor(() => errors.length === 1, 5_000, "the refusal");
+    assert.match(errors[0], /youtube-live has no youtube-account: open the node and choose or add one/);
+    assert.equal(fake.calls.length, before);
+  });
   it("without credentials says what to enter, and sends nothing to Google", async () => {
     await helper.load(nodes, flow(), { yt: { clientId: "", clientSecret: "", refreshToken: "" } });
     const live = helper.getNode("live");

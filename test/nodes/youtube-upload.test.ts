@@ -219,10 +219,17 @@ describe(`youtube-upload node (Node-RED ${nodeRedMajor})`, function () {
     );
   });
 
-  it("says so in the status when it has no account", async () => {
+  it("says so in the status when it has no account, and refuses files saying to choose one", async () => {
     await helper.load(nodes, [{ id: "up", type: "youtube-upload", wires: [[]] }], {});
     const up = helper.getNode("up") as TestNode;
     await waitFor(() => up.status.args.length > 0, 2_000, "a status");
     assert.equal(up.status.args[0][0].text, "no youtube-account");
+    up.receive({ payload: file("a.mp4", 10).path });
+    await waitFor(() => up.error.args.length === 1, 2_000, "the refusal");
+    assert.match(
+      String(up.error.args[0][0]),
+      /youtube-upload has no youtube-account: open the node and choose/,
+    );
+    assert.equal(fake.uploads.sessions.length, 0);
   });
 });
