@@ -623,6 +623,8 @@ export class LocalRtspServer {
       case "TEARDOWN":
         if (reader.session && !this.sessionMatches(reader, req)) return this.reply(reader, req, 454);
         this.reply(reader, req, 200);
+        if (reader.stream)
+          this.log("debug", `a local RTSP reader of "${reader.stream.camera}" ended its session`);
         reader.playing = false;
         reader.stream?.readers.delete(reader);
         reader.stream = undefined;

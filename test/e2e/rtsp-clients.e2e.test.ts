@@ -109,6 +109,8 @@ describe("local RTSP server with real clients: ffmpeg and GStreamer, default tra
   });
 
   const udpRefused = () => logs.filter((l) => /asked for UDP: 461/.test(l)).length;
+  const sessionsEnded = (camera: string) =>
+    logs.filter((l) => l === `a local RTSP reader of "${camera}" ended its session`).length;
   const signedIn = (scheme: string) =>
     logs.filter((l) => l.includes(`signed in to "locked" (${scheme})`)).length;
 
@@ -139,15 +141,27 @@ describe("local RTSP server with real clients: ffmpeg and GStreamer, default tra
       : "rtspsrc's default protocols (UDP first, 461, then TCP)";
     it(`GStreamer ${gname}: frames without a password, and with the right one over Digest`, async () => {
       for (const url of [open, locked]) {
+        const camera = url === open ? "open" : "locked";
+        const endedBefore = sessionsEnded(camera);
         const r = await gst(url, transport);
         // The frames came: 30 buffers, then EOS, and the pipeline ran to its end.
         assert.match(r.output, /Got EOS from element/, r.output);
         assert.match(r.output, /Execution ended after/, r.output);
-        // gst-launch's own teardown (PLAYING → NULL) was once seen to hang on a loaded machine after
-        // all of that; then it is killed by the reader's timeout. Anything else is a failure.
         if (r.code !== 0) {
-          assert.match(r.output, /Setting pipeline to NULL \.\.\.\s*$/, r.output);
-          console.warn(`      (gst-launch-1.0 hung in its own teardown after EOS and was killed)`);
+          const teardown = r.output.slice(r.output.indexOf("Setting pipeline to NULL"));
+          // rtspsrc's own teardown after EOS: its TEARDOWN and its PAUSE race on the one connection
+          // (seen about 1 run in 50 on a loaded machine): the server answers the TEARDOWN, rtspsrc
+          // closes the connection, and its PAUSE then finds it closed ("Received end-of-file"); or
+          // gst-launch hangs there and is killed by the reader's timeout. Only those are forgiven,
+          // and only once the server has seen the client end its session itself.
+          const errors = [...teardown.matchAll(/^ERROR: .*$/gm)];
+          const eof = [...teardown.matchAll(/Could not send message\. \(Received end-of-file\)/g)];
+          const hung = /^Setting pipeline to NULL \.\.\.\s*$/.test(teardown);
+          assert.ok(hung || (errors.length > 0 && eof.length === errors.length), r.output);
+          if (!hung) assert.equal(sessionsEnded(camera), endedBefore + 1, `${r.output}\n${logs.join("\n")}`);
+          console.warn(
+            `      (gst-launch-1.0 failed in its own teardown after EOS: ${hung ? "hung" : "PAUSE after TEARDOWN"})`,
+          );
         }
       }
       assert.equal(signedIn("Digest"), 1, logs.join("\n"));
