@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from "node:events";
 import { sleep, systemClock, type Clock } from "../clock";
+import { GoogleError } from "../google/errors";
 import { errorMessage } from "../redact";
 import { QuotaExhaustedError, type QuotaLedger } from "./quota-ledger";
 import type {
@@ -15,6 +16,7 @@ import type {
   LiveApi,
   LiveBroadcast,
   LiveStream,
+  NewBroadcast,
   Privacy,
 } from "./live-api";
 import type { LiveInput } from "./live-input";
@@ -530,17 +532,45 @@ export class LiveBroadcaster extends EventEmitter {
     this.emitStatus();
   }
 
-  /** A new broadcast with the node's settings, starting now. */
-  private insertBroadcast(): Promise<LiveBroadcast> {
-    return this.api.insertBroadcast({
+  /**
+   * A new broadcast with the node's settings, starting now. When the answer is lost (no answer, a
+   * timeout, a 5xx), YouTube may have made it all the same: it is looked for among the upcoming
+   * broadcasts (1 unit) by its title and start time, unbound, and taken, so no orphan is left in
+   * YouTube Studio and the next try does not make a second one.
+   */
+  private async insertBroadcast(): Promise<LiveBroadcast> {
+    // Whole seconds: the start time is compared with what YouTube lists, whatever precision it keeps.
+    const startAt = Math.floor(this.clock.now() / 1000) * 1000;
+    const wanted: NewBroadcast = {
       title: this.title(),
       description: this.settings.description,
       privacy: this.settings.privacy,
       latency: this.settings.latency,
       captions: this.settings.captions,
       madeForKids: this.settings.madeForKids,
-      scheduledStartTime: new Date(this.clock.now()).toISOString(),
-    });
+      scheduledStartTime: new Date(startAt).toISOString(),
+    };
+    try {
+      return await this.api.insertBroadcast(wanted);
+    } catch (err) {
+      if (!(err instanceof GoogleError) || !err.transient || (err.httpStatus !== 0 && err.httpStatus < 500))
+        throw err;
+      const made = await this.api
+        .upcomingBroadcasts()
+        .then((upcoming) =>
+          upcoming.find(
+            (b) =>
+              b.snippet?.title === wanted.title &&
+              Date.parse(b.snippet?.scheduledStartTime ?? "") === startAt &&
+              !b.contentDetails?.boundStreamId &&
+              b.status?.lifeCycleStatus === "created",
+          ),
+        )
+        .catch(() => undefined);
+      if (!made) throw err;
+      this.emit("warning", `YouTube made broadcast ${made.id} although its answer was lost: using it`);
+      return made;
+    }
   }
 
   private title(): string {

@@ -11,20 +11,28 @@ import { FakeClock } from "./fake-clock";
 
 export class FakeYouTubeTransport implements HttpTransport {
   readonly requests: { method: string; url: string }[] = [];
+  /** Requests that YouTube carries out but whose answer never arrives (the connection resets). */
+  private lost: { method: string; path: string; remaining: number }[] = [];
   constructor(
     private readonly youtube: FakeYouTube,
     private readonly base = "https://youtube.test/youtube/v3",
   ) {}
 
+  /** The next `times` `method` requests of `path` ("/liveBroadcasts") take effect and lose their answer. */
+  loseAnswers(method: string, path: string, times = 1): void {
+    this.lost.push({ method, path, remaining: times });
+  }
+
   async request(req: HttpRequest): Promise<HttpResponse> {
     this.requests.push({ method: req.method, url: req.url });
     const url = new URL(req.url);
-    const reply = this.youtube.handle({
-      method: req.method,
-      path: url.pathname.slice(new URL(this.base).pathname.length),
-      query: url.searchParams,
-      body: req.data,
-    });
+    const path = url.pathname.slice(new URL(this.base).pathname.length);
+    const reply = this.youtube.handle({ method: req.method, path, query: url.searchParams, body: req.data });
+    const lose = this.lost.find((l) => l.remaining > 0 && l.method === req.method && l.path === path);
+    if (lose) {
+      lose.remaining--;
+      throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+    }
     let data: unknown = reply.body;
     try {
       data = reply.body ? (JSON.parse(reply.body) as unknown) : "";

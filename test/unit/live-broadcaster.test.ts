@@ -297,6 +297,32 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
     broadcaster.close();
   });
 
+  it("an insert whose answer is lost: the broadcast YouTube made is found and used, none left over", async () => {
+    const { youtube, broadcaster, transport } = setup();
+    const warnings: string[] = [];
+    broadcaster.on("warning", (w: string) => warnings.push(w));
+    transport.loseAnswers("POST", "/liveBroadcasts");
+    const target = await broadcaster.follow(started());
+    assert.ok(target);
+    assert.equal(count(youtube, "liveBroadcasts.insert"), 1, "one insert: the one whose answer was lost");
+    const [b, ...more] = youtube.broadcasts();
+    assert.deepEqual(more, [], "no second broadcast");
+    assert.equal(b.contentDetails?.boundStreamId, youtube.streams()[0].id);
+    assert.match(warnings.join("\n"), new RegExp(`broadcast ${b.id} although its answer was lost`));
+    broadcaster.close();
+  });
+
+  it("an insert lost before it reached YouTube fails the start; the next start makes one broadcast", async () => {
+    const { youtube, broadcaster } = setup();
+    youtube.fail("liveBroadcasts.insert", 503, "backendError", 1);
+    await assert.rejects(broadcaster.follow(started()), /Backend Error|backendError|503/);
+    assert.equal(count(youtube, "liveBroadcasts.list"), 1, "looked for it once");
+    assert.equal(youtube.broadcasts().length, 0);
+    await broadcaster.follow(started());
+    assert.equal(youtube.broadcasts().length, 1);
+    broadcaster.close();
+  });
+
   it("a stop that arrives while a start waits for YouTube is passed on after it", async () => {
     const { broadcaster } = setup();
     const order: string[] = [];
