@@ -8,6 +8,8 @@
 /** Kinds of cause, most telling first: a refused connection says more than the I/O error after it. */
 const CAUSES: RegExp[] = [
   /Failed to resolve hostname|Name or service not known|Temporary failure in name resolution|No address associated with hostname|nodename nor servname/i,
+  // A TLS server that is not who it claims (GnuTLS's wording, then OpenSSL's).
+  /Peer certificate failed verification|certificate's owner does not match hostname|certificate verify failed/i,
   /Connection refused/i,
   /\b40[13]\b|Unauthorized|Forbidden|authorization failed|access denied/i,
   /Server returned [45]\w\w|method (?!TEARDOWN)\w+ failed: [45]\d\d|HTTP error [45]\d\d|Server error:/i,

@@ -17,6 +17,7 @@ import {
   YOUTUBE_RTMPS_URL,
   type TargetConfig,
 } from "./targets";
+import { caFileMissing, tlsTrust, type TlsTrust } from "./tls-trust";
 
 /** A nest-restream node's settings as the editor saves them (design section 3), plus its stream key. */
 export interface RestreamConfig {
@@ -39,6 +40,8 @@ export interface RestreamConfig {
   messageDir?: string;
   /** Accept a file path in `msg.payload` as the input (inside `messageDir`). Default false: stream URLs only. */
   messageFileInputs?: boolean;
+  /** PEM file of the certificates rtmps:// and rtsps:// destinations are verified against; empty: the system's. */
+  caFile?: string;
 }
 
 /** What the node allows messages to do besides stream URLs and its own server. */
@@ -163,8 +166,10 @@ export class RestreamController {
         const streamKey = key && key !== "-" ? key : undefined;
         return { target: "custom", url, segmentSeconds, ...(streamKey ? { streamKey } : {}) };
       });
+    const tls = tlsTrust(config.caFile);
     const restreamer = new Restreamer({
       ...extras,
+      tls,
       target,
       outputs,
       audio: config.audio || "auto",
@@ -177,7 +182,7 @@ export class RestreamController {
       messageDir: config.messageDir?.trim() || undefined,
       messageFileInputs: config.messageFileInputs === true,
     };
-    return new RestreamController(restreamer, target, outputs, snapshotSeconds, policy);
+    return new RestreamController(restreamer, target, outputs, snapshotSeconds, policy, tls);
   }
 
   constructor(
@@ -186,15 +191,27 @@ export class RestreamController {
     private readonly outputs: readonly TargetConfig[],
     private readonly snapshotSeconds = 0,
     private readonly policy: MessagePolicy = {},
+    private readonly tls: TlsTrust = {},
   ) {}
 
   /** Before any message: stopped, or what is wrong with the configured destination. */
   initialStatus(): RestreamStatus {
     try {
+      if (this.tls.missing) throw new TargetError(caFileMissing(this.tls.missing));
       resolveOutputs(this.target, this.outputs);
       return { state: "stopped" };
     } catch (err) {
       return { state: "misconfigured", reason: errorMessage(err) };
+    }
+  }
+
+  /** True when a configured destination is reached over TLS and no CA file is known to verify it. */
+  unverifiedTls(): boolean {
+    if (this.tls.caFile || this.tls.missing) return false;
+    try {
+      return resolveOutputs(this.target, this.outputs).some((d) => d.tls);
+    } catch {
+      return false; // A destination that does not resolve is reported by initialStatus().
     }
   }
 

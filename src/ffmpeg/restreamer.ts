@@ -38,7 +38,8 @@ import { describeStream, takeSnapshot, type RestreamSnapshot, type RestreamState
 import { spawnWithParent } from "./spawn-with-parent";
 import { StallWatchdog } from "./stall-watchdog";
 import { sessionKey, StreamTokens } from "./stream-url";
-import { resolveOutputs, type Destination, type TargetConfig } from "./targets";
+import { resolveOutputs, TargetError, verifyingTls, type Destination, type TargetConfig } from "./targets";
+import { caFileMissing, type TlsTrust } from "./tls-trust";
 
 // What the Restreamer's callers (tests, bench, the controller) use of its parts, from one place.
 export { ffmpegMissingMessage, resolveFfmpegPath, type FfmpegProcess, type SpawnFn } from "./ffmpeg-process";
@@ -81,6 +82,8 @@ export interface RestreamerOptions {
   stderrLines?: number;
   /** When > 0, the running ffmpeg keeps a JPEG of the camera at most this many seconds old. */
   snapshotSeconds?: number;
+  /** The certificates TLS destinations are verified against (tls-trust.ts); none: unverified. */
+  tls?: TlsTrust;
   /** Where this restream notes its running ffmpeg, so that one left by a crashed Node-RED can be ended. */
   leftover?: LeftoverProcess;
 }
@@ -306,7 +309,12 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     let args: string[];
     let plan: AudioPlan;
     try {
-      this.destinations ??= resolveOutputs(this.targetConfig, this.outputConfigs);
+      const missing = this.options.tls?.missing;
+      if (missing) throw new TargetError(caFileMissing(missing));
+      this.destinations ??= verifyingTls(
+        resolveOutputs(this.targetConfig, this.outputConfigs),
+        this.options.tls?.caFile,
+      );
       const next = this.audio.next(this.destinations);
       plan = next.plan;
       args = buildArgs({

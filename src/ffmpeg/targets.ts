@@ -59,6 +59,8 @@ export interface Destination {
   options: [string, string][];
   url: string;
   onFail: "abort" | "ignore";
+  /** Reached over TLS (rtmps://, rtsps://): its certificate is verified when a CA file is known. */
+  tls?: boolean;
 }
 
 export class TargetError extends Error {
@@ -153,7 +155,14 @@ function customTarget(
       return rtmp(key ? joinPath(url, key) : url, onFail);
     case "rtsp":
     case "rtsps":
-      return { kind: "rtsp", format: "rtsp", options: [["rtsp_transport", "tcp"]], url, onFail };
+      return {
+        kind: "rtsp",
+        format: "rtsp",
+        options: [["rtsp_transport", "tcp"]],
+        url,
+        onFail,
+        ...(scheme === "rtsps" ? { tls: true } : {}),
+      };
     case "srt":
       return { kind: "srt", format: "mpegts", options: [], url, onFail };
     case "http":
@@ -170,7 +179,26 @@ function customTarget(
 
 function rtmp(url: string, onFail: "abort" | "ignore"): Destination {
   // Live: no duration/filesize to seek back and patch at the end.
-  return { kind: "rtmp", format: "flv", options: [["flvflags", "no_duration_filesize"]], url, onFail };
+  const options: [string, string][] = [["flvflags", "no_duration_filesize"]];
+  return {
+    kind: "rtmp",
+    format: "flv",
+    options,
+    url,
+    onFail,
+    ...(/^rtmps:/i.test(url) ? { tls: true } : {}),
+  };
+}
+
+/**
+ * The destinations with ffmpeg's certificate check on for those reached over TLS (against `caFile`,
+ * host name included; ffmpeg's tee muxer takes the same options per output). Without a CA file,
+ * unchanged.
+ */
+export function verifyingTls(dests: readonly Destination[], caFile: string | undefined): Destination[] {
+  return dests.map((d) =>
+    d.tls && caFile ? { ...d, options: [...d.options, ["tls_verify", "1"], ["ca_file", caFile]] } : d,
+  );
 }
 
 function hls(url: string, onFail: "abort" | "ignore", youtube: boolean): Destination {

@@ -155,8 +155,11 @@ describe("nest-restream targets end to end (real ffmpeg, RTSP source, real recei
     const front = await TlsFront.start(rtmp.rtmpPort);
     cleanups.push(() => front.stop());
     const k = key("rtmps");
-    // No `target`: the default is youtube-rtmps.
-    const msgs = await start({ url: `rtmps://127.0.0.1:${front.port}/live2` }, { streamKey: k });
+    // No `target`: the default is youtube-rtmps. The front's self-signed certificate is the CA file.
+    const msgs = await start(
+      { url: `rtmps://127.0.0.1:${front.port}/live2`, caFile: front.certFile },
+      { streamKey: k },
+    );
     const publish = await rtmp.waitForPublish(k, 20_000);
     await waitLive(msgs);
     assert.equal(publish.key, k, "the key arrived as the stream name");
@@ -167,9 +170,31 @@ describe("nest-restream targets end to end (real ffmpeg, RTSP source, real recei
       "ffmpeg published to the rtmps:// URL with the key appended",
     );
     assert.ok(!argv.some((a) => a.startsWith(`rtmp://127.0.0.1:${rtmp.rtmpPort}`)), "not to plain RTMP");
+    assert.equal(argv[argv.indexOf("-tls_verify") + 1], "1", "the certificate was verified");
+    assert.equal(argv[argv.indexOf("-ca_file") + 1], front.certFile);
     // The stream plays: ffprobe reads 3 s of it from nginx and decodes frames of both codecs.
     const probe = await probeStreams(rtmp.keyUrl(k), 15_000, ["-count_frames", "-read_intervals", "%+3"]);
     assertH264AacWithFrames(probe, "RTMPS publish");
+  });
+
+  it("youtube-rtmps to a server whose certificate the system does not trust: refused, the key never sent", async () => {
+    const front = await TlsFront.start(rtmp.rtmpPort);
+    cleanups.push(() => front.stop());
+    const k = key("untrusted");
+    // No CA file: the system's certificates, which do not include the front's self-signed one.
+    const msgs = await start({ url: `rtmps://127.0.0.1:${front.port}/live2` }, { streamKey: k });
+    await waitFor(
+      () => msgs.some((m) => /certificate failed verification/.test(String(m.payload.lastError ?? ""))),
+      20_000,
+      `a retry that says the certificate failed (so far: ${msgs.map((m) => m.payload.lastError).join(" | ")})`,
+    );
+    const status = node().status.args.map(([s]) => (s as { text?: string }).text ?? "");
+    assert.ok(
+      status.some((t) => /retrying \(\d+\): .*certificate failed verification/.test(t)),
+      status.join("\n"),
+    );
+    assert.ok(!msgs.some((m) => m.payload.state === "live"));
+    assert.equal(rtmp.publishes.filter((p) => p.key === k).length, 0, "nothing reached nginx with the key");
   });
 
   it("youtube-hls: media playlist and segments arrive by HTTP PUT; a segment is H.264 + AAC", async () => {

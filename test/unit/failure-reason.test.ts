@@ -31,6 +31,24 @@ describe("failureReason", () => {
     );
   });
 
+  it("a TLS certificate ffmpeg does not trust, or one for another host", () => {
+    assert.equal(
+      failureReason([
+        "[tls @ 0x55cde5b557c0] Peer certificate failed verification",
+        "[rtmps @ 0x55cde5b58d80] Cannot open connection tls://127.0.0.1:19350",
+        "rtmps://127.0.0.1:19350/live2/***: Input/output error",
+      ]),
+      "Peer certificate failed verification",
+    );
+    assert.equal(
+      failureReason([
+        "[tls @ 0x55db44459f80] The certificate's owner does not match hostname 127.0.0.1",
+        "rtmps://127.0.0.1:19353/live2/***: Input/output error",
+      ]),
+      "The certificate's owner does not match hostname 127.0.0.1",
+    );
+  });
+
   it("401 and 403 at the ingest or the camera", () => {
     assert.equal(
       failureReason([
