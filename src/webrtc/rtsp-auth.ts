@@ -3,9 +3,10 @@
  * Digest (RFC 2617 / RFC 7616 with MD5, `qop=auth` offered and optional: GStreamer's rtspsrc and
  * live555 (VLC) answer without it, ffmpeg with it) and Basic (RFC 7617).
  *
- * - Nonces are stateless: the time they were made and an HMAC of it under a key of this process,
- *   so any number of challenges costs no memory; one older than `nonceTtlMs` is answered with a
- *   new challenge marked `stale=true` (the client retries with the same password; not a failure).
+ * - Nonces are stateless: the time they were made and an HMAC of it and of the client's address
+ *   under a key of this process, so any number of challenges costs no memory, and an answer seen
+ *   on the network cannot be replayed from another machine; one older than `nonceTtlMs` is answered
+ *   with a new challenge marked `stale=true` (the client retries with the same password; not a failure).
  * - Every comparison of a secret runs in constant time (both sides hashed to equal lengths first).
  * - Failed attempts are counted per client address: after `maxFailures` within `failureWindowMs`
  *   the address is refused until the window has passed (a password cannot be guessed quickly).
@@ -76,23 +77,25 @@ export class RtspAuthenticator {
    * The `WWW-Authenticate` values of a 401 answer, Digest first, then Basic. The Digest one starts
    * with `realm` then `nonce` (live555 reads them in that order).
    */
-  challenge(stale = false): string[] {
+  challenge(stale = false, address = ""): string[] {
     const realm = quote(this.realm);
     const digest =
-      `Digest realm=${realm}, nonce="${this.nonce()}", algorithm=MD5, qop="auth"` +
+      `Digest realm=${realm}, nonce="${this.nonce(address)}", algorithm=MD5, qop="auth"` +
       (stale ? ", stale=true" : "");
     return [digest, `Basic realm=${realm}`];
   }
 
   /**
    * Checks the Authorization header of a request with `method` against `credentials`; a Digest
-   * answer must also name a `uri` that `uriMatches` accepts (the request's, RFC 7616 section 3.4.6).
+   * answer must also name a `uri` that `uriMatches` accepts (the request's, RFC 7616 section 3.4.6),
+   * and a nonce that was made for the client's `address`.
    */
   check(
     header: string | undefined,
     method: string,
     credentials: RtspCredentials,
     uriMatches: (uri: string) => boolean = () => true,
+    address = "",
   ): RtspAuthResult {
     if (header === undefined || header.trim() === "") return "missing";
     const space = header.trim().search(/\s/);
@@ -105,7 +108,7 @@ export class RtspAuthenticator {
             .slice(space + 1)
             .trim();
     if (scheme === "basic") return this.checkBasic(rest, credentials);
-    if (scheme === "digest") return this.checkDigest(rest, method, credentials, uriMatches);
+    if (scheme === "digest") return this.checkDigest(rest, method, credentials, uriMatches, address);
     return "wrong";
   }
 
@@ -146,20 +149,23 @@ export class RtspAuthenticator {
     }
   }
 
-  private nonce(): string {
+  private nonce(address: string): string {
     const time = this.clock.now().toString(16).padStart(TIME_HEX, "0").slice(-TIME_HEX);
-    return time + this.mac(time);
+    return time + this.mac(time, address);
   }
 
-  private mac(time: string): string {
-    return createHmac("sha256", this.key).update(time).digest("hex").slice(0, MAC_HEX);
+  private mac(time: string, address: string): string {
+    return createHmac("sha256", this.key).update(`${time}\n${address}`).digest("hex").slice(0, MAC_HEX);
   }
 
-  /** "ok" for a nonce this process made within the TTL, "stale" for an older one, else "wrong". */
-  private nonceState(nonce: string): "ok" | "stale" | "wrong" {
+  /**
+   * "ok" for a nonce this process made for `address` within the TTL, "stale" for an older one,
+   * else "wrong" (another process's, or one made for another address).
+   */
+  private nonceState(nonce: string, address: string): "ok" | "stale" | "wrong" {
     if (nonce.length !== TIME_HEX + MAC_HEX || !/^[0-9a-f]+$/.test(nonce)) return "wrong";
     const time = nonce.slice(0, TIME_HEX);
-    if (!safeEqual(nonce.slice(TIME_HEX), this.mac(time))) return "wrong";
+    if (!safeEqual(nonce.slice(TIME_HEX), this.mac(time, address))) return "wrong";
     const age = this.clock.now() - parseInt(time, 16);
     // A nonce from the future (a clock that jumped back) is as good as an old one.
     return age >= 0 && age <= this.nonceTtlMs ? "ok" : "stale";
@@ -180,6 +186,7 @@ export class RtspAuthenticator {
     method: string,
     credentials: RtspCredentials,
     uriMatches: (uri: string) => boolean,
+    address: string,
   ): RtspAuthResult {
     const p = parseAuthParams(text);
     if (!p) return "wrong";
@@ -191,7 +198,7 @@ export class RtspAuthenticator {
     if (algorithm !== "MD5") return "wrong";
     const qop = p.qop?.toLowerCase();
     if (qop !== undefined && (qop !== "auth" || p.nc === undefined || p.cnonce === undefined)) return "wrong";
-    const nonceState = this.nonceState(nonce);
+    const nonceState = this.nonceState(nonce, address);
     if (nonceState === "wrong") return "wrong";
     const ha1 = md5(`${credentials.user}:${this.realm}:${credentials.password}`);
     const ha2 = md5(`${method}:${uri}`);

@@ -654,7 +654,13 @@ export class LocalRtspServer {
     }
     // A Digest answer names the request it was made for: this one, or another URI of the same path.
     const sameRequest = (uri: string) => uri === req.uri || this.target(uri).camera === stream.camera;
-    const result = this.auth.check(req.headers.get("authorization"), req.method, credentials, sameRequest);
+    const result = this.auth.check(
+      req.headers.get("authorization"),
+      req.method,
+      credentials,
+      sameRequest,
+      reader.address,
+    );
     if (result === "ok") {
       reader.authorized = stream;
       const scheme = /^\s*digest\s/i.test(req.headers.get("authorization") ?? "") ? "Digest" : "Basic";
@@ -677,7 +683,9 @@ export class LocalRtspServer {
         return false;
       }
     }
-    this.reply(reader, req, 401, { "WWW-Authenticate": this.auth.challenge(result === "stale") });
+    this.reply(reader, req, 401, {
+      "WWW-Authenticate": this.auth.challenge(result === "stale", reader.address),
+    });
     return false;
   }
 

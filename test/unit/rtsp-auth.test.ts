@@ -13,8 +13,8 @@ import { basicAnswer as basic, digestAnswer } from "../support/rtsp-digest";
 const CREDS = { user: "frigate", password: "s3cret:p@ss" };
 
 /** The challenge's Digest parameters. */
-function digestChallenge(auth: RtspAuthenticator, stale = false): Record<string, string> {
-  const [digest, basicChallenge] = auth.challenge(stale);
+function digestChallenge(auth: RtspAuthenticator, stale = false, address = ""): Record<string, string> {
+  const [digest, basicChallenge] = auth.challenge(stale, address);
   assert.match(digest, /^Digest realm="[^"]+", nonce="[^"]+"/, "realm, then nonce (live555 reads them so)");
   assert.match(basicChallenge, /^Basic realm="/);
   const params = parseAuthParams(digest.slice("Digest ".length));
@@ -64,6 +64,16 @@ describe("RTSP authentication (Digest and Basic)", () => {
     );
     assert.equal(check(""), "missing");
     assert.equal(auth.check(undefined, "DESCRIBE", CREDS), "missing");
+  });
+
+  it("refuses a Digest answer replayed from another address than the one its nonce was made for", () => {
+    const auth = new RtspAuthenticator();
+    const ch = digestChallenge(auth, false, "192.168.1.20");
+    const seen = digestAnswer(ch, "DESCRIBE", uri, CREDS, "auth");
+    const check = (address: string) => auth.check(seen, "DESCRIBE", CREDS, () => true, address);
+    assert.equal(check("192.168.1.20"), "ok", "the client it was made for");
+    assert.equal(check("192.168.1.66"), "wrong", "a machine that saw it on the network");
+    assert.equal(check(""), "wrong");
   });
 
   it("answers an expired nonce with the right password as stale (a new challenge, not a failure)", async () => {
