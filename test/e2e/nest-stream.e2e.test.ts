@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { FakeGoogle } from "../fixtures/fake-google";
 import { listProcesses } from "../fixtures/probe";
 import { RtmpServer } from "../fixtures/rtmp-server";
-import { RtspEdge } from "../fixtures/rtsp-edge";
+import { RtspEdge, type RtspEdgeEvent } from "../fixtures/rtsp-edge";
 import { RtspSource } from "../fixtures/rtsp-source";
 import { builtNode, collect, helper, startServer, stopServer } from "../support/node-red";
 import { waitFor } from "../support/wait";
@@ -15,6 +15,12 @@ import type { RestreamMsg, StreamMsg } from "../support/messages";
 import { ACCOUNT_CREDENTIALS, cameraToRestreamFlow } from "../support/flows";
 
 const nodes = [builtNode("nest-account"), builtNode("nest-stream"), builtNode("nest-restream")];
+
+/**
+ * The shortest wait of a restreamer retry that is not "at once": its backoff starts at 1 s with
+ * half jitter (src/ffmpeg/restreamer.ts, src/backoff.ts), so [500, 1000] ms.
+ */
+const RETRY_MIN_MS = 500;
 
 describe("nest-stream end to end (fake Google, RTSPS edge, real ffmpeg and RTMP)", function () {
   this.timeout(90_000);
@@ -98,15 +104,33 @@ describe("nest-stream end to end (fake Google, RTSPS edge, real ffmpeg and RTMP)
       await helper.load(nodes, flow("cut"), credentials);
       const urls = collect<StreamMsg>("urls");
       await rtmp.waitForPublish("cut", 20_000);
+      await waitFor(() => edge.stats.cut >= 1, 20_000, "the edge cut the session after the first extend");
+      const cut = edge.history.find((e) => e.event === "cut") as RtspEdgeEvent;
+      // The first drop after a healthy run reconnects with no delay; any later retry would wait the
+      // restreamer's backoff, at least RETRY_MIN_MS. The new session reaches the edge well before:
+      // "at once" is ffmpeg exiting on the closed socket, a new one starting and connecting.
+      const reconnect = await waitFor(
+        () => edge.history.find((e) => e.event === "accepted" && e.at >= cut.at),
+        RETRY_MIN_MS * 4,
+        "a new session after the cut",
+      );
+      assert.ok(
+        reconnect.at - cut.at < RETRY_MIN_MS,
+        `reconnected ${reconnect.at - cut.at} ms after the cut: not at once (a retry waits >= ${RETRY_MIN_MS} ms)`,
+      );
+      // With the newest URL: its token was the current one (none refused), and it is published again.
+      assert.equal(edge.stats.refused, 0, "no reconnect with a stale token");
+      await rtmp.waitForPublish("cut", 15_000, cut.at);
+      // Later drops too reconnect with the newest URL (after the backoff of a repeated failure).
       await waitFor(
         () => urls.filter((m) => m.stream?.event === "extended").length >= 3,
         45_000,
         "three extends",
       );
       await waitFor(() => edge.stats.cut >= 2, 10_000, "the edge cut sessions");
-      // Each reconnect used the newest token: none was refused, and the stream is published again.
+      const second = edge.history.filter((e) => e.event === "cut")[1] as RtspEdgeEvent;
+      await rtmp.waitForPublish("cut", 15_000, second.at);
       assert.equal(edge.stats.refused, 0, "no reconnect with a stale token");
-      await rtmp.waitForPublish("cut", 15_000);
       assert.ok(edge.stats.accepted >= 3);
     } finally {
       fake.streamLifetimeS = 4;

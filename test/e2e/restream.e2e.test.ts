@@ -144,18 +144,16 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
   }
 
   /**
-   * Counts the ffmpegs for `key` every 20 ms from now on; the function returned stops counting
-   * and tells the most that ran at once (the one-process rule: never more than one).
+   * The camera's `mount` of the source behind the edge, as a stream of its own for this test: its
+   * URL (a token the test treats as a secret) and the most RTSP sessions ever open on it at once,
+   * counted by the edge as it accepts each one (the one-process rule: never more than one reader).
    */
-  function countFfmpegs(key: string): () => number {
-    let most = 0;
-    const timer = setInterval(() => (most = Math.max(most, ffmpegs(key).length)), 20);
-    const stop = (): number => {
-      clearInterval(timer);
-      return most;
-    };
-    cleanups.push(async () => void stop());
-    return stop;
+  function throughEdge(name: string, mount: string): { url: string; most: () => number } {
+    const streamId = `one-${name}`;
+    const token = `tok${name}Q7`;
+    secretsOfTest.push(token);
+    authority.upstream.set(streamId, src.url(mount));
+    return { url: edge.url(streamId, token), most: () => edge.peakOf(streamId) };
   }
 
   async function onePid(key: string): Promise<number> {
@@ -210,15 +208,15 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
     it("from an AAC source (custom target, key in the URL); the output message has the contract's fields", async () => {
       const k = key("aac");
       const msgs = await load({ target: "custom", url: rtmp.keyUrl(k) });
-      const most = countFfmpegs(k);
-      node().receive({ payload: src.url("/cam-aac") });
+      const camera = throughEdge("aac", "/cam-aac");
+      node().receive({ payload: camera.url });
       await waitState(msgs, "live");
       await rtmp.waitForPublish(k, 15_000);
       await expectH264Aac(k);
       // Audio "auto": the first run copies whatever audio there is, which for AAC is right: one
       // ffmpeg, one publish, no replan.
       assert.equal(await audioArgs(k), "-c:a copy");
-      assert.equal(most(), 1, "never more than one ffmpeg");
+      assert.equal(camera.most(), 1, "never more than one RTSP session on the camera's URL");
       assert.equal(rtmp.publishes.filter((p) => p.key === k).length, 1, "the start published once");
       assert.equal(msgs.filter((m) => m.payload.state === "starting").length, 1, "one run");
       const live = msgs.find((m) => m.payload.state === "live");
@@ -234,7 +232,7 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
         "uptimeS",
         "url",
       ]);
-      assert.equal(live.payload.url, src.url("/cam-aac"));
+      assert.equal(live.payload.url, camera.url.replace(/auth=[^&]+/, "auth=***"), "the URL, redacted");
       assert.equal(live.payload.restarts, 0);
       assert.equal(live.topic, "e2e");
       // Stats while live: frames advance at about the source's 15 fps.
@@ -254,8 +252,8 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
     it("from a source without audio (silent AAC added; youtube-rtmp target, key as credential)", async () => {
       const k = key("noaudio");
       const msgs = await load({ target: "youtube-rtmp", url: rtmp.url }, { streamKey: k });
-      const most = countFfmpegs(k);
-      node().receive({ payload: src.url("/cam-noaudio") });
+      const camera = throughEdge("noaudio", "/cam-noaudio");
+      node().receive({ payload: camera.url });
       const live = await waitState(msgs, "live");
       await rtmp.waitForPublish(k, 15_000);
       await expectH264Aac(k);
@@ -265,14 +263,14 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
         (await argvOf(k)).some((a) => a.startsWith("anullsrc")),
         "silence as a second input",
       );
-      assert.equal(most(), 1, "never more than one ffmpeg");
+      assert.equal(camera.most(), 1, "never more than one RTSP session on the camera's URL");
     });
 
     it("from an Opus source (re-encoded to AAC)", async () => {
       const k = key("opus");
       const msgs = await load({ target: "custom", url: rtmp.keyUrl(k) });
-      const most = countFfmpegs(k);
-      node().receive({ payload: src.url("/cam-opus") });
+      const camera = throughEdge("opus", "/cam-opus");
+      node().receive({ payload: camera.url });
       const live = await waitState(msgs, "live");
       await rtmp.waitForPublish(k, 15_000);
       await expectH264Aac(k);
@@ -282,7 +280,9 @@ describe("nest-restream end to end (real ffmpeg, RTSP source, nginx-rtmp)", func
       assert.equal(msgs[live]?.payload.restarts, 0, "the replan is not a restart");
       assert.ok(!msgs.some((m) => m.payload.state === "retrying"), "no failure reported");
       assert.equal(msgs.filter((m) => m.payload.state === "starting").length, 2, "one replan");
-      assert.equal(most(), 1, "never more than one ffmpeg");
+      // The replan's second ffmpeg opened its session only once the first one's was closed.
+      assert.equal(edge.acceptedOf("one-opus"), 2, "one session per run");
+      assert.equal(camera.most(), 1, "never more than one RTSP session on the camera's URL");
     });
   });
 

@@ -93,6 +93,7 @@ describe(`shared admin routes (Node-RED ${nodeRedMajor})`, function () {
   afterEach(async () => {
     await helper.unload();
     fake.rotateRefreshToken = false;
+    fake.allowedRedirectUris = undefined;
     fake.clearCalls();
     fake.clearFaults();
     closed = [];
@@ -146,7 +147,9 @@ describe(`shared admin routes (Node-RED ${nodeRedMajor})`, function () {
     });
 
     it("answers the callback with the texts of its catalog", async () => {
+      // The callback of this made-up type is a redirect URI its OAuth client registered.
       const callback = "http://127.0.0.1:1880/test-account/auth/callback";
+      fake.allowedRedirectUris = [callback, GOOGLE];
       const started = await helper
         .request()
         .post("/test-account/auth/start")

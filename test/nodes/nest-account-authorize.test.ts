@@ -4,6 +4,7 @@ import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../sup
 import { nonceCookie } from "../support/authorize-cookie";
 import { assertNoSecrets } from "../support/secrets";
 import { ACCOUNT_CREDENTIALS, accountNode as accountConfig } from "../support/flows";
+import { ADMIN_ROUTES } from "../support/admin-routes";
 
 const accountNode = builtNode("nest-account");
 const CALLBACK = "http://127.0.0.1:1880/nest-restream/auth/callback";
@@ -179,17 +180,29 @@ describe(`nest-account Authorize endpoints (Node-RED ${nodeRedMajor})`, function
     assert.equal(res.body.refreshToken, fake.refreshToken);
   });
 
-  it("guards every endpoint with nest-account.write except the browser's callback", async () => {
-    await helper.load(accountNode, flow, credentials);
+  it("registers exactly the admin routes the adminAuth e2e test sends, a guard before each but the callbacks", async () => {
+    // Whether Node-RED refuses them without the permission is shown with real requests to a real
+    // Node-RED with adminAuth: test/e2e/admin-auth.e2e.test.ts. Here: that its list is complete.
+    await helper.load([accountNode, builtNode("youtube-account")], flow, credentials);
     const stack = (
-      helper._httpAdmin as { _router: { stack: { route?: { path: string; stack: unknown[] } }[] } }
+      helper._httpAdmin as {
+        _router: {
+          stack: { route?: { path: string; methods: Record<string, boolean>; stack: unknown[] } }[];
+        };
+      }
     )._router.stack;
-    const handlers = (path: string) => stack.find((l) => l.route?.path === path)?.route?.stack.length;
-    // needsPermission adds one handler in front of the route's own.
-    assert.equal(handlers("/nest-restream/auth/start"), 2);
-    assert.equal(handlers("/nest-restream/auth/result"), 2);
-    assert.equal(handlers("/nest-restream/auth/exchange"), 2);
-    assert.equal(handlers("/nest-restream/auth/callback"), 1);
+    const registered = stack
+      .filter((l) => l.route?.path.startsWith("/nest-restream/"))
+      .map((l) => {
+        const r = l.route as { path: string; methods: Record<string, boolean>; stack: unknown[] };
+        const method = Object.keys(r.methods)[0].toUpperCase();
+        // needsPermission adds one handler in front of the route's own.
+        return `${method} ${r.path} ${r.stack.length === 2 ? "guarded" : "open"}`;
+      });
+    assert.deepEqual(
+      registered.sort(),
+      ADMIN_ROUTES.map((r) => `${r.method} ${r.path} ${r.permission ? "guarded" : "open"}`).sort(),
+    );
   });
 
   it("builds Google's Device Access URL for a deployed account, taking unchanged passwords from it", async () => {

@@ -254,13 +254,25 @@ describe(`youtube-live node (Node-RED ${nodeRedMajor})`, function () {
     const out = collect<LiveMsg>("out");
     helper.getNode("live-close").receive(started);
     await waitFor(() => out[0], 10_000, "the stream message on output 1");
-    // The loop's next YouTube call takes 4 s to answer; the node closes while it is in flight.
-    fake.fail("delay", 1, { on: "youtube", delayMs: 4_000 });
+    // The loop's next YouTube call is held by the fake until the test lets it go; the node closes
+    // while it is in flight, and the call is answered only once the close has begun.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    fake.fail("delay", 1, { on: "youtube", until: held });
     await waitFor(() => fake.pendingFaults.length === 0, 15_000, "a YouTube call in flight");
-    const t0 = Date.now();
+    type Call = (typeof fake.calls)[number];
+    const heldCall = fake.calls.find((c) => c.fault === "delay") as Call;
+    const order: string[] = [];
+    fake.on("call", (c: Call) => {
+      if (c === heldCall) order.push("answered");
+    });
+    helper.getNode("live-close").on("close", () => {
+      order.push("closing");
+      // After this turn: a close that did not wait would be over by then.
+      setImmediate(release);
+    });
     await helper.unload();
-    const took = Date.now() - t0;
-    assert.ok(took >= 2_000, `the close waited for the call in flight (${took} ms)`);
-    assert.ok(took < 12_000, `closed well inside Node-RED's 15 s (${took} ms)`);
+    order.push("closed");
+    assert.deepEqual(order, ["closing", "answered", "closed"], "the close waited for the call in flight");
   });
 });

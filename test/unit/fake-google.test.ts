@@ -12,12 +12,15 @@ import {
   FAKE_DEFAULTS,
   FakeGoogle,
   maxInWindow,
+  REGISTERED_REDIRECT_URIS,
   UNAUTHENTICATED_MESSAGE,
   type FakeGoogleOptions,
 } from "../fixtures/fake-google";
 import { DEVICE_ID, FakeSdmRunner } from "../fixtures/fake-google/sdm-runner";
 import { camera, FAKE, FakeGoogleTransport, SDM_URL, TOKEN_URL } from "../fixtures/fake-google/transport";
 import { FakeClock } from "../support/fake-clock";
+import { RTCPeerConnection } from "werift";
+import { createFakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
 
 const P = "sdm.devices.commands.CameraLiveStream.";
 
@@ -191,7 +194,7 @@ describe("fake Google", () => {
   });
 
   describe("authorization page and code exchange", () => {
-    const redirectUri = "http://127.0.0.1:1880/nest-account/auth/callback";
+    const redirectUri = "http://127.0.0.1:1880/nest-restream/auth/callback";
     function authUrl(f: FakeGoogle, extra: Record<string, string> = {}) {
       const q = new URLSearchParams({
         redirect_uri: redirectUri,
@@ -281,6 +284,40 @@ describe("fake Google", () => {
       const res = await fetch(authUrl(f, { auto: "1" }), { redirect: "manual" });
       assert.equal(res.status, 400);
       assert.match(await res.text(), /redirect_uri_mismatch/);
+    });
+
+    it("accepts only the redirect URIs registered for the client: Google's error page for any other", async () => {
+      // By default: www.google.com and the editor's callbacks of a Node-RED on port 1880.
+      assert.deepEqual(fake.allowedRedirectUris, [...REGISTERED_REDIRECT_URIS]);
+      for (const uri of REGISTERED_REDIRECT_URIS) {
+        const ok = await fetch(authUrl(fake, { auto: "1", redirect_uri: uri }), { redirect: "manual" });
+        assert.equal(ok.status, 302, uri);
+        assert.equal(new URL(ok.headers.get("location") ?? "").origin, new URL(uri).origin);
+      }
+      // Google compares the whole URI: another path, port, host or a trailing slash is not registered.
+      for (const uri of [
+        "http://127.0.0.1:1880/nest-account/auth/callback",
+        "http://127.0.0.1:1881/nest-restream/auth/callback",
+        "https://www.google.com/",
+        "https://evil.example/nest-restream/auth/callback",
+      ]) {
+        const res = await fetch(authUrl(fake, { auto: "1", redirect_uri: uri }), { redirect: "manual" });
+        assert.equal(res.status, 400, uri);
+        assert.equal(res.headers.get("location"), null, "nothing goes back to an unregistered URI");
+        assert.match(await res.text(), /Error 400: redirect_uri_mismatch/);
+      }
+      // Registering one (as a test with an editor elsewhere does) lets it through; undefined restores the defaults.
+      fake.allowedRedirectUris = ["http://127.0.0.1:1881/nest-restream/auth/callback"];
+      try {
+        const res = await fetch(
+          authUrl(fake, { auto: "1", redirect_uri: "http://127.0.0.1:1881/nest-restream/auth/callback" }),
+          { redirect: "manual" },
+        );
+        assert.equal(res.status, 302);
+      } finally {
+        fake.allowedRedirectUris = undefined;
+      }
+      assert.deepEqual(fake.allowedRedirectUris, [...REGISTERED_REDIRECT_URIS]);
     });
   });
 
@@ -503,6 +540,81 @@ describe("fake Google", () => {
         400,
         "INVALID_ARGUMENT",
       );
+    });
+
+    it("ends the camera's side of a session on StopWebRtcStream, on expiry without an extend, and offline", async () => {
+      const token = fake.issueAccessToken();
+      const ended: string[] = [];
+      let n = 0;
+      fake.webrtcAnswerer = async () => {
+        const id = `session-${++n}`;
+        return { answerSdp: "answer", mediaSessionId: id, onEnd: (why) => ended.push(`${id} ${why}`) };
+      };
+      const generate = async () =>
+        (
+          await json<{ results: { mediaSessionId: string } }>(
+            await exec(fake, token, "cam-webrtc", "GenerateWebRtcStream", { offerSdp: "v=0\r\n" }),
+          )
+        ).results.mediaSessionId;
+      // Stopped: at once.
+      const stopped = await generate();
+      await exec(fake, token, "cam-webrtc", "StopWebRtcStream", { mediaSessionId: stopped });
+      assert.deepEqual(ended, ["session-1 stopped"]);
+      // Extended: lives 300 s from the extend, and ends then, unextended.
+      const kept = await generate();
+      await clock.advance(200_000);
+      await exec(fake, token, "cam-webrtc", "ExtendWebRtcStream", { mediaSessionId: kept });
+      await clock.advance(299_999);
+      assert.deepEqual(ended, ["session-1 stopped"], "alive until its expiresAt");
+      await clock.advance(1);
+      assert.deepEqual(ended, ["session-1 stopped", "session-2 expired"]);
+      await expectApiError(
+        await exec(fake, token, "cam-webrtc", "StopWebRtcStream", { mediaSessionId: kept }),
+        400,
+        "INVALID_ARGUMENT",
+      );
+      // Offline: its sessions end; each end is told once.
+      await generate();
+      fake.setOffline("cam-webrtc");
+      await clock.advance(600_000);
+      assert.deepEqual(ended, ["session-1 stopped", "session-2 expired", "session-3 offline"]);
+      fake.setOffline("cam-webrtc", false);
+    });
+
+    it("the fake camera closes its peer (no more media) when its session is stopped or expires", async () => {
+      const camera = createFakeWebRtcCamera({ media: "none" });
+      const clients: RTCPeerConnection[] = [];
+      try {
+        fake.webrtcAnswerer = camera.answerer;
+        const token = fake.issueAccessToken();
+        const generate = async () => {
+          const pc = new RTCPeerConnection();
+          clients.push(pc);
+          pc.addTransceiver("audio", { direction: "recvonly" });
+          pc.addTransceiver("video", { direction: "recvonly" });
+          pc.createDataChannel("dataSendChannel");
+          await pc.setLocalDescription(await pc.createOffer());
+          const res = await exec(fake, token, "cam-webrtc", "GenerateWebRtcStream", {
+            offerSdp: pc.localDescription?.sdp ?? "",
+          });
+          assert.equal(res.status, 200);
+          return (await json<{ results: { mediaSessionId: string } }>(res)).results.mediaSessionId;
+        };
+        const first = await generate();
+        const second = await generate();
+        assert.deepEqual(camera.peers.sort(), [first, second].sort(), "the session ids are the peers'");
+        await exec(fake, token, "cam-webrtc", "StopWebRtcStream", { mediaSessionId: first });
+        assert.deepEqual(camera.peers, [second], "a stopped session's peer is closed");
+        await clock.advance(300_000);
+        assert.deepEqual(camera.peers, [], "an expired session's peer is closed");
+        assert.deepEqual(camera.stats.ended, [
+          { mediaSessionId: first, why: "stopped" },
+          { mediaSessionId: second, why: "expired" },
+        ]);
+      } finally {
+        await Promise.all(clients.map((pc) => pc.close()));
+        await camera.stop();
+      }
     });
 
     it("a battery doorbell refuses ExtendWebRtcStream with FAILED_PRECONDITION but stops", async () => {
@@ -806,6 +918,36 @@ describe("fake Google, in memory (the same model behind every front)", () => {
     await clock.advance(3600_000);
     assert.equal((await generate(http, token, "cam-2")).status, 401);
     assert.equal(http.violations.length, 1);
+  });
+
+  it("the transport refuses an extend after expiry and a stop with any but the newest extension token", async () => {
+    const clock = new FakeClock();
+    const http = new FakeGoogleTransport({ clock, streamLifetimeS: 300 });
+    const token = http.google.issueAccessToken();
+    const command = (name: string, params: Json) =>
+      http.request({
+        method: "POST",
+        url: `${SDM_URL}/enterprises/${FAKE.projectId}/devices/cam-1:executeCommand`,
+        headers: { Authorization: `Bearer ${token}` },
+        data: { command: `${P}${name}`, params },
+        timeoutMs: 10_000,
+      });
+    const gen = (await generate(http, token)).data as { results: RtspResults };
+    const ext = await command("ExtendRtspStream", {
+      streamExtensionToken: gen.results.streamExtensionToken,
+    });
+    assert.equal(ext.status, 200);
+    const newest = (ext.data as { results: RtspResults }).results.streamExtensionToken;
+    for (const wrong of [gen.results.streamExtensionToken, "any-token"]) {
+      const stop = await command("StopRtspStream", { streamExtensionToken: wrong });
+      assert.equal(stop.status, 400, wrong);
+      assert.equal((stop.data as GoogleErr).error.status, "INVALID_ARGUMENT");
+    }
+    await clock.advance(300_000);
+    const late = await command("ExtendRtspStream", { streamExtensionToken: newest });
+    assert.equal(late.status, 400);
+    assert.equal((late.data as GoogleErr).error.status, "INVALID_ARGUMENT");
+    assert.equal((late.data as GoogleErr).error.message, "The stream has expired.");
   });
 
   it("the SDM runner's streams are the SDM module's records", async () => {
