@@ -316,6 +316,8 @@ describe("editor (browser)", function () {
     await page.fill("#node-config-input-clientSecret", credentials.clientSecret);
     await page.waitForSelector("#node-config-nest-auth-status", { state: "hidden" });
     assert.equal(await page.textContent("#node-config-nest-auth-status"), "");
+    await page.dispatchEvent("#node-config-input-clientSecret", "change");
+    await page.waitForSelector("#node-config-input-clientSecret:not(.input-error)");
     await page.screenshot({ path: screenshotPath("authorize-missing-cleared.png") });
     // Emptied again, nothing comes back until Authorize is pressed.
     await page.fill("#node-config-input-clientSecret", "");
@@ -840,16 +842,31 @@ describe("editor (browser)", function () {
         text: h.textContent.trim(),
         top: Math.round(h.getBoundingClientRect().top - top),
       }));
-      const sidebar = help.closest(".red-ui-sidebar-content, .red-ui-help") || help.parentElement;
-      return { headings, screen: sidebar.clientHeight, height: Math.round(help.getBoundingClientRect().height) };
-    })()`)) as { headings: { tag: string; text: string; top: number }[]; screen: number; height: number };
+      // The panel that scrolls: what a user sees of the help without scrolling.
+      let panel = help.parentElement;
+      while (panel && !/(auto|scroll)/.test(getComputedStyle(panel).overflowY)) panel = panel.parentElement;
+      const panelTop = panel.getBoundingClientRect().top - panel.scrollTop;
+      const inputs = [...help.querySelectorAll("h3")].find((h) => h.textContent.trim() === "Inputs");
+      return {
+        headings,
+        screen: panel.clientHeight,
+        inputsBottom: Math.round(inputs.getBoundingClientRect().bottom - panelTop),
+      };
+    })()`)) as {
+      headings: { tag: string; text: string; top: number }[];
+      screen: number;
+      inputsBottom: number;
+    };
     const h3 = help.headings.filter((h) => h.tag === "h3");
     assert.deepEqual(
       h3.map((h) => h.text),
       ["Inputs", "Outputs", "Details", "References"],
     );
     // Inputs starts on the first screen of the panel; every smaller heading is inside Details.
-    assert.ok(h3[0].top < help.screen, `Inputs at ${h3[0].top} px, the panel shows ${help.screen} px`);
+    assert.ok(
+      help.inputsBottom < help.screen,
+      `Inputs ends at ${help.inputsBottom} px, the help panel shows ${help.screen} px`,
+    );
     const details = h3[2].top;
     const references = h3[3].top;
     const h4 = help.headings.filter((h) => h.tag === "h4");
