@@ -225,8 +225,8 @@
       ns.showStatus(status, "error", text);
     }
 
-    authorize.on("click", function (e) {
-      e.preventDefault();
+    /** The "fill in … first" text for the fields still empty, or "" when all are filled. */
+    function missingText() {
       var f = fields();
       var missing = o.fields
         .filter(function (name) {
@@ -236,8 +236,32 @@
           var label = FIELD_LABELS[name] || [name, name];
           return msg(label[0], label[1]);
         });
-      if (missing.length) {
-        failed(msg("missing", "To authorize, fill in the __fields__ first.", { fields: missing.join(", ") }));
+      return missing.length
+        ? msg("missing", "To authorize, fill in the __fields__ first.", { fields: missing.join(", ") })
+        : "";
+    }
+    /** The "fill in … first" text on show, while nothing else replaced it. */
+    var shownMissing = "";
+
+    // As the fields are filled, the "fill in … first" message names only those still empty, and goes.
+    o.fields.forEach(function (name) {
+      $("#node-config-input-" + name).on("input change", function () {
+        if (!shownMissing || status.attr("data-kind") !== "error" || status.text() !== shownMissing) {
+          shownMissing = "";
+          return;
+        }
+        shownMissing = missingText();
+        if (shownMissing) failed(shownMissing);
+        else ns.showStatus(status, "info", "");
+      });
+    });
+
+    authorize.on("click", function (e) {
+      e.preventDefault();
+      var f = fields();
+      shownMissing = missingText();
+      if (shownMissing) {
+        failed(shownMissing);
         return;
       }
       if (authorization) authorization.cancel();

@@ -25,6 +25,26 @@
     return text;
   }
 
+  /**
+   * A validator's answer when the value is not valid: the reason from the node's catalog (Node-RED 3 and
+   * later show it as the field's tooltip, and in the node's list of problems), or false when the caller
+   * asks without options (Node-RED 2 validators).
+   */
+  function invalid(node, opt, key, subs) {
+    return opt ? t(node, key, key, subs) : false;
+  }
+
+  /**
+   * A text of this package's catalog while a type registers, before any node of it exists (the catalogs
+   * load before the node definitions): the field labels that Node-RED puts into "<label>: property value
+   * missing" for a required field left empty.
+   */
+  function catalogLabel(set, key) {
+    var full = "node-red-contrib-nest-restream/" + set + ":" + key;
+    var text = typeof RED !== "undefined" && RED._ ? RED._(full) : "";
+    return text && text !== full && text !== key ? text : key.split(".").pop();
+  }
+
   function postJson(url, body) {
     return $.ajax({
       url: url,
@@ -86,6 +106,8 @@
   }
 
   ns.t = t;
+  ns.invalid = invalid;
+  ns.catalogLabel = catalogLabel;
   ns.postJson = postJson;
   ns.errorText = errorText;
   ns.inDocument = inDocument;

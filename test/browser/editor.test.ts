@@ -306,6 +306,205 @@ describe("editor (browser)", function () {
       /Project ID, Client secret/,
     );
     assert.equal(ed.context.pages().length, pages, "no window opened");
+
+    // Filling the fields: the message names only those still empty, then goes.
+    await page.fill("#node-config-input-projectId", credentials.projectId);
+    assert.equal(
+      await page.textContent("#node-config-nest-auth-status"),
+      "To authorize, fill in the Client secret first.",
+    );
+    await page.fill("#node-config-input-clientSecret", credentials.clientSecret);
+    await page.waitForSelector("#node-config-nest-auth-status", { state: "hidden" });
+    assert.equal(await page.textContent("#node-config-nest-auth-status"), "");
+    await page.dispatchEvent("#node-config-input-clientSecret", "change");
+    await page.waitForSelector("#node-config-input-clientSecret:not(.input-error)");
+    await page.screenshot({ path: screenshotPath("authorize-missing-cleared.png") });
+    // Emptied again, nothing comes back until Authorize is pressed.
+    await page.fill("#node-config-input-clientSecret", "");
+    assert.ok(!(await page.isVisible("#node-config-nest-auth-status")));
+  });
+
+  it("says on hover why the server URL or the stream key is wrong (nest-restream)", async () => {
+    await freshPage();
+    await importFlow([
+      {
+        id: "restream-v",
+        type: "nest-restream",
+        name: "",
+        target: "youtube-rtmps",
+        audio: "auto",
+        video: "copy",
+        wires: [[], [], []],
+      },
+    ]);
+    await openNode(page, "restream-v");
+    /** The tooltip of an invalid field, as a user sees it when hovering it. */
+    const tooltip = async (selector: string): Promise<string> => {
+      await page.waitForSelector(`${selector}.input-error`, { timeout: 5000 });
+      await page.mouse.move(0, 0);
+      await page.waitForSelector(".red-ui-popover", { state: "detached" });
+      await page.hover(selector);
+      const popover = page.locator(".red-ui-popover");
+      await popover.waitFor({ state: "visible" });
+      return ((await popover.textContent()) ?? "").trim();
+    };
+    assert.equal(
+      await tooltip("#node-input-streamKey"),
+      "Stream key: YouTube needs the key of your stream (YouTube Studio → Go live → Stream key)",
+    );
+    await page.fill("#node-input-url", "ftp://a.rtmp.youtube.com/live2");
+    await page.dispatchEvent("#node-input-url", "change");
+    assert.equal(
+      await tooltip("#node-input-url"),
+      "Server URL: for YouTube, an rtmps://, rtmp:// or https:// address, or empty for YouTube's own",
+    );
+    await page.screenshot({ path: screenshotPath("tooltip-server-url.png") });
+    // A custom server takes other addresses, and says which; the target alone changes the verdict.
+    await page.selectOption("#node-input-target", "custom");
+    assert.match(
+      await tooltip("#node-input-url"),
+      /^Server URL: an rtmp\(s\):\/\/, rtsp\(s\):\/\/, srt:\/\//,
+    );
+    await page.fill("#node-input-url", "srt://example.com:9000");
+    await page.dispatchEvent("#node-input-url", "change");
+    await page.waitForSelector("#node-input-url:not(.input-error)");
+    await page.click("#node-dialog-cancel");
+    await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+  });
+
+  it("every validated field of our nodes says why it is invalid, in words from the catalog", async () => {
+    await freshPage();
+    // A value each validator refuses (empty for a required one).
+    const bad: Record<string, Record<string, unknown>> = {
+      "nest-account": { projectId: "my project/1" },
+      "nest-stream": { account: "", deviceId: "", rtspPort: "99999" },
+      "nest-restream": {
+        url: "ftp://x",
+        segmentSeconds: "ten",
+        extraOutputs: "rtmp://h/app/KEY",
+        snapshotSeconds: "x",
+      },
+      "nest-events": { account: "", subscription: "nest", deviceId: "a/b", imageWidth: "wide" },
+      "youtube-account": { dailyQuota: "0" },
+      "youtube-captions": { everySeconds: "0" },
+      "youtube-live": { account: "", rotateHours: "13", pollSeconds: "5" },
+      "youtube-upload": { account: "", categoryId: "people", chunkMiB: "0" },
+    };
+    const badCredentials: Record<string, Record<string, string>> = {
+      "nest-account": { clientId: "", clientSecret: "a secret", refreshToken: "1//a b" },
+      "nest-restream": { streamKey: "" },
+      "youtube-account": { clientId: "", clientSecret: "" },
+    };
+    const found = await page.evaluate(
+      ({ bad, badCredentials }) => {
+        type Def = {
+          _: (k: string) => string;
+          defaults: Record<
+            string,
+            {
+              validate?: (v: unknown, o: object) => unknown;
+              label?: string;
+              required?: boolean;
+              type?: string;
+            }
+          >;
+          credentials?: Record<
+            string,
+            { validate?: (v: unknown, o: object) => unknown; required?: boolean; label?: string }
+          >;
+        };
+        const RED = window.RED as unknown as {
+          nodes: { getType(t: string): Def; node(id: string): { validationErrors?: string[] } | undefined };
+          view: { importNodes(n: unknown[], o: object): void };
+          workspaces: { active(): string };
+          editor: { validateNode(n: unknown): boolean };
+        };
+        const out: Record<string, { fields: string[]; errors: string[] }> = {};
+        for (const [type, values] of Object.entries(bad)) {
+          const def = RED.nodes.getType(type);
+          // Every validated property of the type is in the table above.
+          // (A config node reference is invalid when empty, required or not.)
+          const fields = Object.keys(def.defaults).filter(
+            (p) => def.defaults[p].validate || def.defaults[p].required || def.defaults[p].type,
+          );
+          const id = "v-" + type;
+          const config = (def as unknown as { category: string }).category === "config";
+          RED.view.importNodes(
+            [
+              {
+                id,
+                type,
+                ...(config ? {} : { z: RED.workspaces.active(), x: 100, y: 100, wires: [] }),
+                ...values,
+              },
+            ],
+            { generateIds: false },
+          );
+          const node = RED.nodes.node(id);
+          RED.editor.validateNode(node);
+          const errors = [...(node?.validationErrors ?? [])];
+          // Credentials are validated with the dialog open: ask their validators the way it does.
+          for (const [prop, value] of Object.entries(badCredentials[type] ?? {})) {
+            const c = (def.credentials ?? {})[prop];
+            if (value === "" && c.required)
+              errors.push(c.label ? c.label + ": property value missing" : prop);
+            else if (c.validate) {
+              const r = c.validate.call({ ...node, _: def._, credentials: {} }, value, {});
+              errors.push(typeof r === "string" ? r : prop);
+            }
+          }
+          for (const [prop, c] of Object.entries(def.credentials ?? {})) {
+            if ((c.validate || c.required) && !(prop in (badCredentials[type] ?? {}))) fields.push(prop);
+          }
+          out[type] = { fields, errors };
+        }
+        return out;
+      },
+      { bad, badCredentials },
+    );
+    const problems: string[] = [];
+    for (const [type, { fields, errors }] of Object.entries(found)) {
+      for (const f of fields) {
+        if (!(f in (bad[type] ?? {})) && !(f in (badCredentials[type] ?? {})))
+          problems.push(`${type}.${f}: validated but not in this test's table`);
+      }
+      const expected = Object.keys(bad[type] ?? {}).length + Object.keys(badCredentials[type] ?? {}).length;
+      if (errors.length !== expected)
+        problems.push(`${type}: ${errors.length} errors for ${expected} bad values`);
+      for (const e of errors) {
+        // A reason is a sentence that names the field ("Label: …"), never a property name or a catalog key.
+        if (!/^[A-Z][^:]*: \S/.test(e) || /\b[\w-]+\.(validation|errors|label)\.\w+/.test(e))
+          problems.push(`${type}: "${e}"`);
+      }
+    }
+    assert.deepEqual(problems, []);
+    assert.ok(found["nest-restream"].errors.includes("Segment (s): invalid number"));
+    assert.ok(found["nest-account"].errors.includes("Client ID: property value missing"));
+  });
+
+  it("labels an account without a name by what it is, not by its project ID", async () => {
+    await freshPage();
+    await importFlow([
+      { id: "acc-l", type: "nest-account", name: "", projectId: "0f3a9c2e-1b4d-4e8f-9a7b-2c6d5e4f3a1b" },
+      { id: "yt-acc-l", type: "youtube-account", name: "", dailyQuota: 10000 },
+      stream("stream-l", "acc-l"),
+      { id: "live-l", type: "youtube-live", account: "yt-acc-l", x: 220, y: 200, wires: [[], []] },
+    ]);
+    await openStream("stream-l");
+    assert.equal((await page.textContent("#node-input-account option:checked"))?.trim(), "Nest account");
+    await page.click("#node-input-btn-account-edit");
+    await page.waitForSelector("#node-config-input-name", { state: "visible" });
+    assert.equal(await page.getAttribute("#node-config-input-name", "placeholder"), "Nest account");
+    await page.fill("#node-config-input-name", "Holiday house");
+    await closeAccount(page);
+    assert.equal((await page.textContent("#node-input-account option:checked"))?.trim(), "Holiday house");
+    await page.screenshot({ path: screenshotPath("account-label.png") });
+    await page.click("#node-dialog-cancel");
+    await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+    await openNode(page, "live-l");
+    assert.equal((await page.textContent("#node-input-account option:checked"))?.trim(), "YouTube channel");
+    await page.click("#node-dialog-cancel");
+    await page.waitForSelector("#node-dialog-ok", { state: "detached" });
   });
 
   it("lists the cameras of an account that is not deployed and fills the device id", async () => {
@@ -419,6 +618,73 @@ describe("editor (browser)", function () {
     await page.waitForSelector('#node-input-nest-cameras-status[data-kind="error"]');
     assert.match((await page.textContent("#node-input-nest-cameras-status")) ?? "", /account first/);
     assert.deepEqual(adminCalls, []);
+  });
+
+  it("deploys a flow whose stream goes live, and picks cameras of the deployed account", async () => {
+    await freshPage();
+    const inject = (id: string, payload: string, y: number) => ({
+      id,
+      type: "inject",
+      name: payload,
+      props: [{ p: "payload" }],
+      payload,
+      payloadType: "str",
+      repeat: "",
+      once: false,
+      topic: "",
+      x: 170,
+      y,
+      wires: [["cam"]],
+    });
+    await importFlow([
+      { ...account("acc"), name: "Home" },
+      inject("start", "start", 120),
+      inject("stop", "stop", 180),
+      stream("cam", "acc", { name: "Front door camera", x: 400, y: 150, wires: [["out"]] }),
+      {
+        id: "out",
+        type: "debug",
+        name: "stream URL",
+        active: true,
+        complete: "payload",
+        x: 650,
+        y: 150,
+        wires: [],
+      },
+    ]);
+    await openStream("cam");
+    await openAccount();
+    await authorize();
+    await closeAccount(page);
+    await page.click("#node-input-nest-list-cameras");
+    await page.click('.nest-restream-camera[data-id="cam-front"]');
+    await page.check("#node-input-startOnDeploy");
+    await page.click("#node-dialog-ok");
+    await page.waitForSelector("#node-input-nest-list-cameras", { state: "detached" });
+
+    await deploy(page);
+    const status = await waitForStatus(page, "cam", /live/);
+    // e.g. "Front Door: live (RTSP), 4:59 left"
+    assert.match(status, /^Front Door: live\b.*\d+:\d\d left$/);
+    assert.equal(ed.fake.commands("GenerateRtspStream").length, 1);
+
+    // Deployed and unchanged: the picker asks the running account.
+    adminCalls = [];
+    await openStream("cam");
+    await page.click("#node-input-nest-list-cameras");
+    await page.waitForSelector(".nest-restream-camera");
+    assert.deepEqual(adminCalls, ["GET /nest-restream/accounts/acc/cameras"]);
+    assert.equal(
+      await page.getAttribute('.nest-restream-camera[data-id="cam-front"]', "aria-selected"),
+      "true",
+    );
+    await page.click("#node-dialog-cancel");
+    await page.waitForSelector("#node-input-nest-list-cameras", { state: "detached" });
+
+    // The picture for the README.
+    const file = screenshotPath("flow.png");
+    await screenshotWorkspace(page, file, { paletteFilter: "nest", height: 360 });
+    assert.ok(fs.statSync(file).size > 10_000);
   });
 
   /**
@@ -556,71 +822,57 @@ describe("editor (browser)", function () {
     }
   });
 
-  it("deploys a flow whose stream goes live, and picks cameras of the deployed account", async () => {
+  it("nest-stream's help leads with a summary, Inputs and Outputs; the rest is under Details", async () => {
     await freshPage();
-    const inject = (id: string, payload: string, y: number) => ({
-      id,
-      type: "inject",
-      name: payload,
-      props: [{ p: "payload" }],
-      payload,
-      payloadType: "str",
-      repeat: "",
-      once: false,
-      topic: "",
-      x: 170,
-      y,
-      wires: [["cam"]],
+    await importFlow([account("acc-h"), stream("stream-h", "acc-h")]);
+    await page.evaluate(() => {
+      const RED = window.RED as unknown as {
+        view: { select(s: string): void };
+        actions: { invoke(a: string): void };
+      };
+      RED.view.select("stream-h");
+      RED.actions.invoke("core:show-node-help");
     });
-    await importFlow([
-      { ...account("acc"), name: "Home" },
-      inject("start", "start", 120),
-      inject("stop", "stop", 180),
-      stream("cam", "acc", { name: "Front door camera", x: 400, y: 150, wires: [["out"]] }),
-      {
-        id: "out",
-        type: "debug",
-        name: "stream URL",
-        active: true,
-        complete: "payload",
-        x: 650,
-        y: 150,
-        wires: [],
-      },
-    ]);
-    await openStream("cam");
-    await openAccount();
-    await authorize();
-    await closeAccount(page);
-    await page.click("#node-input-nest-list-cameras");
-    await page.click('.nest-restream-camera[data-id="cam-front"]');
-    await page.check("#node-input-startOnDeploy");
-    await page.click("#node-dialog-ok");
-    await page.waitForSelector("#node-input-nest-list-cameras", { state: "detached" });
-
-    await deploy(page);
-    const status = await waitForStatus(page, "cam", /live/);
-    // e.g. "Front Door: live (RTSP), 4:59 left"
-    assert.match(status, /^Front Door: live\b.*\d+:\d\d left$/);
-    assert.equal(ed.fake.commands("GenerateRtspStream").length, 1);
-
-    // Deployed and unchanged: the picker asks the running account.
-    adminCalls = [];
-    await openStream("cam");
-    await page.click("#node-input-nest-list-cameras");
-    await page.waitForSelector(".nest-restream-camera");
-    assert.deepEqual(adminCalls, ["GET /nest-restream/accounts/acc/cameras"]);
-    assert.equal(
-      await page.getAttribute('.nest-restream-camera[data-id="cam-front"]', "aria-selected"),
-      "true",
+    await page.waitForSelector(".red-ui-help .nest-restream-help", { state: "visible" });
+    const help = (await page.evaluate(`(() => {
+      const help = [...document.querySelectorAll(".red-ui-help .nest-restream-help")].find((e) => e.offsetParent);
+      const top = help.getBoundingClientRect().top;
+      const headings = [...help.querySelectorAll("h3, h4")].map((h) => ({
+        tag: h.tagName.toLowerCase(),
+        text: h.textContent.trim(),
+        top: Math.round(h.getBoundingClientRect().top - top),
+      }));
+      // The panel that scrolls: what a user sees of the help without scrolling.
+      let panel = help.parentElement;
+      while (panel && !/(auto|scroll)/.test(getComputedStyle(panel).overflowY)) panel = panel.parentElement;
+      const panelTop = panel.getBoundingClientRect().top - panel.scrollTop;
+      const inputs = [...help.querySelectorAll("h3")].find((h) => h.textContent.trim() === "Inputs");
+      return {
+        headings,
+        screen: panel.clientHeight,
+        inputsBottom: Math.round(inputs.getBoundingClientRect().bottom - panelTop),
+      };
+    })()`)) as {
+      headings: { tag: string; text: string; top: number }[];
+      screen: number;
+      inputsBottom: number;
+    };
+    const h3 = help.headings.filter((h) => h.tag === "h3");
+    assert.deepEqual(
+      h3.map((h) => h.text),
+      ["Inputs", "Outputs", "Details", "References"],
     );
-    await page.click("#node-dialog-cancel");
-    await page.waitForSelector("#node-input-nest-list-cameras", { state: "detached" });
-
-    // The picture for the README.
-    const file = screenshotPath("flow.png");
-    await screenshotWorkspace(page, file, { paletteFilter: "nest", height: 360 });
-    assert.ok(fs.statSync(file).size > 10_000);
+    // Inputs starts on the first screen of the panel; every smaller heading is inside Details.
+    assert.ok(
+      help.inputsBottom < help.screen,
+      `Inputs ends at ${help.inputsBottom} px, the help panel shows ${help.screen} px`,
+    );
+    const details = h3[2].top;
+    const references = h3[3].top;
+    const h4 = help.headings.filter((h) => h.tag === "h4");
+    assert.ok(h4.length >= 5, h4.map((h) => h.text).join(", "));
+    for (const h of h4) assert.ok(h.top > details && h.top < references, `${h.text} outside Details`);
+    await page.screenshot({ path: screenshotPath("help-nest-stream.png") });
   });
 
   it("raised no error in the editor pages", () => {

@@ -102,10 +102,13 @@ describe("example flows in the editor (browser)", function () {
     const importButton = page.locator("#red-ui-clipboard-dialog-ok");
     // The dialog may keep the package's folder open from an earlier import: open it only when closed,
     // until the example is chosen (the Import button enabled).
-    for (let i = 0; i < 10 && !(await importButton.isEnabled()); i++) {
-      if (await item.isVisible()) await item.click();
-      else await folder.click();
-      await page.waitForTimeout(300);
+    // The tree animates while a folder opens or closes (slowly on a busy machine): the example gets a
+    // moment to show before the folder is clicked, and a click whose target went away is tried again.
+    for (let i = 0; i < 20 && !(await importButton.isEnabled()); i++) {
+      await item.waitFor({ state: "visible", timeout: 1500 }).catch(() => undefined);
+      const target = (await item.isVisible()) ? item : folder;
+      await target.click({ timeout: 2000 }).catch(() => undefined);
+      await page.waitForTimeout(500);
     }
     await page.click("#red-ui-clipboard-dialog-ok");
     await page.waitForSelector("#red-ui-clipboard-dialog", { state: "hidden" });

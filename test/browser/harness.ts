@@ -322,9 +322,12 @@ export async function screenshotWorkspace(
   options: { paletteFilter?: string; height?: number } = {},
 ): Promise<void> {
   const { paletteFilter, height } = options;
+  // Closed the way Node-RED closes them: a notification taken out of the page by hand still has its
+  // timer, whose close then finds no parent ("Cannot read properties of null (reading 'removeChild')").
   await page.evaluate(
-    "(() => { document.querySelectorAll('.red-ui-notification').forEach((n) => n.remove()); RED.view.select(''); })()",
+    "(() => { document.querySelectorAll('.red-ui-notification').forEach((n) => (typeof n.close === 'function' ? n.close() : n.remove())); RED.view.select(''); })()",
   );
+  await page.waitForSelector(".red-ui-notification", { state: "detached" });
   if (await page.isVisible(".red-ui-help-tips")) {
     await page.evaluate("RED.actions.invoke('core:toggle-show-tips')");
     await page.waitForSelector(".red-ui-help-tips", { state: "hidden" });
