@@ -8,7 +8,6 @@ import { restreamStatus, type RestreamStatus } from "../src/ffmpeg/restream-stat
 import { LeftoverProcess } from "../src/ffmpeg/leftover-process";
 import { parentDeathWarning } from "../src/ffmpeg/spawn-with-parent";
 import { keyInUrl, TARGET_KINDS } from "../src/ffmpeg/targets";
-import { SYSTEM_CA_FILES } from "../src/ffmpeg/tls-trust";
 import type { Node, NodeMessage, NodeStatus, RED } from "./red-types";
 
 interface NestRestreamConfig extends Omit<RestreamConfig, "streamKey" | "extraKeys"> {
@@ -80,7 +79,6 @@ module.exports = function register(RED: RED) {
       .filter(({ line }) => line && keyInUrl(line));
     // Line numbers only: the line itself may be the key.
     if (keyed.length > 0) this.warn(t("keyInExtraOutput", { lines: keyed.map((k) => k.n).join(", ") }));
-    if (restream.unverifiedTls()) this.warn(t("tlsUnverified", { files: SYSTEM_CA_FILES.join(", ") }));
     this.status(statusFor(restream.initialStatus()));
 
     const topic = config.name || "nest-restream";
@@ -103,6 +101,7 @@ module.exports = function register(RED: RED) {
     });
     restream.restreamer.on("stats", report);
     restream.restreamer.on("log", (line) => this.debug(line));
+    restream.restreamer.on("warning", (text) => this.warn(redact(text)));
     restream.restreamer.on("recording", (file) =>
       this.send([null, { payload: file.path, file, topic }, null]),
     );

@@ -40,8 +40,10 @@ export interface RestreamConfig {
   messageDir?: string;
   /** Accept a file path in `msg.payload` as the input (inside `messageDir`). Default false: stream URLs only. */
   messageFileInputs?: boolean;
-  /** PEM file of the certificates rtmps:// and rtsps:// destinations are verified against; empty: the system's. */
+  /** PEM file of the certificates rtmps:// destinations are verified against; empty: the system's. */
   caFile?: string;
+  /** Check rtmps:// servers' certificates (default true). */
+  tlsVerify?: boolean;
 }
 
 /** What the node allows messages to do besides stream URLs and its own server. */
@@ -166,7 +168,7 @@ export class RestreamController {
         const streamKey = key && key !== "-" ? key : undefined;
         return { target: "custom", url, segmentSeconds, ...(streamKey ? { streamKey } : {}) };
       });
-    const tls = tlsTrust(config.caFile);
+    const tls = tlsTrust({ caFile: config.caFile, verify: config.tlsVerify !== false });
     const restreamer = new Restreamer({
       ...extras,
       tls,
@@ -202,16 +204,6 @@ export class RestreamController {
       return { state: "stopped" };
     } catch (err) {
       return { state: "misconfigured", reason: errorMessage(err) };
-    }
-  }
-
-  /** True when a configured destination is reached over TLS and no CA file is known to verify it. */
-  unverifiedTls(): boolean {
-    if (this.tls.caFile || this.tls.missing) return false;
-    try {
-      return resolveOutputs(this.target, this.outputs).some((d) => d.tls);
-    } catch {
-      return false; // A destination that does not resolve is reported by initialStatus().
     }
   }
 

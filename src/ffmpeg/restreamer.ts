@@ -39,7 +39,7 @@ import { spawnWithParent } from "./spawn-with-parent";
 import { StallWatchdog } from "./stall-watchdog";
 import { sessionKey, StreamTokens } from "./stream-url";
 import { resolveOutputs, TargetError, verifyingTls, type Destination, type TargetConfig } from "./targets";
-import { caFileMissing, type TlsTrust } from "./tls-trust";
+import { caFileMissing, unverifiedTls, type TlsTrust } from "./tls-trust";
 
 // What the Restreamer's callers (tests, bench, the controller) use of its parts, from one place.
 export { ffmpegMissingMessage, resolveFfmpegPath, type FfmpegProcess, type SpawnFn } from "./ffmpeg-process";
@@ -97,6 +97,8 @@ export interface RestreamerEvents {
   state: [RestreamSnapshot];
   stats: [RestreamSnapshot];
   log: [string];
+  /** Worth the user's attention, once: a TLS destination whose certificate cannot be checked. */
+  warning: [string];
   /** A recording file is complete (its segment rolled over, or ffmpeg exited). */
   recording: [RecordingFile];
 }
@@ -141,6 +143,8 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
   private picture: Picture | null = null;
   private readonly tokens = new StreamTokens();
 
+  /** The warning about an unverified TLS destination was given (once per restreamer). */
+  private warnedUnverified = false;
   private retryTimer: Timer | undefined;
   private healthyTimer: Timer | undefined;
   private statsTimer: Timer | undefined;
@@ -242,7 +246,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
    * destination changed. Throws TargetError (leaving everything as it was) if it is invalid.
    */
   setTarget(target: TargetConfig, outputs: readonly TargetConfig[] = this.outputConfigs): void {
-    const next = resolveOutputs(target, outputs);
+    const next = this.resolve(target, outputs);
     const changed = JSON.stringify(next) !== JSON.stringify(this.destinations);
     this.targetConfig = target;
     this.outputConfigs = outputs;
@@ -301,6 +305,11 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     this.setState("failed");
   }
 
+  /** The destinations of a target, with the certificate check of those reached over TLS. */
+  private resolve(target: TargetConfig, outputs: readonly TargetConfig[]): Destination[] {
+    return verifyingTls(resolveOutputs(target, outputs), this.options.tls);
+  }
+
   private launch(): void {
     if (this.run) throw new Error("internal: an ffmpeg is still running"); // the one-process rule
     const url = this.url;
@@ -311,10 +320,12 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     try {
       const missing = this.options.tls?.missing;
       if (missing) throw new TargetError(caFileMissing(missing));
-      this.destinations ??= verifyingTls(
-        resolveOutputs(this.targetConfig, this.outputConfigs),
-        this.options.tls?.caFile,
-      );
+      this.destinations ??= this.resolve(this.targetConfig, this.outputConfigs);
+      const unchecked = (d: Destination) => d.kind === "rtmp" && d.tls && !d.verified;
+      if (!this.warnedUnverified && !this.options.tls?.off && this.destinations.some(unchecked)) {
+        this.warnedUnverified = true;
+        this.emit("warning", unverifiedTls());
+      }
       const next = this.audio.next(this.destinations);
       plan = next.plan;
       args = buildArgs({

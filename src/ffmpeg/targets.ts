@@ -6,6 +6,7 @@
  * camera's single RTSP session feeds them all (design section 5: one Nest URL = one client).
  */
 import { redact, secrets } from "../redact";
+import type { TlsTrust } from "./tls-trust";
 
 export const TARGET_KINDS = ["youtube-rtmps", "youtube-rtmp", "youtube-hls", "custom"] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
@@ -59,8 +60,10 @@ export interface Destination {
   options: [string, string][];
   url: string;
   onFail: "abort" | "ignore";
-  /** Reached over TLS (rtmps://, rtsps://): its certificate is verified when a CA file is known. */
+  /** Reached over TLS (rtmps://, rtsps://). */
   tls?: boolean;
+  /** ffmpeg checks the server's certificate (rtmps:// only: its RTSP and HLS muxers take no TLS options). */
+  verified?: boolean;
 }
 
 export class TargetError extends Error {
@@ -191,13 +194,17 @@ function rtmp(url: string, onFail: "abort" | "ignore"): Destination {
 }
 
 /**
- * The destinations with ffmpeg's certificate check on for those reached over TLS (against `caFile`,
- * host name included; ffmpeg's tee muxer takes the same options per output). Without a CA file,
- * unchanged.
+ * The destinations with ffmpeg's certificate check on for `rtmps://` ones (`-tls_verify 1 -ca_file`;
+ * the tee muxer passes the same options to its output). ffmpeg's RTSP muxer opens its TLS connection
+ * without options (and a tee output refuses them), and its HLS muxer has none: `rtsps://` and
+ * `https://` stay unchecked. Unchanged when verification is off or no CA file is known.
  */
-export function verifyingTls(dests: readonly Destination[], caFile: string | undefined): Destination[] {
+export function verifyingTls(dests: readonly Destination[], trust: TlsTrust | undefined): Destination[] {
+  const caFile = trust?.off ? undefined : trust?.caFile;
   return dests.map((d) =>
-    d.tls && caFile ? { ...d, options: [...d.options, ["tls_verify", "1"], ["ca_file", caFile]] } : d,
+    d.kind === "rtmp" && d.tls && caFile
+      ? { ...d, verified: true, options: [...d.options, ["tls_verify", "1"], ["ca_file", caFile]] }
+      : d,
   );
 }
 

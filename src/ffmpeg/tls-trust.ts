@@ -1,7 +1,7 @@
 /**
- * Which certificates ffmpeg checks a TLS destination's (rtmps://, rtsps://) against: ffmpeg verifies
- * none by default (`tls_verify` 0), so anyone on the path could pose as YouTube and take the stream
- * key. The node's CA file, else the system's bundle; verified, ffmpeg also checks the host name.
+ * Which certificates ffmpeg checks an `rtmps://` destination's against: ffmpeg checks none by default
+ * (`tls_verify` 0), so anyone on the path could pose as YouTube and take the stream key. The node's
+ * CA file, else the system's bundle, unless the node turned the check off.
  */
 import fs from "node:fs";
 
@@ -14,15 +14,21 @@ export const SYSTEM_CA_FILES = [
 ] as const;
 
 export interface TlsTrust {
-  /** The PEM file ffmpeg verifies against; undefined: none found, TLS destinations go unverified. */
+  /** The PEM file ffmpeg verifies against; undefined: none found, rtmps:// goes unverified. */
   caFile?: string;
   /** Set when the node named a file that is not there (the destination is then misconfigured). */
   missing?: string;
+  /** The node turned the check off (a server whose certificate cannot be had). */
+  off?: boolean;
 }
 
-/** The configured file (checked), else the first system bundle that exists. */
-export function tlsTrust(configured?: string, exists: (file: string) => boolean = fs.existsSync): TlsTrust {
-  const file = configured?.trim();
+/** The configured file (checked), else the first system bundle that exists; nothing when `verify` is false. */
+export function tlsTrust(
+  options: { caFile?: string; verify?: boolean },
+  exists: (file: string) => boolean = fs.existsSync,
+): TlsTrust {
+  if (options.verify === false) return { off: true };
+  const file = options.caFile?.trim();
   if (file) return exists(file) ? { caFile: file } : { missing: file };
   return { caFile: SYSTEM_CA_FILES.find((f) => exists(f)) };
 }
@@ -32,5 +38,14 @@ export function caFileMissing(file: string): string {
   return (
     `the CA file ${file} does not exist: give the path of a PEM file with the certificates to trust, ` +
     "or leave it empty to use the system's"
+  );
+}
+
+/** The warning, once per restream, when an rtmps:// destination starts without a certificate check. */
+export function unverifiedTls(): string {
+  return (
+    `no CA certificates found (${SYSTEM_CA_FILES.join(", ")}): the rtmps:// server's certificate is not ` +
+    "checked, so the stream key goes to whoever answers; install the ca-certificates package or set the " +
+    "node's CA file"
   );
 }

@@ -197,6 +197,21 @@ describe("nest-restream targets end to end (real ffmpeg, RTSP source, real recei
     assert.equal(rtmp.publishes.filter((p) => p.key === k).length, 0, "nothing reached nginx with the key");
   });
 
+  it("youtube-rtmps beside a recording (ffmpeg's tee): the certificate is checked there too", async () => {
+    const front = await TlsFront.start(rtmp.rtmpPort);
+    cleanups.push(() => front.stop());
+    const dir = tempDir("targets-tee-");
+    const k = key("tee");
+    const msgs = await start(
+      { url: `rtmps://127.0.0.1:${front.port}/live2`, caFile: front.certFile, extraOutputs: `${dir}/` },
+      { streamKey: k },
+    );
+    await rtmp.waitForPublish(k, 20_000);
+    await waitLive(msgs);
+    const tee = (await restreamArgv()).find((a) => a.includes(`rtmps://127.0.0.1:${front.port}`)) ?? "";
+    assert.match(tee, /tls_verify=1:ca_file=/, "the rtmps:// slave of the tee checks the certificate");
+  });
+
   it("youtube-hls: media playlist and segments arrive by HTTP PUT; a segment is H.264 + AAC", async () => {
     const hls = await HlsReceiver.start({ keepData: true });
     cleanups.push(() => hls.stop());

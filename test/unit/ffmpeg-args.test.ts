@@ -8,6 +8,7 @@ import {
   resolveTarget,
   teeSpec,
   TargetError,
+  verifyingTls,
   type Destination,
 } from "../../src/ffmpeg/targets";
 import { redact } from "../../src/redact";
@@ -219,6 +220,16 @@ describe("ffmpeg targets", () => {
       "movflags=+frag_keyframe+empty_moov+default_base_moof",
     );
     assert.equal(escapeToken("a:b", ":"), "a\\:b");
+  });
+
+  it("a checked rtmps:// output's TLS options reach its tee slave as they were (a path with a colon)", () => {
+    const outputs = verifyingTls(resolveOutputs({ streamKey: KEY }, [{ target: "custom", url: "/rec/" }]), {
+      caFile: "/c:a/ca.pem",
+    });
+    const [main, rec] = parseTee(teeSpec(outputs));
+    assert.equal(main?.options.tls_verify, "1");
+    assert.equal(main?.options.ca_file, "/c:a/ca.pem");
+    assert.equal(rec?.options.tls_verify, undefined, "a file has no certificate");
   });
 
   it("lets an additional output abort too when asked", () => {
