@@ -23,6 +23,7 @@ import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
 import type { StreamMsg } from "../support/messages";
 import { ACCOUNT_CREDENTIALS, accountNode } from "../support/flows";
+import type { NestAccountNode } from "../../nodes/nest-account";
 
 const nodes = [builtNode("nest-account"), builtNode("nest-stream")];
 
@@ -370,7 +371,13 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
       ],
       credentials,
     );
-    await new Promise((r) => setTimeout(r, 6000));
+    // The budget used up and cameras waiting in its queue: they queue, they are not sent (nor fail).
+    const budget = () => (helper.getNode("acc") as unknown as NestAccountNode).account().budget.stats();
+    await waitFor(
+      () => budget().used >= 10 && budget().queued >= 1,
+      20_000,
+      `a full budget with callers waiting (${JSON.stringify(budget())})`,
+    );
     assert.ok(fake.commands().length >= 10, `commands sent: ${fake.commands().length}`);
     assert.ok(
       fake.maxCommandsInAnyWindow(60_000) <= 10,
