@@ -40,7 +40,7 @@ export interface Redeploy {
 }
 
 export interface ProcessSample {
-  /** CPU seconds (user + system) so far. */
+  /** CPU seconds so far (on-CPU time from schedstat, else user + system ticks). */
   cpuS: number;
   /** Resident memory (MiB). */
   rssMiB: number;
@@ -51,10 +51,18 @@ export function sampleProcess(pid: number): ProcessSample {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   // Fields after the command name (which may hold spaces, in parentheses).
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
+  let cpuS = (Number(fields[11]) + Number(fields[12])) / 100;
+  try {
+    // On-CPU time in nanoseconds, where the kernel has schedstat: finer than the 10 ms ticks.
+    const ns = Number(fs.readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]);
+    // (0 where the kernel keeps no schedstats.)
+    if (ns > 0) cpuS = ns / 1e9;
+  } catch {
+    // ticks then
+  }
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { cpuS: ticks / 100, rssMiB: rssKiB / 1024 };
+  return { cpuS, rssMiB: rssKiB / 1024 };
 }
 
 export class ManyCameras {
