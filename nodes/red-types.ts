@@ -67,5 +67,8 @@ export interface RED {
   log: { info(m: string): void; warn(m: string): void; error(m: string): void; debug(m: string): void };
   settings: Record<string, unknown>;
   /** The runtime's events ("flows:started", "flows:stopping", …). */
-  events?: { on(event: string, listener: (payload: unknown) => void): unknown };
+  events?: {
+    on(event: string, listener: (payload: unknown) => void): unknown;
+    once?(event: string, listener: (payload: unknown) => void): unknown;
+  };
 }
