@@ -19,7 +19,7 @@ import { StreamController } from "../src/stream/stream-controller";
 import { sharedStreamHandover } from "../src/stream/stream-handover";
 import { StreamStatus } from "../src/stream/stream-status";
 import { encodeUserinfo, isLoopbackHost, type RtspCredentials } from "../src/webrtc/rtsp-auth";
-import { flowStops } from "./lib/flow-stops";
+import { flowStops, type FlowStops } from "./lib/flow-stops";
 import type { NestAccountNode } from "./nest-account";
 import type { Node, RED } from "./red-types";
 
@@ -59,11 +59,17 @@ function rtspsCa(): Buffer | undefined {
   }
 }
 
+/** The runtimes (their flow-stop watchers) whose final stop already stops the parked sessions. */
+const stopsWatched = new WeakSet<FlowStops>();
+
 module.exports = function register(RED: RED) {
   const t = (key: string, vars?: Record<string, string>) => RED._(`nest-stream.${key}`, vars);
   // A deploy hands live RTSP sessions to the new nodes; Node-RED stopping for good stops them.
   const stops = flowStops(RED);
-  stops.onFinalStop(() => void sharedStreamHandover.stopAll());
+  if (!stopsWatched.has(stops)) {
+    stopsWatched.add(stops);
+    stops.onFinalStop(() => void sharedStreamHandover.stopAll());
+  }
 
   /** The RTSP port setting: undefined for the default, else 0–65535; throws on anything else. */
   function portSetting(value: unknown): number | undefined {
