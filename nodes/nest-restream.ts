@@ -6,6 +6,7 @@ import { RestreamController, type RestreamConfig } from "../src/ffmpeg/restream-
 import { restreamPayload, type RestreamSnapshot } from "../src/ffmpeg/restream-snapshot";
 import { restreamStatus, type RestreamStatus } from "../src/ffmpeg/restream-status";
 import { LeftoverProcess } from "../src/ffmpeg/leftover-process";
+import { interruptedRecordings } from "../src/ffmpeg/recordings";
 import { parentDeathWarning } from "../src/ffmpeg/spawn-with-parent";
 import { keyInUrl, TARGET_KINDS } from "../src/ffmpeg/targets";
 import type { Node, NodeMessage, NodeStatus, RED } from "./red-types";
@@ -67,8 +68,8 @@ module.exports = function register(RED: RED) {
       ? new LeftoverProcess(path.join(userDir, "nest-restream", `${config.id}.ffmpeg.json`))
       : undefined;
     // Before anything starts: never two ffmpeg on one camera session or stream key.
-    const leftoverPid = leftover?.endLeftover();
-    if (leftoverPid) this.warn(RED._("nest-restream.log.leftover", { pid: leftoverPid }));
+    const left = leftover?.takeLeftover();
+    if (left?.pid) this.warn(RED._("nest-restream.log.leftover", { pid: left.pid }));
     const restream = RestreamController.fromConfig(
       { ...config, streamKey: this.credentials?.streamKey, extraKeys: this.credentials?.extraKeys },
       leftover ? { leftover } : {},
@@ -105,6 +106,21 @@ module.exports = function register(RED: RED) {
     restream.restreamer.on("recording", (file) =>
       this.send([null, { payload: file.path, file, topic }, null]),
     );
+    // What an ffmpeg of this node was writing when Node-RED died: announced once, when the flows run.
+    if (left && left.recordings.length > 0) {
+      const files = interruptedRecordings(left.recordings, (file, why) =>
+        this.debug(`interrupted recording ${file} not announced: ${why}`),
+      );
+      let closed = false;
+      this.on("close", () => (closed = true));
+      const announce = () =>
+        void files.then((found) => {
+          if (closed) return;
+          for (const file of found) this.send([null, { payload: file.path, file, topic }, null]);
+        });
+      if (RED.events?.once) RED.events.once("flows:started", announce);
+      else setImmediate(announce);
+    }
 
     this.on("input", (msg, send, done) =>
       restream.handle(msg).then(

@@ -16,8 +16,10 @@ import {
 } from "../src/stream/camera-stream";
 import { parseStreamCommand } from "../src/stream/stream-command";
 import { StreamController } from "../src/stream/stream-controller";
+import { sharedStreamHandover } from "../src/stream/stream-handover";
 import { StreamStatus } from "../src/stream/stream-status";
 import { encodeUserinfo, isLoopbackHost, type RtspCredentials } from "../src/webrtc/rtsp-auth";
+import { flowStops, type FlowStops } from "./lib/flow-stops";
 import type { NestAccountNode } from "./nest-account";
 import type { Node, RED } from "./red-types";
 
@@ -57,8 +59,17 @@ function rtspsCa(): Buffer | undefined {
   }
 }
 
+/** The runtimes (their flow-stop watchers) whose final stop already stops the parked sessions. */
+const stopsWatched = new WeakSet<FlowStops>();
+
 module.exports = function register(RED: RED) {
   const t = (key: string, vars?: Record<string, string>) => RED._(`nest-stream.${key}`, vars);
+  // A deploy hands live RTSP sessions to the new nodes; Node-RED stopping for good stops them.
+  const stops = flowStops(RED);
+  if (!stopsWatched.has(stops)) {
+    stopsWatched.add(stops);
+    stops.onFinalStop(() => void sharedStreamHandover.stopAll());
+  }
 
   /** The RTSP port setting: undefined for the default, else 0–65535; throws on anything else. */
   function portSetting(value: unknown): number | undefined {
@@ -130,6 +141,12 @@ module.exports = function register(RED: RED) {
           local: { client: { ca: rtspsCa() } },
           clock: systemClock,
           webrtc: { host: rtspHost, port, credentials: rtspAuth },
+          // A redeploy hands the live session to this node's successor (same project, camera, credentials).
+          handover: {
+            scope: account.sessionScope,
+            fingerprint: account.credentialsFingerprint,
+            hold: () => account.linger(),
+          },
           // The states carry what the user must see; this is the WebRTC sessions' progress, for the log.
           log: (level, message) =>
             level === "warn" ? this.warn(redact(message)) : this.debug(redact(message)),
@@ -151,11 +168,13 @@ module.exports = function register(RED: RED) {
       }
     });
 
-    this.on("close", (_removed, done) => {
+    this.on("close", (removed, done) => {
       status.close();
       // After a command in flight; the stop is bounded in time (best effort StopRtspStream /
-      // StopWebRtcStream), so this stays inside Node-RED's close timeout.
-      void controller.close().then(() => {
+      // StopWebRtcStream), so this stays inside Node-RED's close timeout. Closed for a deploy that
+      // keeps the node: an RTSP camera's live session is parked for the new node (30 s at most).
+      const park = !removed && stops.replacing();
+      void controller.close({ park }).then(() => {
         releaseAccount?.();
         for (const v of maskedValues) secrets.delete(v);
         done();

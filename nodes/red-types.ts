@@ -66,4 +66,9 @@ export interface RED {
   _(key: string, subs?: Record<string, unknown>): string;
   log: { info(m: string): void; warn(m: string): void; error(m: string): void; debug(m: string): void };
   settings: Record<string, unknown>;
+  /** The runtime's events ("flows:started", "flows:stopping", …). */
+  events?: {
+    on(event: string, listener: (payload: unknown) => void): unknown;
+    once?(event: string, listener: (payload: unknown) => void): unknown;
+  };
 }

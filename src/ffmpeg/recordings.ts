@@ -25,6 +25,8 @@ export interface RecordingTrackerOptions {
   onComplete(file: RecordingFile): void;
   /** A file that was opened but is missing or empty when it closed: not announced. */
   onSkipped?(file: string, why: string): void;
+  /** The files being written now (absolute paths), each time that changes: for the leftover note. */
+  onOpen?(files: { path: string; startedAt: number }[]): void;
 }
 
 const OPENING = /Opening '(.+)' for writing$/;
@@ -92,6 +94,15 @@ export class RecordingTracker {
     if (previous?.path === opened) return;
     this.open[i] = { path: opened, startedAt: now };
     if (previous) this.complete(previous, now);
+    this.options.onOpen?.(
+      this.open
+        .filter((f): f is OpenFile => !!f)
+        .map((f) => ({ path: this.absolute(f.path), startedAt: f.startedAt })),
+    );
+  }
+
+  private absolute(file: string): string {
+    return path.resolve(this.options.cwd ?? process.cwd(), file);
   }
 
   /** ffmpeg has exited: every open file is complete. Resolves once all are announced. */
@@ -105,7 +116,7 @@ export class RecordingTracker {
   }
 
   private complete(file: OpenFile, endedAt: number): void {
-    const absolute = path.resolve(this.options.cwd ?? process.cwd(), file.path);
+    const absolute = this.absolute(file.path);
     this.queue = this.queue.then(async () => {
       const bytes = await this.fileSize(absolute);
       if (bytes === null) return this.options.onSkipped?.(absolute, "it is not there");
@@ -122,4 +133,46 @@ export class RecordingTracker {
       this.options.onSkipped?.(absolute, err instanceof Error ? err.message : String(err)),
     );
   }
+}
+
+/** A recording an earlier Node-RED was writing when it died, as output 2 announces it. */
+export interface InterruptedRecording extends RecordingFile {
+  /** Always true: ffmpeg was killed, the file ends where it stopped (no index for some formats). */
+  interrupted: true;
+}
+
+/**
+ * Of the files an earlier ffmpeg was writing when its Node-RED died (LeftoverProcess), those worth
+ * announcing: regular files that are not empty (ending when they were last written), in the order given.
+ */
+export async function interruptedRecordings(
+  files: readonly { path: string; startedAt: number }[],
+  onSkipped?: (file: string, why: string) => void,
+): Promise<InterruptedRecording[]> {
+  const out: InterruptedRecording[] = [];
+  for (const f of files) {
+    let st: fs.Stats;
+    try {
+      st = await fs.promises.stat(f.path);
+    } catch {
+      onSkipped?.(f.path, "it is not there");
+      continue;
+    }
+    if (!st.isFile()) {
+      onSkipped?.(f.path, "it is not a file");
+      continue;
+    }
+    if (st.size === 0) {
+      onSkipped?.(f.path, "it is empty");
+      continue;
+    }
+    out.push({
+      path: f.path,
+      bytes: st.size,
+      startedAt: new Date(f.startedAt).toISOString(),
+      endedAt: new Date(Math.max(f.startedAt, st.mtimeMs)).toISOString(),
+      interrupted: true,
+    });
+  }
+  return out;
 }

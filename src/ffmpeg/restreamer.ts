@@ -350,6 +350,10 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
         this.emit("recording", file);
       },
       onSkipped: (file, why) => this.log(`recording ${file} not announced: ${why}`),
+      // Should Node-RED die with it, the next start announces what this ffmpeg was writing.
+      onOpen: (files) => {
+        if (this.run?.recordings === recordings) this.options.leftover?.recording(files);
+      },
     });
     const jpegs =
       (this.options.snapshotSeconds ?? 0) > 0

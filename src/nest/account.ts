@@ -2,6 +2,7 @@
  * One Google Device Access account as the nest-account node holds it: the token keeper, the SDM
  * client and the project-wide command budget they share, opened and closed together.
  */
+import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { systemClock, type Clock } from "../clock";
 import { endpointsFromEnv, type Endpoints } from "../endpoints";
@@ -45,6 +46,10 @@ export class NestAccount extends EventEmitter {
   readonly tokens: TokenKeeper;
   readonly budget: CommandBudget;
   readonly sdm: SdmClient;
+  /** The Google project as the process knows it (SDM endpoint and project id): where sessions may be handed over. */
+  readonly sessionScope: string;
+  /** A one-way digest of the credentials: a live session is only handed to an account with the same ones. */
+  readonly credentialsFingerprint: string;
   private readonly clock: Clock;
   private readonly http?: HttpTransport;
   private readonly random?: () => number;
@@ -53,6 +58,10 @@ export class NestAccount extends EventEmitter {
   private cameraList?: { at: number; cameras: Promise<CameraInfo[]> };
   private users = 0;
   private onIdle?: () => void;
+  /** Parked sessions that still send their commands through this account (linger). */
+  private lingering = 0;
+  private closeWhenUnheld = false;
+  private closed = false;
 
   constructor(options: OpenNestAccountOptions) {
     super();
@@ -64,6 +73,11 @@ export class NestAccount extends EventEmitter {
     this.http = options.http;
     this.random = options.random;
     this.pubsubApiUrl = endpoints.pubsubApiUrl ?? endpointsFromEnv().pubsubApiUrl;
+    this.sessionScope = `${endpoints.sdmApiUrl}|${this.projectId}`;
+    this.credentialsFingerprint = createHash("sha256")
+      .update(JSON.stringify([credentials.clientId, credentials.clientSecret, credentials.refreshToken]))
+      .digest("hex")
+      .slice(0, 32);
     this.tokens = new TokenKeeper({
       credentials,
       account: NODE_TYPE,
@@ -75,9 +89,7 @@ export class NestAccount extends EventEmitter {
     this.budget = new CommandBudget({
       ...options.budget,
       clock: options.clock,
-      window: options.shareProjectWindow
-        ? commandWindowFor(`${endpoints.sdmApiUrl}|${this.projectId}`)
-        : undefined,
+      window: options.shareProjectWindow ? commandWindowFor(this.sessionScope) : undefined,
     });
     this.sdm = new SdmClient({
       projectId: this.projectId,
@@ -166,7 +178,22 @@ export class NestAccount extends EventEmitter {
   }
 
   /**
-   * Closes once no user holds the account (or after `maxWaitMs`). Node-RED closes config nodes in
+   * A hold that does not delay `shutdown()` but keeps the account open after it, until released: a
+   * session parked for a redeploy still extends or stops through it (bounded by the handover's grace).
+   */
+  linger(): () => void {
+    this.lingering++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.lingering === 0 && this.closeWhenUnheld) this.close();
+    };
+  }
+
+  /**
+   * Closes once no user holds the account (or after `maxWaitMs`); while a lingering hold remains,
+   * it resolves then but closes only when the last one is released. Node-RED closes config nodes in
    * parallel with the nodes that use them, whose last commands must still get through.
    */
   async shutdown(maxWaitMs = 10_000): Promise<void> {
@@ -179,11 +206,14 @@ export class NestAccount extends EventEmitter {
         };
       });
     }
-    this.close();
+    if (this.lingering > 0) this.closeWhenUnheld = true;
+    else this.close();
   }
 
   /** Cancels timers and rejects queued commands. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.tokens.close();
     this.budget.close();
   }

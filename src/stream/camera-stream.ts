@@ -40,6 +40,7 @@ import {
   type StreamKeeperOptions,
   type StreamRetryOptions,
 } from "./stream-keeper";
+import { sharedStreamHandover, type RtspSessionTokens, type StreamHandover } from "./stream-handover";
 import { rtspServerMessage, StreamConfigError } from "./stream-messages";
 import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "./stream-state";
 
@@ -107,6 +108,24 @@ export interface CameraStreamLocalOptions {
   keyframeGateMs?: number;
 }
 
+/**
+ * Handing an RTSP camera's live session over across a redeploy (StreamHandover): `park()` leaves it
+ * for the successor, whose first run adopts it instead of generating a new stream.
+ */
+export interface CameraStreamHandoverOptions {
+  /** Default: the process-wide one. */
+  registry?: StreamHandover;
+  /** What makes two accounts the same Google project: e.g. the SDM endpoint and the project id. */
+  scope: string;
+  /** Names the account's credentials: a session is only handed to an account with the same ones. */
+  fingerprint: string;
+  /**
+   * park(): called when a session is parked; the function it returns runs once the session has been
+   * adopted or stopped (hold the account the parked keeper still sends its commands through).
+   */
+  hold?: () => () => void;
+}
+
 export interface CameraStreamOptions {
   /** The SDM client (device lookup and commands); the account's SdmClient fits. */
   sdm: SdmCommandRunner;
@@ -132,6 +151,8 @@ export interface CameraStreamOptions {
   webrtc?: CameraStreamWebRtcOptions;
   /** Progress of WebRTC sessions (already redacted); the states carry what the user must see. */
   log?: (level: CameraStreamLogLevel, message: string) => void;
+  /** RTSP cameras served "direct": hand the live session over across a redeploy. */
+  handover?: CameraStreamHandoverOptions;
   /** Tests: make the drivers. */
   createKeeper?: (options: StreamKeeperOptions) => StreamKeeper;
   createBridge?: (options: WebRtcBridgeOptions) => WebRtcBridge;
@@ -258,6 +279,32 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     return this.disposeRun(run);
   }
 
+  /**
+   * For a redeploy: like stop() for readers ("stopped" at once), but an RTSP camera's live session
+   * (served "direct") is parked for the successor (the `handover` option) instead of stopped at
+   * Google; it is stopped there if nobody adopts it in time. Anything else is stopped as by stop().
+   * Never rejects.
+   */
+  park(): Promise<void> {
+    const run = this.run;
+    const handover = this.options.handover;
+    const driver = run?.driver as (Driver & { park?: StreamKeeper["park"] }) | undefined;
+    if (!run || !handover || typeof driver?.park !== "function" || run.lease) return this.stop();
+    const parked = driver.park();
+    if (!parked) return this.stop();
+    this.run = undefined;
+    run.cancelled = true;
+    run.abort.abort();
+    run.driver = undefined;
+    driver.removeAllListeners();
+    this.unadvertise();
+    this.setState({ state: "stopped" });
+    const registry = handover.registry ?? sharedStreamHandover;
+    const release = handover.hold?.();
+    registry.park(this.handoverKey(handover), handover.fingerprint, parked, release);
+    return this.disposeRun(run);
+  }
+
   /** stop() then start(): a new lookup and a new session (readers get "stopped" then "started"). */
   async restart(): Promise<void> {
     await this.stop();
@@ -292,11 +339,12 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     this.setState({ state: "starting" });
     if (protocol === "RTSP" && (this.options.serve ?? "direct") === "local")
       await this.startRelay(run, device, info);
-    else if (protocol === "RTSP") this.startKeeper(run, device);
+    else if (protocol === "RTSP")
+      this.startKeeper(run, device, run.cancelled ? undefined : await this.adopt());
     else await this.startBridge(run, info);
   }
 
-  private makeKeeper(device: SdmDevice): StreamKeeper {
+  private makeKeeper(device: SdmDevice, session?: RtspSessionTokens): StreamKeeper {
     const options: StreamKeeperOptions = {
       ...this.options.rtsp,
       sdm: this.sdm,
@@ -306,11 +354,32 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
       retry: this.retry,
       device,
     };
+    if (session) options.session = session;
     return this.options.createKeeper?.(options) ?? new StreamKeeper(options);
   }
 
-  private startKeeper(run: Run, device: SdmDevice): void {
-    const keeper = this.makeKeeper(device);
+  private handoverKey(handover: CameraStreamHandoverOptions): string {
+    return `${handover.scope}|${this.shortDeviceId}`;
+  }
+
+  /** The session a predecessor parked for this camera, if any (and the credentials are the same). */
+  private async adopt(): Promise<RtspSessionTokens | undefined> {
+    const handover = this.options.handover;
+    if (!handover) return undefined;
+    const registry = handover.registry ?? sharedStreamHandover;
+    return registry.adopt(this.handoverKey(handover), handover.fingerprint);
+  }
+
+  private startKeeper(run: Run, device: SdmDevice, session?: RtspSessionTokens): void {
+    const keeper = this.makeKeeper(device, session);
+    if (run.cancelled) {
+      // Stopped while the session was being taken: stop it at Google rather than drop it.
+      if (session) {
+        keeper.start();
+        void keeper.stop();
+      }
+      return;
+    }
     this.attach(run, keeper);
     keeper.start();
   }

@@ -73,14 +73,18 @@ export class StreamController extends EventEmitter<StreamControllerEvents> {
     return run;
   }
 
-  /** After the command in flight: stops the stream (bounded in time); later commands are ignored. */
-  close(): Promise<void> {
+  /**
+   * After the command in flight: stops the stream (bounded in time); later commands are ignored.
+   * `park` (a redeploy): the camera's live session is left for the node that replaces this one
+   * (CameraStream.park) instead of stopped.
+   */
+  close(options: { park?: boolean } = {}): Promise<void> {
     this.closed = true;
     return this.queue
       .then(async () => {
         const stream = this.current;
         this.current = undefined;
-        await stream?.stop();
+        await (options.park ? stream?.park() : stream?.stop());
       })
       .catch(() => undefined);
   }

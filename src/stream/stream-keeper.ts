@@ -27,6 +27,7 @@ import {
 } from "../nest/sdm-types";
 import { errorMessage, redact, secrets } from "../redact";
 import { checkCamera, lookUpDevice } from "./camera-check";
+import type { ParkedSession, RtspSessionTokens } from "./stream-handover";
 import { classifyError, seconds, StreamConfigError, type ErrorVerdict } from "./stream-messages";
 import type { CameraUrlEvent, StreamDriver, StreamState, StreamUrlEventName } from "./stream-state";
 
@@ -96,6 +97,11 @@ export interface StreamKeeperOptions {
    * the keeper sends no device lookup of its own.
    */
   device?: SdmDevice;
+  /**
+   * A live session handed over by the keeper of a node that closed for a redeploy (StreamHandover):
+   * the first start() advertises it as "started" and extends it, instead of generating a new one.
+   */
+  session?: RtspSessionTokens;
 }
 
 /** Tokens of one live stream session. */
@@ -130,6 +136,10 @@ class Run {
   inflightCommand?: string;
   /** The most recent tokens, registered for exact-match redaction while the run lasts. */
   readonly tokens: string[] = [];
+  /** park(): nobody listens any more; extended until taken or stopped, never replaced by a new stream. */
+  parked = false;
+  /** take(): the session lives on in another keeper; never stopped from here. */
+  handedOver = false;
 }
 
 /** Thrown inside a cancelled run to unwind it quietly. */
@@ -173,6 +183,8 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
   private readonly retry: Required<StreamRetryOptions>;
   private readonly stopTimeoutMs: number;
   private readonly prefetched?: SdmDevice;
+  /** The handed-over session, until the first run takes it. */
+  private adopted?: RtspSessionTokens;
 
   private run?: Run;
   private stopping?: Promise<void>;
@@ -198,6 +210,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
     this.retry = retryDefaults(options.retry);
     this.stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
     this.prefetched = options.device;
+    this.adopted = options.session;
   }
 
   /** The URL last advertised (newest token), or null when there is none. */
@@ -225,6 +238,10 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
     if (this.run) return;
     const run = new Run();
     this.run = run;
+    const adopted = this.adopted;
+    this.adopted = undefined;
+    // Set at once, so that a stop() right away still stops the handed-over stream at Google.
+    if (adopted) run.session = this.adoptSession(run, adopted);
     this.setState({ state: "starting", camera: this.camera });
     void this.loop(run).catch(() => undefined);
   }
@@ -263,13 +280,79 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
     this.start();
   }
 
+  /**
+   * For a handover (StreamHandover): readers are told "stopped" as by stop(), but the live session
+   * goes on being extended, without events, until it is taken (`take()`: the newest tokens, no
+   * StopRtspStream) or stopped (`stop()`). Undefined, and nothing changed, when there is no live
+   * session to hand over (none yet, lost, or too close to its end): stop() then.
+   */
+  park(): ParkedSession | undefined {
+    const run = this.run;
+    const session = run?.session;
+    if (!run || run.cancelled || run.parked || !session || session.lost) return undefined;
+    if (session.deadline - this.clock.now() < this.marginFor(session)) return undefined;
+    run.parked = true;
+    this.unadvertise();
+    this.setState({ state: "stopped", camera: this.camera });
+    return {
+      take: () => this.handOver(run),
+      stop: () => (this.run === run ? this.stop() : Promise.resolve()),
+    };
+  }
+
+  /** Ends a parked run without a stop and gives its session's newest tokens. */
+  private async handOver(run: Run): Promise<RtspSessionTokens | undefined> {
+    // An extend in flight brings the newest tokens: wait for it.
+    while (run.inflight) await run.inflight;
+    if (this.run !== run || run.cancelled) return undefined;
+    const session = run.session;
+    this.run = undefined;
+    run.cancelled = true;
+    run.handedOver = true;
+    run.abort.abort();
+    this.forgetTokens(run);
+    if (!session || session.lost || session.deadline - this.clock.now() < this.marginFor(session)) {
+      return undefined;
+    }
+    return {
+      rtspUrl: session.rtspUrl,
+      streamToken: session.streamToken,
+      extensionToken: session.extensionToken,
+      expiresAt: session.expiresAt,
+      deadline: session.deadline,
+      lifetimeMs: session.lifetimeMs,
+    };
+  }
+
+  private adoptSession(run: Run, tokens: RtspSessionTokens): Session {
+    this.remember(run, tokens.streamToken, tokens.extensionToken);
+    return {
+      rtspUrl: tokens.rtspUrl,
+      url: withStreamToken(tokens.rtspUrl, tokens.streamToken),
+      streamToken: tokens.streamToken,
+      extensionToken: tokens.extensionToken,
+      expiresAt: tokens.expiresAt,
+      deadline: tokens.deadline,
+      lifetimeMs: tokens.lifetimeMs,
+      lost: false,
+    };
+  }
+
   // ---- the run ---------------------------------------------------------------------------------
 
   private async loop(run: Run): Promise<void> {
     try {
       await this.lookup(run);
       let event: "started" | "restarted" = "started";
+      if (run.session) {
+        // Handed over: the same stream, new to this keeper's readers.
+        this.checkRun(run);
+        this.advertise("started", run.session);
+        event = "restarted";
+        await this.keepAlive(run);
+      }
       for (;;) {
+        if (run.parked) return this.endParked(run);
         await this.generate(run, event);
         event = "restarted";
         await this.keepAlive(run);
@@ -418,6 +501,15 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
     await this.sleep(run, delay);
   }
 
+  /** A parked session was lost: nobody is left to tell, and no new stream is made for nobody. */
+  private endParked(run: Run): void {
+    run.cancelled = true;
+    run.stopSettled = true;
+    run.abort.abort();
+    if (this.run === run) this.run = undefined;
+    this.forgetTokens(run);
+  }
+
   private fail(run: Run, message: string): void {
     run.cancelled = true;
     run.stopSettled = true;
@@ -455,7 +547,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
   private async stopSession(run: Run, deadline: number): Promise<void> {
     const session = run.session;
     const now = this.clock.now();
-    if (!session || session.lost || session.deadline <= now) return;
+    if (run.handedOver || !session || session.lost || session.deadline <= now) return;
     if (session.stopSentFor === session.extensionToken) return;
     session.stopSentFor = session.extensionToken;
     const remaining = deadline - now;

@@ -122,27 +122,66 @@ describe("Node-RED killed with SIGKILL while restreaming (real Node-RED process)
       // The clip comes by message: a file input, allowed from this directory.
       messageDir: path.dirname(clip),
       messageFileInputs: true,
-      wires: [[], [], []],
+      wires: [[], ["announced"], []],
+    },
+    // Output 2 into the log, where the test reads it.
+    {
+      id: "announced",
+      type: "function",
+      z: "t1",
+      func: "node.warn('recording ' + (msg.file.interrupted ? 'interrupted ' : 'complete ') + msg.payload + ' ' + msg.file.bytes); return null;",
+      outputs: 1,
+      wires: [[]],
     },
   ];
   const ffmpegs = () => listProcesses("ffmpeg", `/${KEY}`);
   const recorders = () => listProcesses("ffmpeg", recordings);
 
-  it("leaves no ffmpeg behind, and the restarted Node-RED publishes again with one", async () => {
+  it("leaves no ffmpeg behind, and the restarted Node-RED publishes again with one and announces the interrupted recording once", async () => {
     const dir = nodeRedUserDir(root, flows());
     const firstRed = await startRed(dir);
     await rtmp.waitForPublish(KEY, 30_000);
     const first = ffmpegs();
     assert.equal(first.length, 1, "one ffmpeg publishes");
     await waitFor(() => recorders().length === 1, 10_000, "one ffmpeg records");
+    // The note names the file being written, and the file has some of the recording.
+    const note = path.join(dir, "nest-restream", "rec.ffmpeg.json");
+    const noted = () => {
+      try {
+        const files = (JSON.parse(fs.readFileSync(note, "utf8")) as { recordings?: { path: string }[] })
+          .recordings;
+        return files?.[0]?.path;
+      } catch {
+        return undefined;
+      }
+    };
+    // The recorder's first run may restart (its clip has no audio track): wait until one file has been
+    // the one being written for a second, with data in it.
+    const seen = new Map<string, number>();
+    await waitFor(
+      () => {
+        const file = noted();
+        if (!file) return false;
+        if (!seen.has(file)) seen.set(file, Date.now());
+        return Date.now() - (seen.get(file) ?? 0) > 1000 && fs.statSync(file).size > 0;
+      },
+      20_000,
+      "a recording being written, with data",
+    );
 
     await killRed(firstRed);
     const killedAt = Date.now();
+    const writing = noted();
+    assert.ok(writing, "the note still names the file being written");
     await waitFor(() => ffmpegs().length === 0, 5000, "the publishing ffmpeg gone after Node-RED's death");
     await waitFor(() => recorders().length === 0, 5000, "the recording ffmpeg gone after Node-RED's death");
     await waitFor(() => !rtmp.isPublishing(KEY), 5000, "the publish ended at the ingest");
 
     const secondRed = await startRed(dir);
+    const interrupted = () => [...secondRed.output().matchAll(/recording interrupted (\S+) (\d+)/g)];
+    await waitFor(() => interrupted().length > 0, 15_000, "the interrupted recording announced");
+    assert.equal(interrupted()[0][1], writing, "the file the killed Node-RED was writing");
+    assert.equal(Number(interrupted()[0][2]), fs.statSync(writing).size);
     await rtmp.waitForPublish(KEY, 30_000, killedAt);
     const second = ffmpegs();
     assert.equal(second.length, 1, "one ffmpeg again, never two");
@@ -155,6 +194,8 @@ describe("Node-RED killed with SIGKILL while restreaming (real Node-RED process)
 
     await stopRed(secondRed);
     await waitFor(() => ffmpegs().length + recorders().length === 0, 5000, "no ffmpeg after a normal stop");
+    assert.equal(interrupted().length, 1, "announced once");
+    assert.match(secondRed.output(), /recording complete \S+ \d+/, "its own recording, complete on stop");
   });
 
   it("a starting node ends an ffmpeg of its own that an earlier Node-RED left running", async () => {

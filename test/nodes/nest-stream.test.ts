@@ -344,12 +344,38 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
     assert.equal(fake.commands().length, 0);
   });
 
-  it("stops the stream at Google on redeploy", async () => {
+  it("stops the stream at Google when Node-RED stops the flows", async () => {
     await helper.load(nodes, flow({ startOnDeploy: true }), credentials);
     const msgs = collect();
     await waitFor(() => msgs.find((m) => m.stream.event === "started"), 5000, "started");
     await helper.unload();
     assert.equal(fake.commands("StopRtspStream").length, 1);
+  });
+
+  it("a full redeploy hands the live session to the new node: no StopRtspStream, no second GenerateRtspStream", async () => {
+    await helper.load(nodes, flow({ startOnDeploy: true }), credentials);
+    const before = collect();
+    const started = await waitFor(() => before.find((m) => m.stream.event === "started"), 5000, "started");
+    await helper.setFlows(flow({ startOnDeploy: true }), "full", credentials);
+    const after = collect();
+    const adopted = await waitFor(() => after.find((m) => m.stream.event === "started"), 5000, "adopted");
+    const id = (url: string | null | undefined) => /\/sdm_live_stream\/([^?]+)/.exec(url ?? "")?.[1];
+    assert.equal(id(adopted?.payload), id(started?.payload), "the same stream");
+    assert.equal(fake.commands("StopRtspStream").length, 0);
+    assert.equal(fake.commands("GenerateRtspStream").length, 1);
+    // The new node extends it on (3 s streams): with the handed-over token.
+    await waitFor(() => after.filter((m) => m.stream.event === "extended").length >= 2, 10_000, "extends");
+    assert.equal(fake.calls.filter((c) => c.status >= 400).length, 0, "Google refused nothing");
+    await helper.unload();
+    assert.equal(fake.commands("StopRtspStream").length, 1, "Node-RED stopping stops it at once");
+  });
+
+  it("a node removed by a deploy stops its stream at Google at once", async () => {
+    await helper.load(nodes, flow({ startOnDeploy: true }), credentials);
+    const msgs = collect();
+    await waitFor(() => msgs.find((m) => m.stream.event === "started"), 5000, "started");
+    await helper.setFlows([accountNode()], "full", credentials);
+    await waitFor(() => fake.commands("StopRtspStream").length === 1, 5000, "StopRtspStream");
   });
 
   it("keeps several cameras of one account within the shared budget", async () => {

@@ -37,6 +37,43 @@ describe("LeftoverProcess", function () {
     assert.equal(later.endLeftover(), null, "nothing the second time");
   });
 
+  it("keeps the recording files being written, and gives them once to the next start (with or without a live pid)", async () => {
+    const child = sleeper();
+    const killed: number[] = [];
+    const note = new LeftoverProcess(path.join(dir, "rec.json"), (pid) => killed.push(pid));
+    note.recording([{ path: "/r/ignored.mkv", startedAt: 1 }]);
+    assert.ok(!fs.existsSync(note.file), "nothing without a process");
+    note.remember(child.pid);
+    note.recording([{ path: "/r/a.mkv", startedAt: 1000 }]);
+    note.recording([
+      { path: "/r/b.mkv", startedAt: 2000 },
+      { path: "/r/c.mkv", startedAt: 2000 },
+    ]);
+    const later = new LeftoverProcess(note.file, (pid) => killed.push(pid));
+    assert.deepEqual(later.takeLeftover(), {
+      pid: child.pid,
+      recordings: [
+        { path: "/r/b.mkv", startedAt: 2000 },
+        { path: "/r/c.mkv", startedAt: 2000 },
+      ],
+    });
+    assert.deepEqual(killed, [child.pid]);
+    assert.deepEqual(later.takeLeftover(), { pid: null, recordings: [] }, "once");
+    // The usual case: the kernel ended ffmpeg with Node-RED; the files are still announced.
+    fs.writeFileSync(
+      note.file,
+      JSON.stringify({ pid: 999999999, startTicks: "1", recordings: [{ path: "/r/d.mkv", startedAt: 5 }] }),
+    );
+    assert.deepEqual(later.takeLeftover(), { pid: null, recordings: [{ path: "/r/d.mkv", startedAt: 5 }] });
+    // Anything odd in the note is dropped: relative paths, missing times, not a list.
+    for (const recordings of [[{ path: "rel.mkv", startedAt: 5 }], [{ path: "/r/e.mkv" }], "x", null]) {
+      fs.writeFileSync(note.file, JSON.stringify({ pid: 0, startTicks: "1", recordings }));
+      assert.deepEqual(later.takeLeftover(), { pid: null, recordings: [] }, JSON.stringify(recordings));
+    }
+    note.forget();
+    assert.ok(!fs.existsSync(note.file));
+  });
+
   it("never touches a pid that another process has now (start time differs), nor after forget()", () => {
     const child = sleeper();
     const killed: number[] = [];

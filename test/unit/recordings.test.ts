@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { patternMatcher, RecordingTracker, type RecordingFile } from "../../src/ffmpeg/recordings";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {
+  interruptedRecordings,
+  patternMatcher,
+  RecordingTracker,
+  type RecordingFile,
+} from "../../src/ffmpeg/recordings";
 import { resolveOutputs } from "../../src/ffmpeg/targets";
 
 const T0 = Date.parse("2026-12-01T10:00:00.000Z");
@@ -134,5 +142,64 @@ describe("RecordingTracker", () => {
       null,
     );
     assert.ok(RecordingTracker.forDestinations(resolveOutputs({ target: "custom", url: "/tmp/rec/" }), opts));
+  });
+
+  it("tells which files are being written (absolute), each time that changes", () => {
+    const open: string[] = [];
+    const t = new RecordingTracker(["rec/a-%S.mkv", "/r/b-%S.mkv"], {
+      cwd: "/srv/node-red",
+      fileSize: () => Promise.resolve(1),
+      onComplete: () => undefined,
+      onOpen: (files) => open.push(files.map((f) => `${f.path}@${f.startedAt - T0}`).join(",")),
+    });
+    t.line(opening("rec/a-00.mkv"), T0);
+    t.line(opening("rec/a-00.mkv"), T0 + 5); // the same file again: no change
+    t.line(opening("/r/b-00.mkv"), T0 + 1);
+    t.line(opening("rec/a-01.mkv"), T0 + 2);
+    assert.deepEqual(open, [
+      "/srv/node-red/rec/a-00.mkv@0",
+      "/srv/node-red/rec/a-00.mkv@0,/r/b-00.mkv@1",
+      "/srv/node-red/rec/a-01.mkv@2,/r/b-00.mkv@1",
+    ]);
+  });
+});
+
+describe("interruptedRecordings (what a killed Node-RED was writing)", () => {
+  it("gives the non-empty files with their size and last write, in order; skips the rest, saying why", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "interrupted-"));
+    try {
+      const a = path.join(dir, "a.mkv");
+      const empty = path.join(dir, "empty.mkv");
+      fs.writeFileSync(a, Buffer.alloc(1234));
+      fs.writeFileSync(empty, "");
+      const written = new Date(T0 + 60_000);
+      fs.utimesSync(a, written, written);
+      const skipped: string[] = [];
+      const found = await interruptedRecordings(
+        [
+          { path: a, startedAt: T0 },
+          { path: empty, startedAt: T0 },
+          { path: path.join(dir, "gone.mkv"), startedAt: T0 },
+          { path: dir, startedAt: T0 },
+        ],
+        (f, why) => skipped.push(`${path.basename(f)}: ${why}`),
+      );
+      assert.deepEqual(found, [
+        {
+          path: a,
+          bytes: 1234,
+          startedAt: new Date(T0).toISOString(),
+          endedAt: written.toISOString(),
+          interrupted: true,
+        },
+      ]);
+      assert.deepEqual(skipped, [
+        "empty.mkv: it is empty",
+        "gone.mkv: it is not there",
+        `${path.basename(dir)}: it is not a file`,
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
