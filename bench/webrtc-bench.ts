@@ -28,6 +28,9 @@
  * Prints a Markdown table, stops everything it started, exits 0 (1 if a step failed).
  */
 import { fork, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as inspector from "node:inspector";
+import * as path from "node:path";
 import * as net from "node:net";
 import v8 from "node:v8";
 import vm from "node:vm";
@@ -42,6 +45,7 @@ import { CameraStream, type CameraUrlEvent } from "../src/stream/camera-stream";
 import type { SdmCommandRunner } from "../src/stream/stream-keeper";
 import { rtpPayload, startsKeyframe } from "../src/webrtc/h264";
 import { RtspServerPool } from "../src/webrtc/rtsp-server-pool";
+import { LocalRtspServer } from "../src/webrtc/rtsp-server";
 import type { WebRtcBridge } from "../src/webrtc/webrtc-bridge";
 import type { WebRtcRtpEvent } from "../src/webrtc/webrtc-session";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../test/fixtures/fake-webrtc-camera";
@@ -387,6 +391,30 @@ interface Run {
   rss: number;
 }
 
+/**
+ * With BENCH_PROFILE=<dir>: a V8 CPU profile of this process over each measuring window only
+ * (<dir>/webrtc-<load>-<cameras>x<readers>.cpuprofile, for Chrome DevTools or `--cpu-prof` tools).
+ */
+async function startProfile(): Promise<((name: string) => Promise<void>) | undefined> {
+  const dir = process.env.BENCH_PROFILE;
+  if (!dir) return undefined;
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+    );
+  await post("Profiler.enable");
+  await post("Profiler.setSamplingInterval", { interval: 500 });
+  await post("Profiler.start");
+  return async (name) => {
+    const { profile } = (await post("Profiler.stop")) as { profile: unknown };
+    session.disconnect();
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `webrtc-${name}.cpuprofile`), JSON.stringify(profile));
+  };
+}
+
 const s2 = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
@@ -398,7 +426,9 @@ async function main(): Promise<number> {
   log(`starting the fake WebRTC cameras (${LOADS.map((l) => LOAD_TEXT[l]).join("; ")}) in a child process`);
   const camera = await CameraProcess.start();
   const sdm = benchSdm(camera);
-  const pool = new RtspServerPool();
+  // BENCH_FLUSH_MS: the local server's write gathering (LocalRtspServerOptions.flushMs), to compare.
+  const flushMs = process.env.BENCH_FLUSH_MS === undefined ? undefined : Number(process.env.BENCH_FLUSH_MS);
+  const pool = new RtspServerPool((o) => new LocalRtspServer({ ...o, flushMs }));
   let ok = false;
   try {
     // ---- warm-up (the camera's ffmpeg, werift's first peer, JIT), then start latency ------------
@@ -477,12 +507,14 @@ async function main(): Promise<number> {
         await delay(WARMUP_MS);
         const pids = [...readers].map((r) => r.pid);
         const packetsFrom = packets;
+        const profile = await startProfile();
         const busyFrom = process.cpuUsage();
         const busyAt = performance.now();
         log(`measuring CPU for ${WINDOW_S} s: ${load}, ${cameras} camera(s), ${perCamera} reader(s) each`);
         await delay(WINDOW_S * 1000);
         const busy = process.cpuUsage(busyFrom);
         const busyWall = (performance.now() - busyAt) / 1000;
+        await profile?.(`${load}-${cameras}x${perCamera}`);
         const received = packets - packetsFrom;
         const memLive = memory();
         if (readers.size !== cameras * perCamera || [...readers].some((r, i) => r.pid !== pids[i])) {
@@ -502,7 +534,7 @@ async function main(): Promise<number> {
         };
         runs.push(run);
         log(
-          `busy: ${busyS.toFixed(3)} s CPU in ${busyWall.toFixed(1)} s; ${run.pct.toFixed(2)} % per camera; ` +
+          `busy: ${busyS.toFixed(3)} s CPU (${(busy.system / 1e6).toFixed(3)} s system) in ${busyWall.toFixed(1)} s; ${run.pct.toFixed(2)} % per camera; ` +
             `${run.rate.toFixed(0)} RTP packets/s per camera; ${run.perThousand.toFixed(1)} ms per 1,000 packets; ` +
             `${mib(run.heap)} per camera`,
         );
