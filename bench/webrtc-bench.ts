@@ -28,6 +28,7 @@
  * Prints a Markdown table, stops everything it started, exits 0 (1 if a step failed).
  */
 import { fork, type ChildProcess } from "node:child_process";
+import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as inspector from "node:inspector";
 import * as path from "node:path";
@@ -80,6 +81,7 @@ type CameraKind = "ffmpeg" | "hd" | "synthetic";
 type CameraCall =
   | { op: "answer"; kind: CameraKind; offerSdp: string }
   | { op: "drop"; mediaSessionId: string }
+  | { op: "udp"; port: number; rate: number; seconds: number }
   | { op: "stop" };
 type CameraRequest = CameraCall & { id: number };
 type CameraReply = { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: string };
@@ -107,6 +109,8 @@ async function cameraChild(): Promise<void> {
         case "drop":
           // Session ids are unique: the camera that does not have it ignores it.
           return Promise.all(Object.values(cameras).map((c) => c.dropPeer(req.mediaSessionId, "close")));
+        case "udp":
+          return sendUdp(req.port, req.rate, req.seconds);
         case "stop":
           return stop();
       }
@@ -118,6 +122,42 @@ async function cameraChild(): Promise<void> {
     );
   });
   process.send?.({ id: 0, ok: true });
+}
+
+/** Sends `rate` 1200-byte datagrams a second to 127.0.0.1:`port` for `seconds`, paced every 5 ms. */
+async function sendUdp(port: number, rate: number, seconds: number): Promise<void> {
+  const socket = dgram.createSocket("udp4");
+  const packet = Buffer.alloc(1200);
+  const t0 = Date.now();
+  let sent = 0;
+  const timer = setInterval(() => {
+    const due = Math.floor(((Date.now() - t0) * rate) / 1000);
+    for (; sent < due; sent++) socket.send(packet, port, "127.0.0.1");
+  }, 5);
+  await delay(seconds * 1000);
+  clearInterval(timer);
+  socket.close();
+}
+
+/**
+ * The floor under any in-process bridge: this process receiving bare UDP datagrams at `rate` and
+ * doing nothing with them (Node's own cost per datagram on this machine), minus idle.
+ */
+async function udpFloor(camera: CameraProcess, rate: number, idlePerS: number): Promise<number> {
+  const socket = dgram.createSocket("udp4");
+  let received = 0;
+  socket.on("message", () => received++);
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  const sending = camera.call({ op: "udp", port: socket.address().port, rate, seconds: WINDOW_S + 2 });
+  await delay(1000);
+  const from = process.cpuUsage();
+  const at = performance.now();
+  await delay((WINDOW_S - 1) * 1000);
+  const used = process.cpuUsage(from);
+  const wall = (performance.now() - at) / 1000;
+  await sending;
+  socket.close();
+  return (100 * ((used.user + used.system) / 1e6 - idlePerS * wall)) / wall;
 }
 
 class CameraProcess {
@@ -544,6 +584,13 @@ async function main(): Promise<number> {
       }
     }
 
+    // ---- the floor: bare UDP at the loads' packet rates ------------------------------------------
+    const floors: { rate: number; pct: number }[] = [];
+    for (const rate of [90, 300]) {
+      log(`measuring CPU for ${WINDOW_S - 1} s: bare UDP at ${rate} datagrams/s`);
+      floors.push({ rate, pct: await udpFloor(camera, rate, idlePerS) });
+    }
+
     // ---- recovery after a dropped peer (a camera that answers keyframe requests, a local reader) --
     const target = cameraStream(sdm, pool, "syn-drop");
     const targetUrl = started(target);
@@ -643,6 +690,12 @@ async function main(): Promise<number> {
         `memory after a full GC, minus idle (RSS ${mib(memIdle.rss)} idle).\n`,
     );
     table(cpuRows);
+    console.log(
+      `\nThe floor under any in-process bridge, Node receiving bare UDP datagrams (1200 bytes, paced ` +
+        `every 5 ms) and doing nothing with them: ` +
+        floors.map((f) => `${f.pct.toFixed(2)} % of one core at ${f.rate}/s`).join(", ") +
+        ".",
+    );
     console.log(
       `\nLatencies: a fake camera that answers keyframe requests at once (as Nest cameras do), SDM ` +
         `answered in-process (Google adds its own round trips).\n`,
