@@ -56,9 +56,9 @@ export interface LocalRtspServerOptions {
   /** A reader whose socket has more than this many bytes waiting is too slow and is dropped (default 8 MiB). */
   maxBufferedBytes?: number;
   /**
-   * RTP for readers is gathered this long and written in one go (default 20 ms; 0: at the end of
-   * the event loop turn). A write per packet costs a syscall each, which was most of the bridge's
-   * CPU at 300 packets/s; the delay is real time, not the injected clock's.
+   * RTP for readers is gathered this long and written in one go (default 20 ms, at most twice that
+   * when no packet follows; 0: at the end of the event loop turn). A write per packet costs a
+   * syscall and a wake-up of the reader each; the delay is real time, not the injected clock's.
    */
   flushMs?: number;
   /** What one client may send and hold (defaults: RTSP_SERVER_LIMITS). */
@@ -255,6 +255,7 @@ export class LocalRtspServer {
   private flushing: Reader[] = [];
   private flushScheduled = false;
   private flushTimer?: NodeJS.Timeout;
+  private flushDueAt = 0;
   private readonly flushMs: number;
   private readonly limits: RtspServerLimits;
   private readonly clock: Clock;
@@ -394,10 +395,18 @@ export class LocalRtspServer {
       r.pendingChannels.push(channel);
       r.pendingBytes += 4 + packet.length;
     }
-    if (this.flushing.length > 0 && !this.flushScheduled) {
+    if (this.flushing.length === 0) return;
+    if (!this.flushScheduled) {
       this.flushScheduled = true;
-      if (this.flushMs > 0) this.flushTimer = setTimeout(this.flush, this.flushMs);
-      else setImmediate(this.flush);
+      if (this.flushMs > 0) {
+        // The flush normally happens here, on a packet that comes after flushMs (a camera sends
+        // audio every 20 ms): a wake-up costs more than the write. The timer is for the last packets.
+        this.flushDueAt = performance.now() + this.flushMs;
+        this.flushTimer = setTimeout(this.flush, 2 * this.flushMs);
+      } else setImmediate(this.flush);
+    } else if (this.flushMs > 0 && performance.now() >= this.flushDueAt) {
+      clearTimeout(this.flushTimer);
+      this.flush();
     }
   }
 
