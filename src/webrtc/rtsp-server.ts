@@ -207,10 +207,7 @@ class Reader {
   requestTimer?: Timer;
   /** Runs while the connection does not play. */
   idleTimer?: Timer;
-  /**
-   * Interleaved frames waiting for the flush after this turn of the event loop: the packets that
-   * arrived in one poll go out in one write (one syscall), not one each.
-   */
+  /** RTP packets waiting for the next flush (see `flushMs`), which frames them into one write. */
   pending: Buffer[] = [];
   /** The interleaved channel of each pending packet. */
   pendingChannels: number[] = [];
