@@ -6,17 +6,20 @@
  * encryption and ffmpeg do not count against the bridge; SDM answers come from an in-process fake
  * (no HTTP, no command budget). Each camera is a CameraStream with protocol "auto" on a
  * WebRTC-only device (what nest-stream runs), served by one shared local RTSP server on an
- * ephemeral port. Two fake cameras:
- * - "ffmpeg": real H.264 + Opus made by ffmpeg (a keyframe every 2 s; it cannot answer keyframe
- *   requests), for CPU and memory;
+ * ephemeral port. Three fake cameras:
+ * - "ffmpeg" (the small load): real H.264 + Opus made by ffmpeg, 640x360 ~300 kb/s (a keyframe every
+ *   2 s; it cannot answer keyframe requests), for CPU and memory;
+ * - "hd" (the realistic load, what a wired Nest camera sends at 1080p): 1920x1080 20 fps H.264 at
+ *   ~2 Mb/s + Opus, 250–300 RTP packets/s, a clip encoded once and looped by ffmpeg with stream copy;
  * - "synthetic": tiny H.264-shaped packets that answer keyframe requests at once, as a Nest camera
  *   does, for the latencies (which otherwise mostly measure where the ffmpeg camera's GOP is).
  *
  * Measured:
- * - CPU of this Node process (process.cpuUsage) over a fixed window with N "ffmpeg" cameras live,
- *   each read by an ffmpeg (`-c copy -f null`, as nest-restream reads it), minus an idle baseline
- *   of the same process over the same length, divided by N; the RTP packet rate it carried;
- * - memory: V8 heap + external after a full GC with N cameras live, minus the same with none, per
+ * - for each load, with 1, 3 and 6 cameras read by one ffmpeg each, and with 1 camera read by 3:
+ *   CPU of this Node process (process.cpuUsage, the bridge side only: the cameras' werift and ffmpeg
+ *   are in the child process) over a fixed window, minus an idle baseline of the same process over
+ *   the same length, per camera and per 1,000 RTP packets received; the RTP packet rate;
+ * - memory: V8 heap + external after a full GC with the cameras live, minus the same with none, per
  *   camera (and the process's RSS, which moves by whole allocator arenas, as context);
  * - start latency: start() to the WebRTC session being connected, to the 'url' "started" event,
  *   and to the first video RTP packet and first keyframe at a local RTSP reader that connects on it;
@@ -25,6 +28,10 @@
  * Prints a Markdown table, stops everything it started, exits 0 (1 if a step failed).
  */
 import { fork, type ChildProcess } from "node:child_process";
+import * as dgram from "node:dgram";
+import * as fs from "node:fs";
+import * as inspector from "node:inspector";
+import * as path from "node:path";
 import * as net from "node:net";
 import v8 from "node:v8";
 import vm from "node:vm";
@@ -39,6 +46,7 @@ import { CameraStream, type CameraUrlEvent } from "../src/stream/camera-stream";
 import type { SdmCommandRunner } from "../src/stream/stream-keeper";
 import { rtpPayload, startsKeyframe } from "../src/webrtc/h264";
 import { RtspServerPool } from "../src/webrtc/rtsp-server-pool";
+import { LocalRtspServer } from "../src/webrtc/rtsp-server";
 import type { WebRtcBridge } from "../src/webrtc/webrtc-bridge";
 import type { WebRtcRtpEvent } from "../src/webrtc/webrtc-session";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../test/fixtures/fake-webrtc-camera";
@@ -46,19 +54,34 @@ import { delay, stopChild } from "../test/fixtures/ports";
 import { ffmpegReader, readerPids, readers } from "./ffmpeg-readers";
 import { listProcessDetails } from "../test/fixtures/probe";
 
-const CAMERAS = Number(process.env.BENCH_CAMERAS) || 3;
-const WINDOW_S = Number(process.env.BENCH_WINDOW_S) || 20;
+/** Camera counts measured, each camera read by one ffmpeg (BENCH_CAMERAS="1,3,6"). */
+const CAMERA_COUNTS = (process.env.BENCH_CAMERAS ?? "1,3,6").split(",").map(Number).filter(Boolean);
+/** Readers of the one camera in the several-readers run (0 = skip). */
+const MULTI_READERS = Number(process.env.BENCH_READERS ?? 3);
+/** Loads measured (BENCH_LOADS="hd,small"). */
+const LOADS = (process.env.BENCH_LOADS ?? "small,hd").split(",") as LoadName[];
+const WINDOW_S = Number(process.env.BENCH_WINDOW_S) || 15;
 const WARMUP_MS = 3000;
 const START_TRIALS = 3;
 const DROP_TRIALS = 3;
 const VIDEO = { width: 640, height: 360, fps: 15, gop: 30 };
+const HD = { width: 1920, height: 1080, fps: 20, gop: 40, videoBitrate: "2M", loopSeconds: 6 };
+
+type LoadName = "small" | "hd";
+const LOAD_TEXT: Record<LoadName, string> = {
+  small: `${VIDEO.width}x${VIDEO.height} ${VIDEO.fps} fps ~300 kb/s`,
+  hd: `${HD.width}x${HD.height} ${HD.fps} fps ~2 Mb/s`,
+};
+/** Device id prefix that makes the bench's SDM answer with that load's camera. */
+const LOAD_PREFIX: Record<LoadName, string> = { small: "cam-", hd: "hd-" };
 
 // ---- the camera, in a child process ---------------------------------------------------------------
 
-type CameraKind = "ffmpeg" | "synthetic";
+type CameraKind = "ffmpeg" | "hd" | "synthetic";
 type CameraCall =
   | { op: "answer"; kind: CameraKind; offerSdp: string }
   | { op: "drop"; mediaSessionId: string }
+  | { op: "udp"; port: number; rate: number; seconds: number }
   | { op: "stop" };
 type CameraRequest = CameraCall & { id: number };
 type CameraReply = { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: string };
@@ -66,6 +89,7 @@ type CameraReply = { id: number; ok: true; result?: unknown } | { id: number; ok
 async function cameraChild(): Promise<void> {
   const cameras: Record<CameraKind, FakeWebRtcCamera> = {
     ffmpeg: createFakeWebRtcCamera(VIDEO),
+    hd: createFakeWebRtcCamera(HD),
     synthetic: createFakeWebRtcCamera({ ...VIDEO, media: "synthetic" }),
   };
   let stopping = false;
@@ -85,6 +109,8 @@ async function cameraChild(): Promise<void> {
         case "drop":
           // Session ids are unique: the camera that does not have it ignores it.
           return Promise.all(Object.values(cameras).map((c) => c.dropPeer(req.mediaSessionId, "close")));
+        case "udp":
+          return sendUdp(req.port, req.rate, req.seconds);
         case "stop":
           return stop();
       }
@@ -96,6 +122,42 @@ async function cameraChild(): Promise<void> {
     );
   });
   process.send?.({ id: 0, ok: true });
+}
+
+/** Sends `rate` 1200-byte datagrams a second to 127.0.0.1:`port` for `seconds`, paced every 5 ms. */
+async function sendUdp(port: number, rate: number, seconds: number): Promise<void> {
+  const socket = dgram.createSocket("udp4");
+  const packet = Buffer.alloc(1200);
+  const t0 = Date.now();
+  let sent = 0;
+  const timer = setInterval(() => {
+    const due = Math.floor(((Date.now() - t0) * rate) / 1000);
+    for (; sent < due; sent++) socket.send(packet, port, "127.0.0.1");
+  }, 5);
+  await delay(seconds * 1000);
+  clearInterval(timer);
+  socket.close();
+}
+
+/**
+ * The floor under any in-process bridge: this process receiving bare UDP datagrams at `rate` and
+ * doing nothing with them (Node's own cost per datagram on this machine), minus idle.
+ */
+async function udpFloor(camera: CameraProcess, rate: number, idlePerS: number): Promise<number> {
+  const socket = dgram.createSocket("udp4");
+  let received = 0;
+  socket.on("message", () => received++);
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  const sending = camera.call({ op: "udp", port: socket.address().port, rate, seconds: WINDOW_S + 2 });
+  await delay(1000);
+  const from = process.cpuUsage();
+  const at = performance.now();
+  await delay((WINDOW_S - 1) * 1000);
+  const used = process.cpuUsage(from);
+  const wall = (performance.now() - at) / 1000;
+  await sending;
+  socket.close();
+  return (100 * ((used.user + used.system) / 1e6 - idlePerS * wall)) / wall;
 }
 
 class CameraProcess {
@@ -138,7 +200,8 @@ class CameraProcess {
 
 /**
  * SDM for the bench: WebRTC-only devices; GenerateWebRtcStream is answered by the camera process,
- * by the "synthetic" camera for device ids starting with "syn-", else by the "ffmpeg" one.
+ * by the "synthetic" camera for device ids starting with "syn-", the "hd" one for "hd-", else by the
+ * "ffmpeg" one.
  */
 function benchSdm(camera: CameraProcess): SdmCommandRunner {
   return {
@@ -166,7 +229,11 @@ function benchSdm(camera: CameraProcess): SdmCommandRunner {
       switch (command) {
         case "GenerateWebRtcStream": {
           const { offerSdp } = params as SdmCommands["GenerateWebRtcStream"]["params"];
-          const kind: CameraKind = id.startsWith("syn-") ? "synthetic" : "ffmpeg";
+          const kind: CameraKind = id.startsWith("syn-")
+            ? "synthetic"
+            : id.startsWith("hd-")
+              ? "hd"
+              : "ffmpeg";
           const a = await camera.call<{ answerSdp: string; mediaSessionId: string }>({
             op: "answer",
             kind,
@@ -349,6 +416,45 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
   }
 }
 
+interface Run {
+  load: LoadName;
+  cameras: number;
+  readers: number;
+  /** Node CPU per camera, % of one core. */
+  pct: number;
+  /** RTP packets/s per camera. */
+  rate: number;
+  /** Node CPU per 1,000 RTP packets received, ms. */
+  perThousand: number;
+  /** Heap + external per camera, bytes. */
+  heap: number;
+  rss: number;
+}
+
+/**
+ * With BENCH_PROFILE=<dir>: a V8 CPU profile of this process over each measuring window only
+ * (<dir>/webrtc-<load>-<cameras>x<readers>.cpuprofile, for Chrome DevTools or `--cpu-prof` tools).
+ */
+async function startProfile(): Promise<((name: string) => Promise<void>) | undefined> {
+  const dir = process.env.BENCH_PROFILE;
+  if (!dir) return undefined;
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+    );
+  await post("Profiler.enable");
+  await post("Profiler.setSamplingInterval", { interval: 500 });
+  await post("Profiler.start");
+  return async (name) => {
+    const { profile } = (await post("Profiler.stop")) as { profile: unknown };
+    session.disconnect();
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `webrtc-${name}.cpuprofile`), JSON.stringify(profile));
+  };
+}
+
 const s2 = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
@@ -357,10 +463,12 @@ const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 async function main(): Promise<number> {
   const t0 = Date.now();
   const log = (text: string): void => console.error(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${text}`);
-  log(`starting the fake WebRTC camera (${VIDEO.width}x${VIDEO.height} ${VIDEO.fps} fps) in a child process`);
+  log(`starting the fake WebRTC cameras (${LOADS.map((l) => LOAD_TEXT[l]).join("; ")}) in a child process`);
   const camera = await CameraProcess.start();
   const sdm = benchSdm(camera);
-  const pool = new RtspServerPool();
+  // BENCH_FLUSH_MS: the local server's write gathering (LocalRtspServerOptions.flushMs), to compare.
+  const flushMs = process.env.BENCH_FLUSH_MS === undefined ? undefined : Number(process.env.BENCH_FLUSH_MS);
+  const pool = new RtspServerPool((o) => new LocalRtspServer({ ...o, flushMs }));
   let ok = false;
   try {
     // ---- warm-up (the camera's ffmpeg, werift's first peer, JIT), then start latency ------------
@@ -406,47 +514,82 @@ async function main(): Promise<number> {
     const idleWall = (performance.now() - idleAt) / 1000;
     log(`idle baseline: ${idleS.toFixed(3)} s CPU in ${idleWall.toFixed(1)} s`);
 
-    // ---- CPU and memory with N cameras live, each read by an ffmpeg -------------------------------
-    const live: CameraStream[] = [];
-    let packets = 0;
-    for (let i = 0; i < CAMERAS; i++) {
-      const s = cameraStream(sdm, pool, `cam-${i}`);
-      const ev = started(s);
-      s.start();
-      const url = (await ev).url ?? "";
-      ffmpegReader(url);
-      (s.driver as WebRtcBridge).webrtc?.on("rtp", () => packets++);
-      live.push(s);
+    // ---- CPU and memory, for each load and reader layout ----------------------------------------
+    const idlePerS = idleS / idleWall;
+    const runs: Run[] = [];
+    let runNo = 0;
+    const layouts: { cameras: number; readers: number }[] = [
+      ...CAMERA_COUNTS.map((cameras) => ({ cameras, readers: 1 })),
+      ...(MULTI_READERS > 1 ? [{ cameras: 1, readers: MULTI_READERS }] : []),
+    ];
+    for (const load of LOADS) {
+      for (const { cameras, readers: perCamera } of layouts) {
+        const live: CameraStream[] = [];
+        let packets = 0;
+        for (let i = 0; i < cameras; i++) {
+          const s = cameraStream(sdm, pool, `${LOAD_PREFIX[load]}${runNo}-${i}`);
+          const ev = started(s);
+          s.start();
+          const url = (await ev).url ?? "";
+          for (let r = 0; r < perCamera; r++) ffmpegReader(url);
+          (s.driver as WebRtcBridge).webrtc?.on("rtp", () => packets++);
+          live.push(s);
+        }
+        runNo++;
+        await until(
+          () =>
+            live.every(
+              (s) => ((s.driver as WebRtcBridge).rtspServer.readerCount(s.shortDeviceId) ?? 0) >= perCamera,
+            ),
+          15_000,
+          "the readers on every camera",
+        );
+        await delay(WARMUP_MS);
+        const pids = [...readers].map((r) => r.pid);
+        const packetsFrom = packets;
+        const profile = await startProfile();
+        const busyFrom = process.cpuUsage();
+        const busyAt = performance.now();
+        log(`measuring CPU for ${WINDOW_S} s: ${load}, ${cameras} camera(s), ${perCamera} reader(s) each`);
+        await delay(WINDOW_S * 1000);
+        const busy = process.cpuUsage(busyFrom);
+        const busyWall = (performance.now() - busyAt) / 1000;
+        await profile?.(`${load}-${cameras}x${perCamera}`);
+        const received = packets - packetsFrom;
+        const memLive = memory();
+        if (readers.size !== cameras * perCamera || [...readers].some((r, i) => r.pid !== pids[i])) {
+          throw new Error("a reader ended during the measuring window");
+        }
+        const busyS = (busy.user + busy.system) / 1e6;
+        const bridgeS = busyS - idlePerS * busyWall;
+        const run: Run = {
+          load,
+          cameras,
+          readers: perCamera,
+          pct: (100 * bridgeS) / busyWall / cameras,
+          rate: received / busyWall / cameras,
+          perThousand: (1e6 * bridgeS) / Math.max(1, received),
+          heap: (memLive.heap - memIdle.heap) / cameras,
+          rss: memLive.rss,
+        };
+        runs.push(run);
+        log(
+          `busy: ${busyS.toFixed(3)} s CPU (${(busy.system / 1e6).toFixed(3)} s system) in ${busyWall.toFixed(1)} s; ${run.pct.toFixed(2)} % per camera; ` +
+            `${run.rate.toFixed(0)} RTP packets/s per camera; ${run.perThousand.toFixed(1)} ms per 1,000 packets; ` +
+            `${mib(run.heap)} per camera`,
+        );
+        await Promise.all(live.map((s) => s.stop()));
+        for (const s of live) streams.delete(s);
+        await Promise.all([...readers].map((r) => stopChild(r, "SIGTERM", 3000)));
+      }
     }
-    await until(
-      () => live.every((s) => ((s.driver as WebRtcBridge).rtspServer.readerCount(s.shortDeviceId) ?? 0) > 0),
-      15_000,
-      "a reader on every camera",
-    );
-    await delay(WARMUP_MS);
-    const pids = [...readers].map((r) => r.pid);
-    const packetsFrom = packets;
-    const busyFrom = process.cpuUsage();
-    const busyAt = performance.now();
-    log(`measuring CPU for ${WINDOW_S} s with ${CAMERAS} cameras`);
-    await delay(WINDOW_S * 1000);
-    const busy = process.cpuUsage(busyFrom);
-    const busyWall = (performance.now() - busyAt) / 1000;
-    const rate = (packets - packetsFrom) / busyWall / CAMERAS;
-    const memLive = memory();
-    if (readers.size !== CAMERAS || [...readers].some((r, i) => r.pid !== pids[i])) {
-      throw new Error("a reader ended during the measuring window");
-    }
-    const busyS = (busy.user + busy.system) / 1e6;
-    const perCameraS = (busyS - idleS * (busyWall / idleWall)) / CAMERAS;
-    const perCameraPct = (100 * perCameraS) / busyWall;
-    const heapPer = (memLive.heap - memIdle.heap) / CAMERAS;
-    log(
-      `busy: ${busyS.toFixed(3)} s CPU in ${busyWall.toFixed(1)} s; ${rate.toFixed(0)} RTP packets/s per camera`,
-    );
 
-    await Promise.all(live.map((s) => s.stop()));
-    await Promise.all([...readers].map((r) => stopChild(r, "SIGTERM", 3000)));
+    // ---- the floor: bare UDP at the loads' packet rates ------------------------------------------
+    const floors: { rate: number; pct: number }[] = [];
+    for (const rate of [90, 300]) {
+      log(`measuring CPU for ${WINDOW_S - 1} s: bare UDP at ${rate} datagrams/s`);
+      floors.push({ rate, pct: await udpFloor(camera, rate, idlePerS) });
+    }
 
     // ---- recovery after a dropped peer (a camera that answers keyframe requests, a local reader) --
     const target = cameraStream(sdm, pool, "syn-drop");
@@ -486,16 +629,28 @@ async function main(): Promise<number> {
     // ---- the table ------------------------------------------------------------------------------
     const med = (k: keyof Start) => median(starts.map((s) => s[k]));
     const range = (values: number[]) => `${s2(Math.min(...values))}–${s2(Math.max(...values))}`;
-    const rows: string[][] = [
-      ["Measure (WebRTC bridge, per camera)", "Value"],
+    const rows: string[][] = [["Measure (WebRTC bridge, per camera)", "Value"]];
+    const cpuRows: string[][] = [
       [
-        `Node CPU per camera over ${WINDOW_S} s (process.cpuUsage, minus idle; ${CAMERAS} cameras, each read by an ffmpeg)`,
-        `${perCameraS.toFixed(3)} s (${perCameraPct.toFixed(2)} % of one core) at ${rate.toFixed(0)} RTP packets/s`,
+        "Load",
+        "Cameras × readers",
+        "RTP packets/s per camera",
+        "Node CPU per camera (% of one core)",
+        "Node CPU per 1,000 packets",
+        "Node memory per camera (heap + external)",
+        "Process RSS",
       ],
-      [
-        `Node memory per camera (V8 heap + external after GC, ${CAMERAS} cameras live minus none)`,
-        `${mib(heapPer)} (process RSS ${mib(memIdle.rss)} idle, ${mib(memLive.rss)} with ${CAMERAS} cameras)`,
-      ],
+      ...runs.map((r) => [
+        LOAD_TEXT[r.load],
+        `${r.cameras} × ${r.readers}`,
+        r.rate.toFixed(0),
+        `${r.pct.toFixed(2)} %`,
+        `${r.perThousand.toFixed(1)} ms`,
+        mib(r.heap),
+        mib(r.rss),
+      ]),
+    ];
+    rows.push(
       [
         `Start: start() to the WebRTC session connected (median of ${START_TRIALS}; min–max)`,
         `${s2(med("live"))} (${range(starts.map((s) => s.live))})`,
@@ -520,18 +675,32 @@ async function main(): Promise<number> {
         `Recovery after a dropped peer: drop to video at the reader again, same connection (median of ${DROP_TRIALS})`,
         `${s2(median(recoveries.map((r) => r.video)))} (${range(recoveries.map((r) => r.video))})`,
       ],
-    ];
-    console.log(
-      `\nWebRTC bridge benchmark, node ${process.version}, over loopback. CPU and memory: ${CAMERAS} fake ` +
-        `cameras sending ${VIDEO.width}x${VIDEO.height} H.264 ~300 kb/s ${VIDEO.fps} fps (ffmpeg, keyframe every ` +
-        `${VIDEO.gop / VIDEO.fps} s) + Opus 32 kb/s, ${WINDOW_S} s windows. Latencies: a fake camera that ` +
-        `answers keyframe requests at once (as Nest cameras do), SDM answered in-process (Google adds its ` +
-        `own round trips).\n`,
     );
-    for (const [i, row] of rows.entries()) {
-      console.log(`| ${row.join(" | ")} |`);
-      if (i === 0) console.log(`|${row.map(() => " --- ").join("|")}|`);
-    }
+    const table = (t: string[][]) => {
+      for (const [i, row] of t.entries()) {
+        console.log(`| ${row.join(" | ")} |`);
+        if (i === 0) console.log(`|${row.map(() => " --- ").join("|")}|`);
+      }
+    };
+    console.log(
+      `\nWebRTC bridge benchmark, node ${process.version}, over loopback. CPU and memory: fake cameras ` +
+        `(H.264 with a keyframe every 2 s + Opus 32 kb/s, made in a child process) each read by ffmpeg ` +
+        `(-c copy) over the local RTSP server; Node CPU of the bridge's process only (process.cpuUsage ` +
+        `minus an idle baseline, ${idleS.toFixed(3)} s in ${idleWall.toFixed(0)} s), ${WINDOW_S} s windows; ` +
+        `memory after a full GC, minus idle (RSS ${mib(memIdle.rss)} idle).\n`,
+    );
+    table(cpuRows);
+    console.log(
+      `\nThe floor under any in-process bridge, Node receiving bare UDP datagrams (1200 bytes, paced ` +
+        `every 5 ms) and doing nothing with them: ` +
+        floors.map((f) => `${f.pct.toFixed(2)} % of one core at ${f.rate}/s`).join(", ") +
+        ".",
+    );
+    console.log(
+      `\nLatencies: a fake camera that answers keyframe requests at once (as Nest cameras do), SDM ` +
+        `answered in-process (Google adds its own round trips).\n`,
+    );
+    table(rows);
     ok = true;
   } finally {
     for (const m of minis) m.close();

@@ -59,7 +59,34 @@ export function nalUnitsStarting(payload: Buffer): { type: number; nal?: Buffer 
 
 /** True when this H.264 RTP payload starts a keyframe (an IDR slice, or SPS that precede one). */
 export function startsKeyframe(payload: Buffer): boolean {
-  return nalUnitsStarting(payload).some((n) => n.type === NAL_IDR || n.type === NAL_SPS);
+  // Called for every video packet: the same walk as nalUnitsStarting, without allocating.
+  if (payload.length < 1) return false;
+  const type = payload[0] & 0x1f;
+  if (type >= 1 && type <= 23) return type === NAL_IDR || type === NAL_SPS;
+  if (type === STAP_A) {
+    let i = 1;
+    while (i + 2 <= payload.length) {
+      const size = payload.readUInt16BE(i);
+      i += 2;
+      if (size === 0 || i + size > payload.length) break;
+      const t = payload[i] & 0x1f;
+      if (t === NAL_IDR || t === NAL_SPS) return true;
+      i += size;
+    }
+    return false;
+  }
+  if (type === FU_A && payload.length >= 2 && payload[1] & 0x80) {
+    const t = payload[1] & 0x1f;
+    return t === NAL_IDR || t === NAL_SPS;
+  }
+  return false;
+}
+
+/** True when this payload may carry a whole SPS or PPS (single NAL unit of that type, or STAP-A). */
+function mayCarryParameterSets(payload: Buffer): boolean {
+  if (payload.length < 1) return false;
+  const type = payload[0] & 0x1f;
+  return type === NAL_SPS || type === NAL_PPS || type === STAP_A;
 }
 
 /** Holds the newest SPS and PPS seen in band. */
@@ -69,6 +96,8 @@ export class ParameterSets {
 
   /** Looks at one RTP payload; returns true when the SPS or PPS changed. */
   observe(payload: Buffer): boolean {
+    // Most packets are slices or their fragments: skip them before building any list.
+    if (!mayCarryParameterSets(payload)) return false;
     let changed = false;
     for (const { type, nal } of nalUnitsStarting(payload)) {
       if (!nal) continue;

@@ -55,6 +55,12 @@ export interface LocalRtspServerOptions {
   describeWaitMs?: number;
   /** A reader whose socket has more than this many bytes waiting is too slow and is dropped (default 8 MiB). */
   maxBufferedBytes?: number;
+  /**
+   * RTP for readers is gathered this long and written in one go (default 20 ms, at most twice that
+   * when no packet follows; 0: at the end of the event loop turn). A write per packet costs a
+   * syscall and a wake-up of the reader each; the delay is real time, not the injected clock's.
+   */
+  flushMs?: number;
   /** What one client may send and hold (defaults: RTSP_SERVER_LIMITS). */
   limits?: Partial<RtspServerLimits>;
   /** Realm, nonce lifetime and the limit on failed attempts of paths with credentials. */
@@ -201,8 +207,12 @@ class Reader {
   requestTimer?: Timer;
   /** Runs while the connection does not play. */
   idleTimer?: Timer;
-  /** Writes are corked until the end of this tick (the packets of one upstream read go out in one writev). */
-  corked = false;
+  /** RTP packets waiting for the next flush (see `flushMs`), which frames them into one write. */
+  pending: Buffer[] = [];
+  /** The interleaved channel of each pending packet. */
+  pendingChannels: number[] = [];
+  /** Bytes the pending packets take framed (4 bytes each more). */
+  pendingBytes = 0;
   /** The stream whose credentials this connection gave (its later requests need not repeat them). */
   authorized?: Stream;
   /** The client's address, whose failed attempts are counted. */
@@ -211,6 +221,20 @@ class Reader {
   constructor(readonly socket: net.Socket) {
     this.address = socket.remoteAddress ?? "";
   }
+}
+
+function samePending(a: Reader, b: Reader): boolean {
+  if (a.pending.length !== b.pending.length) return false;
+  for (let i = 0; i < a.pending.length; i++) {
+    if (a.pending[i] !== b.pending[i] || a.pendingChannels[i] !== b.pendingChannels[i]) return false;
+  }
+  return true;
+}
+
+function clearPending(r: Reader): void {
+  r.pending = [];
+  r.pendingChannels = [];
+  r.pendingBytes = 0;
 }
 
 export class LocalRtspServer {
@@ -224,6 +248,12 @@ export class LocalRtspServer {
   private readonly urlHost?: string;
   private readonly describeWaitMs: number;
   private readonly maxBufferedBytes: number;
+  /** Readers with pending frames, and the flush that will write them. */
+  private flushing: Reader[] = [];
+  private flushScheduled = false;
+  private flushTimer?: NodeJS.Timeout;
+  private flushDueAt = 0;
+  private readonly flushMs: number;
   private readonly limits: RtspServerLimits;
   private readonly clock: Clock;
   private readonly auth: RtspAuthenticator;
@@ -238,6 +268,7 @@ export class LocalRtspServer {
     this.urlHost = options.urlHost;
     this.describeWaitMs = options.describeWaitMs ?? 10_000;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    this.flushMs = options.flushMs ?? 20;
     this.limits = { ...RTSP_SERVER_LIMITS, ...definedOnly(options.limits ?? {}) };
     this.clock = options.clock ?? systemClock;
     this.auth = new RtspAuthenticator({ ...options.auth, clock: this.clock });
@@ -266,6 +297,10 @@ export class LocalRtspServer {
   /** Stops listening and disconnects every reader. */
   async close(): Promise<void> {
     for (const r of this.readers) this.drop(r);
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flushScheduled = false;
+    this.flushing = [];
     for (const socket of this.ending) socket.destroy();
     for (const s of this.streams.values()) for (const w of s.waiters) w();
     if (!this.listening) return;
@@ -337,39 +372,77 @@ export class LocalRtspServer {
     return this.streams.get(camera)?.readers.size ?? 0;
   }
 
-  /** Sends one RTP packet to every reader playing this stream's track of that kind. */
+  /**
+   * Sends one RTP packet to every reader playing this stream's track of that kind. The packet is
+   * kept, not copied, until the next flush (see `flushMs`): the caller must not change it after.
+   */
   send(camera: string, kind: TrackKind, packet: Buffer): void {
     const s = this.streams.get(camera);
     if (!s || s.readers.size === 0 || packet.length > 0xffff) return;
-    const frames = new Map<number, Buffer>();
     for (const r of s.readers) {
       const channel = r.channels[kind];
       if (!r.playing || channel === undefined || r.closed) continue;
-      if (r.socket.writableLength > this.maxBufferedBytes) {
+      if (r.socket.writableLength + r.pendingBytes > this.maxBufferedBytes) {
         this.log("warn", `dropping a local RTSP reader of "${camera}" that does not keep up`);
         this.drop(r);
         continue;
       }
-      let frame = frames.get(channel);
-      if (!frame) {
-        frame = Buffer.allocUnsafe(4 + packet.length);
-        frame[0] = 0x24;
-        frame[1] = channel;
-        frame.writeUInt16BE(packet.length, 2);
-        packet.copy(frame, 4);
-        frames.set(channel, frame);
-      }
-      if (!r.corked) {
-        r.corked = true;
-        r.socket.cork();
-        process.nextTick(() => {
-          r.corked = false;
-          r.socket.uncork();
-        });
-      }
-      r.socket.write(frame);
+      if (r.pending.length === 0) this.flushing.push(r);
+      r.pending.push(packet);
+      r.pendingChannels.push(channel);
+      r.pendingBytes += 4 + packet.length;
+    }
+    if (this.flushing.length === 0) return;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      if (this.flushMs > 0) {
+        // The flush normally happens here, on a packet that comes after flushMs (a camera sends
+        // audio every 20 ms): a wake-up costs more than the write. The timer is for the last packets.
+        this.flushDueAt = performance.now() + this.flushMs;
+        this.flushTimer = setTimeout(this.flush, 2 * this.flushMs);
+      } else setImmediate(this.flush);
+    } else if (this.flushMs > 0 && performance.now() >= this.flushDueAt) {
+      clearTimeout(this.flushTimer);
+      this.flush();
     }
   }
+
+  /** Writes each reader's pending packets, framed, in one write (see Reader.pending). */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    this.flushTimer = undefined;
+    const readers = this.flushing;
+    this.flushing = [];
+    // Readers of one stream usually got the very same packets on the same channels: frame them
+    // once for all of them.
+    let last: Reader | undefined;
+    let lastData: Buffer | undefined;
+    for (const r of readers) {
+      if (!r.playing || r.closed || r.pending.length === 0) {
+        clearPending(r);
+        continue;
+      }
+      let data: Buffer;
+      if (last && lastData && samePending(r, last)) data = lastData;
+      else {
+        data = Buffer.allocUnsafe(r.pendingBytes);
+        let off = 0;
+        for (let i = 0; i < r.pending.length; i++) {
+          const packet = r.pending[i] as Buffer;
+          data[off] = 0x24;
+          data[off + 1] = r.pendingChannels[i] as number;
+          data.writeUInt16BE(packet.length, off + 2);
+          packet.copy(data, off + 4);
+          off += 4 + packet.length;
+        }
+      }
+      if (last) clearPending(last);
+      last = r;
+      lastData = data;
+      r.socket.write(data);
+    }
+    if (last) clearPending(last);
+  };
 
   private accept(socket: net.Socket): void {
     socket.on("error", () => undefined);
@@ -395,6 +468,7 @@ export class LocalRtspServer {
     }
     this.clearTimers(reader);
     reader.buffer.clear();
+    clearPending(reader);
     reader.playing = false;
     this.readers.delete(reader);
     reader.stream?.readers.delete(reader);

@@ -318,10 +318,11 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
         this.gateUntil = 0;
         this.clock.clearTimeout(this.gateTimer);
       }
-      this.server.send(this.path, "video", this.video.rewrite(ev.packet));
+      // In place: the session serialized this packet for its listeners, nothing else holds it.
+      this.server.send(this.path, "video", this.video.rewrite(ev.packet, true));
     } else {
       if (!this.audio) return;
-      this.server.send(this.path, "audio", this.audio.rewrite(ev.packet));
+      this.server.send(this.path, "audio", this.audio.rewrite(ev.packet, true));
     }
   }
 

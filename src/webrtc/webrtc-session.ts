@@ -55,7 +55,10 @@ export interface WebRtcSessionEvent {
 
 export interface WebRtcRtpEvent {
   kind: "video" | "audio";
-  /** The raw RTP packet as the camera sent it (decrypted). */
+  /**
+   * The raw RTP packet as the camera sent it (decrypted), a buffer of its own for each event; the
+   * bridge rewrites it in place (SSRC, sequence numbers, timestamps), so copy it to keep it.
+   */
   packet: Buffer;
   /** Video only: this packet starts a keyframe (IDR or the SPS before it). */
   keyframe?: boolean;
@@ -171,6 +174,31 @@ class FullIntraRequest extends PictureLossIndication {
     b[12] = this.seq & 0xff;
     return b;
   }
+}
+
+/**
+ * The packet's bytes as received: werift's payload is a view into the decrypted datagram, which
+ * nothing else uses once the packet is delivered, so the whole packet is the view around it and
+ * need not be serialized again (an allocation and a copy per packet). Checked against the parsed
+ * header; anything unexpected falls back to serializing.
+ */
+function rawPacket(rtp: RtpPacket): Buffer {
+  const { header, payload } = rtp;
+  const start = payload.byteOffset - header.payloadOffset;
+  const length = header.payloadOffset + payload.length + (header.padding ? header.paddingSize : 0);
+  if (start >= 0 && start + length <= payload.buffer.byteLength) {
+    const raw = Buffer.from(payload.buffer, start, length);
+    if (
+      raw[0] >> 6 === 2 &&
+      (raw[1] & 0x7f) === header.payloadType &&
+      raw.readUInt16BE(2) === header.sequenceNumber &&
+      raw.readUInt32BE(4) === header.timestamp >>> 0 &&
+      raw.readUInt32BE(8) === header.ssrc >>> 0
+    ) {
+      return raw;
+    }
+  }
+  return rtp.serialize();
 }
 
 class StoppedError extends Error {
@@ -669,7 +697,7 @@ export class WebRtcSession extends EventEmitter<WebRtcSessionEvents> {
         peer.lastKeyframeAt = now;
       }
     }
-    const ev: WebRtcRtpEvent = { kind, packet: rtp.serialize(), generation: this.generationNo };
+    const ev: WebRtcRtpEvent = { kind, packet: rawPacket(rtp), generation: this.generationNo };
     if (keyframe !== undefined) ev.keyframe = keyframe;
     this.emit("rtp", ev);
   }

@@ -247,6 +247,41 @@ describe("LocalRtspServer", () => {
     assert.equal(server.readerCount("front door"), 0);
   });
 
+  it("writes a burst of packets in order to each reader, framed on that reader's own channels", async () => {
+    const url = server.url("front door");
+    const play = async (c: RawRtspClient, video: number, audio: number) => {
+      const v = await c.request("SETUP", url + "/trackID=0", {
+        Transport: `RTP/AVP/TCP;unicast;interleaved=${video}-${video + 1}`,
+      });
+      const session = (v.headers.get("session") ?? "").split(";")[0];
+      await c.request("SETUP", url + "/trackID=1", {
+        Transport: `RTP/AVP/TCP;unicast;interleaved=${audio}-${audio + 1}`,
+        Session: session,
+      });
+      assert.equal((await c.request("PLAY", url + "/", { Session: session })).status, 200);
+    };
+    // Two readers on the usual channels (one write shared) and one on others (framed apart).
+    const readers = [await connect(), await connect(), await connect()];
+    await play(readers[0] as RawRtspClient, 0, 2);
+    await play(readers[1] as RawRtspClient, 0, 2);
+    await play(readers[2] as RawRtspClient, 4, 6);
+    const sent: { kind: "video" | "audio"; packet: Buffer }[] = [];
+    for (let i = 0; i < 12; i++) {
+      const kind = i % 3 === 2 ? "audio" : "video";
+      const packet = kind === "video" ? rtp(102, 10 + i, [0x41, i]) : rtp(111, 10 + i, [0xfc, i]);
+      sent.push({ kind, packet });
+      server.send("front door", kind, packet);
+    }
+    await until(() => readers.every((c) => c.frames.length === sent.length));
+    for (const [n, c] of readers.entries()) {
+      const [video, audio] = n === 2 ? [4, 6] : [0, 2];
+      assert.deepEqual(
+        c.frames,
+        sent.map((p) => ({ channel: p.kind === "video" ? video : audio, packet: p.packet })),
+      );
+    }
+  });
+
   it("serves real ffmpeg over TCP after refusing its UDP setup (461 fallback), with RTP from a real encoder", async function () {
     this.timeout(30000);
     // A real H.264 + Opus RTP source: ffmpeg encodes to UDP, the test feeds the packets in.
