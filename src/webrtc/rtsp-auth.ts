@@ -5,8 +5,9 @@
  *
  * - Nonces are stateless: the time they were made and an HMAC of it and of the client's address
  *   under a key of this process, so any number of challenges costs no memory, and an answer seen
- *   on the network cannot be replayed from another machine; one older than `nonceTtlMs` is answered
- *   with a new challenge marked `stale=true` (the client retries with the same password; not a failure).
+ *   on the network does not let another address in. The right answer to a nonce older than
+ *   `nonceTtlMs`, or not made here for that address, gets a new challenge marked `stale=true` (the
+ *   client retries with the same password; not a failure).
  * - Every comparison of a secret runs in constant time (both sides hashed to equal lengths first).
  * - Failed attempts are counted per client address: after `maxFailures` within `failureWindowMs`
  *   the address is refused until the window has passed (a password cannot be guessed quickly).
@@ -199,7 +200,6 @@ export class RtspAuthenticator {
     const qop = p.qop?.toLowerCase();
     if (qop !== undefined && (qop !== "auth" || p.nc === undefined || p.cnonce === undefined)) return "wrong";
     const nonceState = this.nonceState(nonce, address);
-    if (nonceState === "wrong") return "wrong";
     const ha1 = md5(`${credentials.user}:${this.realm}:${credentials.password}`);
     const ha2 = md5(`${method}:${uri}`);
     const expected =
@@ -209,8 +209,10 @@ export class RtspAuthenticator {
     const userOk = safeEqual(username, credentials.user);
     const responseOk = safeEqual(response.toLowerCase(), expected);
     if (!userOk || !responseOk) return "wrong";
-    // The right password with an old nonce: a new challenge, and the client answers it again.
-    return nonceState === "stale" ? "stale" : "ok";
+    // The right answer to a nonce that is old, or not one made here for this address (another
+    // address of the same client, a Node-RED restarted since, or an answer replayed from elsewhere):
+    // a new challenge, not a failure; only one who knows the password can answer that one.
+    return nonceState === "ok" ? "ok" : "stale";
   }
 }
 
