@@ -166,6 +166,8 @@ export class LiveBroadcaster extends EventEmitter {
    * replacement that fails halfway goes on with it on the next try, so there is never more than one.
    */
   private spare?: LiveBroadcast;
+  /** An insert whose answer was lost and whose broadcast was not listed yet: looked for before the next. */
+  private lostInsert?: { title: string; startAt: number };
   /** The stream was made again once in this camera session (it went missing). */
   private streamRemade = false;
   /** What output 2 last showed: a status goes out only when it changes. */
@@ -536,9 +538,15 @@ export class LiveBroadcaster extends EventEmitter {
    * A new broadcast with the node's settings, starting now. When the answer is lost (no answer, a
    * timeout, a 5xx), YouTube may have made it all the same: it is looked for among the upcoming
    * broadcasts (1 unit) by its title and start time, unbound, and taken, so no orphan is left in
-   * YouTube Studio and the next try does not make a second one.
+   * YouTube Studio. Not listed yet: the next try looks again before it makes another.
    */
   private async insertBroadcast(): Promise<LiveBroadcast> {
+    const earlier = this.lostInsert;
+    if (earlier) {
+      const made = await this.findMade(earlier);
+      this.lostInsert = undefined;
+      if (made) return made;
+    }
     // Whole seconds: the start time is compared with what YouTube lists, whatever precision it keeps.
     const startAt = Math.floor(this.clock.now() / 1000) * 1000;
     const wanted: NewBroadcast = {
@@ -555,22 +563,32 @@ export class LiveBroadcaster extends EventEmitter {
     } catch (err) {
       if (!(err instanceof GoogleError) || !err.transient || (err.httpStatus !== 0 && err.httpStatus < 500))
         throw err;
-      const made = await this.api
-        .upcomingBroadcasts()
-        .then((upcoming) =>
-          upcoming.find(
-            (b) =>
-              b.snippet?.title === wanted.title &&
-              Date.parse(b.snippet?.scheduledStartTime ?? "") === startAt &&
-              !b.contentDetails?.boundStreamId &&
-              b.status?.lifeCycleStatus === "created",
-          ),
-        )
-        .catch(() => undefined);
-      if (!made) throw err;
-      this.emit("warning", `YouTube made broadcast ${made.id} although its answer was lost: using it`);
+      const made = await this.findMade({ title: wanted.title, startAt });
+      if (!made) {
+        this.lostInsert = { title: wanted.title, startAt };
+        throw err;
+      }
       return made;
     }
+  }
+
+  /** An unbound, not yet started broadcast of this title and start time among the upcoming ones. */
+  private async findMade(lost: { title: string; startAt: number }): Promise<LiveBroadcast | undefined> {
+    const made = await this.api
+      .upcomingBroadcasts()
+      .then((upcoming) =>
+        upcoming.find(
+          (b) =>
+            b.snippet?.title === lost.title &&
+            Date.parse(b.snippet?.scheduledStartTime ?? "") === lost.startAt &&
+            !b.contentDetails?.boundStreamId &&
+            b.status?.lifeCycleStatus === "created",
+        ),
+      )
+      .catch(() => undefined);
+    if (made)
+      this.emit("warning", `YouTube made broadcast ${made.id} although its answer was lost: using it`);
+    return made;
   }
 
   private title(): string {

@@ -12,15 +12,18 @@ import { FakeClock } from "./fake-clock";
 export class FakeYouTubeTransport implements HttpTransport {
   readonly requests: { method: string; url: string }[] = [];
   /** Requests that YouTube carries out but whose answer never arrives (the connection resets). */
-  private lost: { method: string; path: string; remaining: number }[] = [];
+  private lost: { method: string; path: string; remaining: number; then?: () => void }[] = [];
   constructor(
     private readonly youtube: FakeYouTube,
     private readonly base = "https://youtube.test/youtube/v3",
   ) {}
 
-  /** The next `times` `method` requests of `path` ("/liveBroadcasts") take effect and lose their answer. */
-  loseAnswers(method: string, path: string, times = 1): void {
-    this.lost.push({ method, path, remaining: times });
+  /**
+   * The next `times` `method` requests of `path` ("/liveBroadcasts") take effect and lose their
+   * answer; `then` runs as each answer is lost (to arrange what follows).
+   */
+  loseAnswers(method: string, path: string, times = 1, then?: () => void): void {
+    this.lost.push({ method, path, remaining: times, then });
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
@@ -31,6 +34,7 @@ export class FakeYouTubeTransport implements HttpTransport {
     const lose = this.lost.find((l) => l.remaining > 0 && l.method === req.method && l.path === path);
     if (lose) {
       lose.remaining--;
+      lose.then?.();
       throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
     }
     let data: unknown = reply.body;

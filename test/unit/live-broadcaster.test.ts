@@ -312,6 +312,25 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
     broadcaster.close();
   });
 
+  it("an insert whose answer is lost and whose broadcast cannot be listed then: the next try finds it", async () => {
+    const { clock, youtube, broadcaster, transport } = setup();
+    // Right after the lost answer, YouTube's list fails too (every retry of it).
+    transport.loseAnswers("POST", "/liveBroadcasts", 1, () =>
+      youtube.fail("liveBroadcasts.list", 503, "backendError", 3),
+    );
+    let settled = false;
+    const first = assert.rejects(broadcaster.follow(started())).finally(() => (settled = true));
+    await until(clock, () => settled, 5 * 60_000); // the list's own retries back off on the clock
+    await first;
+    assert.equal(youtube.broadcasts().length, 1, "YouTube made it");
+    await broadcaster.follow(started());
+    assert.equal(count(youtube, "liveBroadcasts.insert"), 1, "not made twice");
+    const [b, ...more] = youtube.broadcasts();
+    assert.deepEqual(more, []);
+    assert.equal(b.contentDetails?.boundStreamId, youtube.streams()[0].id);
+    broadcaster.close();
+  });
+
   it("an insert lost before it reached YouTube fails the start; the next start makes one broadcast", async () => {
     const { youtube, broadcaster } = setup();
     youtube.fail("liveBroadcasts.insert", 503, "backendError", 1);
