@@ -6,7 +6,7 @@ import { RestreamController, type RestreamConfig } from "../src/ffmpeg/restream-
 import { restreamPayload, type RestreamSnapshot } from "../src/ffmpeg/restream-snapshot";
 import { restreamStatus, type RestreamStatus } from "../src/ffmpeg/restream-status";
 import { LeftoverProcess } from "../src/ffmpeg/leftover-process";
-import { interruptedRecordings } from "../src/ffmpeg/recordings";
+import { interruptedRecordings, type RecordingFile } from "../src/ffmpeg/recordings";
 import { parentDeathWarning } from "../src/ffmpeg/spawn-with-parent";
 import { keyInUrl, TARGET_KINDS } from "../src/ffmpeg/targets";
 import type { Node, NodeMessage, NodeStatus, RED } from "./red-types";
@@ -103,9 +103,9 @@ module.exports = function register(RED: RED) {
     restream.restreamer.on("stats", report);
     restream.restreamer.on("log", (line) => this.debug(line));
     restream.restreamer.on("warning", (text) => this.warn(redact(text)));
-    restream.restreamer.on("recording", (file) =>
-      this.send([null, { payload: file.path, file, topic }, null]),
-    );
+    const sendRecording = (file: RecordingFile) =>
+      this.send([null, { payload: file.path, file, topic }, null]);
+    restream.restreamer.on("recording", sendRecording);
     // What an ffmpeg of this node was writing when Node-RED died: announced once, when the flows run.
     if (left && left.recordings.length > 0) {
       const files = interruptedRecordings(left.recordings, (file, why) =>
@@ -116,7 +116,7 @@ module.exports = function register(RED: RED) {
       const announce = () =>
         void files.then((found) => {
           if (closed) return;
-          for (const file of found) this.send([null, { payload: file.path, file, topic }, null]);
+          for (const file of found) sendRecording(file);
         });
       if (RED.events?.once) RED.events.once("flows:started", announce);
       else setImmediate(announce);

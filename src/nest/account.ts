@@ -169,12 +169,9 @@ export class NestAccount extends EventEmitter {
    */
   retain(): () => void {
     this.users++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
+    return once(() => {
       if (--this.users === 0) this.onIdle?.();
-    };
+    });
   }
 
   /**
@@ -183,12 +180,9 @@ export class NestAccount extends EventEmitter {
    */
   linger(): () => void {
     this.lingering++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
+    return once(() => {
       if (--this.lingering === 0 && this.closeWhenUnheld) this.close();
-    };
+    });
   }
 
   /**
@@ -222,4 +216,14 @@ export class NestAccount extends EventEmitter {
 /** Opens an account; throws CredentialsError, without any request, when something is missing or malformed. */
 export function openNestAccount(options: OpenNestAccountOptions): NestAccount {
   return new NestAccount(options);
+}
+
+/** `fn` on the first call only: a release that is called twice counts once. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
 }
