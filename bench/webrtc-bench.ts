@@ -50,8 +50,9 @@ import { LocalRtspServer } from "../src/webrtc/rtsp-server";
 import type { WebRtcBridge } from "../src/webrtc/webrtc-bridge";
 import type { WebRtcRtpEvent } from "../src/webrtc/webrtc-session";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../test/fixtures/fake-webrtc-camera";
-import { delay, stopChild } from "../test/fixtures/ports";
+import { delay, stopChild, until } from "../test/fixtures/ports";
 import { ffmpegReader, readerPids, readers } from "./ffmpeg-readers";
+import { datachannelReceiver, srtpMicroseconds, weriftReceiver, type Answerer } from "./webrtc-stacks";
 import { listProcessDetails } from "../test/fixtures/probe";
 
 /** Camera counts measured, each camera read by one ffmpeg (BENCH_CAMERAS="1,3,6"). */
@@ -61,6 +62,8 @@ const MULTI_READERS = Number(process.env.BENCH_READERS ?? 3);
 /** Loads measured (BENCH_LOADS="hd,small"). */
 const LOADS = (process.env.BENCH_LOADS ?? "small,hd").split(",") as LoadName[];
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S) || 15;
+/** Compare bare receive-only werift and node-datachannel peers at the realistic load (BENCH_STACKS=0 skips). */
+const STACKS = process.env.BENCH_STACKS !== "0";
 const WARMUP_MS = 3000;
 const START_TRIALS = 3;
 const DROP_TRIALS = 3;
@@ -408,14 +411,6 @@ function started(s: CameraStream, timeoutMs = 20_000): Promise<CameraUrlEvent> {
   });
 }
 
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await delay(5);
-  }
-}
-
 interface Run {
   load: LoadName;
   cameras: number;
@@ -591,6 +586,39 @@ async function main(): Promise<number> {
       floors.push({ rate, pct: await udpFloor(camera, rate, idlePerS) });
     }
 
+    // ---- receive-only stacks at the realistic load: werift against node-datachannel ------------
+    const stacks: { name: string; pct: number; rate: number; perThousand: number }[] = [];
+    if (STACKS) {
+      const answer: Answerer = async (offerSdp) =>
+        (await camera.call<{ answerSdp: string }>({ op: "answer", kind: "hd", offerSdp })).answerSdp;
+      for (let round = 0; round < 3; round++) {
+        for (const [name, open] of [
+          ["werift", weriftReceiver],
+          ["node-datachannel", datachannelReceiver],
+        ] as const) {
+          const peer = await open(answer);
+          await delay(WARMUP_MS);
+          log(`measuring CPU for ${WINDOW_S} s: a bare ${name} peer receiving the 1080p-like camera`);
+          const from = process.cpuUsage();
+          const at = performance.now();
+          const packetsFrom = peer.packets;
+          await delay(WINDOW_S * 1000);
+          const used = process.cpuUsage(from);
+          const wall = (performance.now() - at) / 1000;
+          const received = peer.packets - packetsFrom;
+          await peer.close();
+          const s = (used.user + used.system) / 1e6 - idlePerS * wall;
+          stacks.push({
+            name,
+            pct: (100 * s) / wall,
+            rate: received / wall,
+            perThousand: (1e6 * s) / Math.max(1, received),
+          });
+        }
+      }
+    }
+    const srtpUs = srtpMicroseconds();
+
     // ---- recovery after a dropped peer (a camera that answers keyframe requests, a local reader) --
     const target = cameraStream(sdm, pool, "syn-drop");
     const targetUrl = started(target);
@@ -695,6 +723,24 @@ async function main(): Promise<number> {
         `every 5 ms) and doing nothing with them: ` +
         floors.map((f) => `${f.pct.toFixed(2)} % of one core at ${f.rate}/s`).join(", ") +
         ".",
+    );
+    if (stacks.length) {
+      console.log(
+        `\nThe WebRTC stack alone, receiving the 1080p-like camera and counting its packets (no bridge, no ` +
+          `reader; three rounds each, alternating; \`BENCH_STACKS=0\` skips this):\n`,
+      );
+      table([
+        ["Receive-only peer", "RTP packets/s", "Node CPU (% of one core)", "Node CPU per 1,000 packets"],
+        ...stacks.map((r) =>
+          r.rate < 1
+            ? [r.name, "0 (connected, but no RTP reached JavaScript)", "", ""]
+            : [r.name, r.rate.toFixed(0), `${r.pct.toFixed(2)} %`, `${r.perThousand.toFixed(0)} ms`],
+        ),
+      ]);
+    }
+    console.log(
+      `\nSRTP decryption alone (AES-128-CM + HMAC-SHA1 of a 1,200-byte packet in Node's crypto): ` +
+        `${srtpUs.toFixed(1)} µs a packet, ${((srtpUs * 300) / 1e4).toFixed(2)} % of one core at 300/s.`,
     );
     console.log(
       `\nLatencies: a fake camera that answers keyframe requests at once (as Nest cameras do), SDM ` +

@@ -99,6 +99,11 @@ export interface WebRtcSessionOptions {
   log?: (level: WebRtcLogLevel, message: string) => void;
 }
 
+/** The codecs this bridge offers a camera (also what the benchmark's bare werift peer offers). */
+export function offerCodecs(): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] } {
+  return { audio: audioCodecs(), video: videoCodecs() };
+}
+
 /** The offer's video codecs: H.264 packetization-mode 1, constrained baseline first, then main and high. */
 function videoCodecs(): RTCRtpCodecParameters[] {
   const feedback = () => [
@@ -423,7 +428,7 @@ export class WebRtcSession extends EventEmitter<WebRtcSessionEvents> {
     const pc = new RTCPeerConnection({
       bundlePolicy: "max-bundle",
       ...this.peerConfig,
-      codecs: { audio: audioCodecs(), video: videoCodecs() },
+      codecs: offerCodecs(),
     });
     // Nest requires audio first, then video, then the data channel (m=application).
     const audio = pc.addTransceiver("audio", { direction: "recvonly" });
