@@ -41,7 +41,7 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
 
   const files = fs.readdirSync(examplesDir).filter((f) => f.endsWith(".json"));
 
-  it("has the six examples the README lists, covering every non-config node", () => {
+  it("has the seven examples the README lists, covering every non-config node", () => {
     assert.deepEqual(files.sort(), [
       "doorbell-to-youtube.json",
       "home-assistant-control.json",
@@ -65,6 +65,83 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
       "youtube-upload",
     ])
       assert.ok(used.has(type), `${type} appears in an example`);
+  });
+
+  it("doorbell-to-youtube: a press starts the camera that rang, the stop follows after five minutes from the last press", async () => {
+    type Wired = FlowNode & { wires?: string[][]; [k: string]: unknown };
+    const flow = JSON.parse(
+      fs.readFileSync(path.join(examplesDir, "doorbell-to-youtube.json"), "utf8"),
+    ) as Wired[];
+    const byType = (t: string) => flow.filter((n) => n.type === t);
+    const [events] = byType("nest-events");
+    const [trigger] = byType("trigger");
+    const [stream] = byType("nest-stream");
+    const [restream] = byType("nest-restream");
+    // As shipped: chime only, five minutes from the LAST press (extend), "start" then "stop" to nest-stream.
+    assert.deepEqual(events.events, ["chime"]);
+    assert.deepEqual(
+      [
+        trigger.op1,
+        trigger.op1type,
+        trigger.op2,
+        trigger.op2type,
+        trigger.duration,
+        trigger.units,
+        trigger.extend,
+      ],
+      ["start", "str", "stop", "str", "5", "min", true],
+    );
+    assert.ok(trigger.wires?.[0]?.includes(stream.id), "the trigger drives nest-stream");
+    assert.ok(stream.wires?.[0]?.includes(restream.id), "nest-stream feeds nest-restream");
+    assert.equal(stream.startOnDeploy, false, "nothing streams before a press");
+
+    // Run the switch → change → trigger chain with the trigger at 300 ms instead of 5 min; a helper
+    // stands in for nest-stream (no Google here) and nest-events' messages are sent to the switch.
+    const chain = flow
+      .filter((n) => ["switch", "change", "trigger"].includes(n.type))
+      .map((n) => ({ ...n, z: "f1", ...(n.type === "trigger" ? { duration: "300", units: "ms" } : {}) }));
+    await helper.load(nodes, [
+      { id: "f1", type: "tab" },
+      ...chain,
+      { id: stream.id, type: "helper", z: "f1" },
+    ]);
+    const got: { payload: unknown; deviceId?: unknown; at: number }[] = [];
+    (
+      helper.getNode(stream.id) as unknown as { on(e: string, f: (m: Record<string, unknown>) => void): void }
+    ).on("input", (m) => got.push({ payload: m.payload, deviceId: m.deviceId, at: Date.now() }));
+    const first = events.wires?.[0]?.find((id) => flow.find((n) => n.id === id)?.type === "switch");
+    assert.ok(first, "nest-events is wired to the switch");
+    const sw = helper.getNode(first) as unknown as { receive(m: Record<string, unknown>): void };
+    sw.receive({ payload: "motion", topic: "door-legacy" });
+    const t0 = Date.now();
+    sw.receive({ payload: "chime", topic: "door-legacy" });
+    await new Promise((r) => setTimeout(r, 150));
+    sw.receive({ payload: "chime", topic: "door-legacy" }); // a second press extends the five minutes
+    await new Promise((r) => setTimeout(r, 700));
+    assert.deepEqual(
+      got.map((m) => [m.payload, m.deviceId]),
+      [
+        ["start", "door-legacy"],
+        ["stop", "door-legacy"],
+      ],
+      "one start for the press, one stop after it; a motion starts nothing",
+    );
+    assert.ok(got[1].at - t0 >= 400, `the stop counts from the last press (${got[1].at - t0} ms)`);
+  });
+
+  it("record-and-upload: hourly files from output 2 go to youtube-upload as private videos", () => {
+    type Wired = FlowNode & { wires?: string[][]; [k: string]: unknown };
+    const flow = JSON.parse(
+      fs.readFileSync(path.join(examplesDir, "record-and-upload.json"), "utf8"),
+    ) as Wired[];
+    const restream = flow.find((n) => n.type === "nest-restream");
+    const upload = flow.find((n) => n.type === "youtube-upload");
+    assert.ok(restream && upload);
+    assert.equal(restream.segmentSeconds, 3600, "one file an hour");
+    assert.match(String(restream.url), /%H/, "a file name per hour");
+    assert.deepEqual(restream.wires?.[1], [upload.id], "output 2 (finished recordings) to the upload");
+    assert.equal(upload.privacy, "private");
+    assert.equal(upload.deleteAfterUpload, false);
   });
 
   for (const file of fs.readdirSync(examplesDir).filter((f) => f.endsWith(".json"))) {

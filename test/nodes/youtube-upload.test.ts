@@ -148,6 +148,34 @@ describe(`youtube-upload node (Node-RED ${nodeRedMajor})`, function () {
     );
   });
 
+  it("passes the node's category, made-for-kids and notify settings on, and {date} in the title", async () => {
+    await helper.load(
+      nodes,
+      flow({
+        title: "{file} of {date}",
+        categoryId: "15",
+        madeForKids: true,
+        notifySubscribers: true,
+        tags: "",
+      }),
+      credentials(),
+    );
+    const out = collect<UploadMsg>("out");
+    const up = helper.getNode("up") as TestNode;
+    const a = file("porch.mkv", UPLOAD_GRANULE + 7);
+    // The date is the recording's (its local date), not the upload's.
+    up.receive({ payload: a.path, file: { path: a.path, startedAt: "2026-07-04T12:00:00.000Z" } });
+    await waitFor(() => out.length === 1, 20_000, "the video");
+    const [s] = fake.uploads.sessions;
+    const snippet = s.resource.snippet as Record<string, unknown>;
+    assert.match(String(snippet.title), /^porch of 2026-07-0[345]$/);
+    assert.equal(snippet.categoryId, "15");
+    assert.equal(snippet.tags, undefined, "no tags: none sent");
+    assert.deepEqual(s.resource.status, { privacyStatus: "private", selfDeclaredMadeForKids: true });
+    assert.equal(s.query.notifySubscribers, "true");
+    assert.equal(fake.uploads.videos()[0].sha256, a.sha256);
+  });
+
   it("refuses bad input with a clear error and goes on with the queue", async () => {
     await helper.load(nodes, flow(), credentials());
     const out = collect<UploadMsg>("out");

@@ -21,6 +21,7 @@ describe("fake YouTube upload endpoint", () => {
   beforeEach(() => {
     fake.uploads.violations.length = 0;
     fake.uploads.clearFaults();
+    fake.uploads.bytesPerSecond = undefined;
   });
 
   async function start(
@@ -91,6 +92,23 @@ describe("fake YouTube upload endpoint", () => {
     assert.equal(kept?.sha256, createHash("sha256").update(data).digest("hex"));
     const again = await put(uri, `bytes */${total}`);
     assert.equal(again.status, 200, "a finished session answers with its video");
+  });
+
+  it("reads a chunk no faster than its slow link (bytesPerSecond), and keeps every byte", async () => {
+    const total = 4 * UPLOAD_GRANULE;
+    const data = randomBytes(total);
+    const uri = await session(total);
+    fake.uploads.bytesPerSecond = 8 * UPLOAD_GRANULE; // 2 MiB/s: the 1 MiB chunk takes about 0.5 s
+    const t0 = Date.now();
+    const res = await put(uri, `bytes 0-${total - 1}/${total}`, data);
+    const elapsedMs = Date.now() - t0;
+    assert.equal(res.status, 200);
+    assert.ok(elapsedMs >= 350, `throttled: ${elapsedMs} ms for 1 MiB at 2 MiB/s`);
+    const video = (await res.json()) as { id: string };
+    assert.equal(
+      fake.uploads.videos().find((v) => v.id === video.id)?.sha256,
+      createHash("sha256").update(data).digest("hex"),
+    );
   });
 
   it("keeps whole granules of a chunk whose connection is cut", async () => {

@@ -126,6 +126,8 @@ describe("ResumableUpload", function () {
     assert.equal(fake.uploads.sessions[0].cut, 1);
     assert.equal(retries.length, 1);
     assert.ok(retries[0] instanceof GoogleError && retries[0].transient, "a network failure, retried");
+    // random() = 0: the full first delay of the one retry policy, as for a 5xx.
+    assert.deepEqual(clock.waits, [1_000], "backed off before asking the server");
     assert.equal(result.resumes, 1);
     assert.equal(fake.uploads.sessions.length, 1, "the same session");
     assert.equal(fake.uploads.sessions[0].queries, 1, "asked the server once what it has");

@@ -307,6 +307,58 @@ describe("RtspRelay (serve: local, fake clock)", () => {
     assert.equal(clock.timers, 0, "no timer left");
   });
 
+  it("a new stream ('restarted') while readers play: switched behind the same URL, one SSRC and timeline, the first SDP kept", async () => {
+    const { clock, keeper, server, clients, relay, urls } = setup();
+    relay.start();
+    keeper.emitUrl("started", "rtsps://edge/x?auth=token-1");
+    await clock.advance(0);
+    clients[0].rtp("video", rtp(111, 500, 90_000, 5));
+    clients[0].rtp("video", rtp(111, 501, 93_000, 1));
+    clients[0].rtp("audio", rtp(222, 70, 48_000, 0, 97));
+    const sdp = JSON.stringify(server.source?.describe());
+    assert.match(sdp, /Z0IAHqtAUB7I,aM4xsg==/, "SPS/PPS advertised");
+    assert.match(sdp, /config=1188/, "the AAC config advertised");
+    await clock.advance(1_000);
+
+    // Google's stream was lost and the keeper made a new one: a new session, other SSRC and numbering.
+    keeper.emitUrl("restarted", "rtsps://edge/y?auth=token-7");
+    await clock.advance(0);
+    assert.ok(clients[0].closed, "the old upstream connection is closed");
+    assert.equal(clients.length, 2);
+    assert.equal(clients[1].url, "rtsps://edge/y?auth=token-7");
+    await flush();
+    clients[1].rtp("video", rtp(4242, 9, 7_000, 1)); // before a keyframe: held back
+    // The new session's in-band SPS (the camera's, as in its SDP): the keyframe starts.
+    const sps = Buffer.from("Z0IAHqtAUB7I", "base64");
+    clients[1].rtp("video", Buffer.concat([rtp(4242, 10, 10_000, 7).subarray(0, 12), sps]));
+    clients[1].rtp("video", rtp(4242, 11, 10_000, 5));
+    clients[1].rtp("audio", rtp(4343, 1, 2_000, 0, 97));
+
+    assert.equal(server.removed, 0, "the local path stays: readers are not disconnected");
+    assert.equal(JSON.stringify(server.source?.describe()), sdp, "the SDP readers got stays valid");
+    const video = server.sent.filter((s) => s.kind === "video").map((s) => s.packet);
+    const audio = server.sent.filter((s) => s.kind === "audio").map((s) => s.packet);
+    assert.equal(video.length, 4, "the packet before the new session's keyframe was dropped");
+    assert.equal(new Set(video.map((p) => p.readUInt32BE(8))).size, 1, "one video SSRC across the switch");
+    assert.equal(new Set(audio.map((p) => p.readUInt32BE(8))).size, 1, "one audio SSRC across the switch");
+    assert.deepEqual(
+      video.map((p) => p.readUInt16BE(2)),
+      [0, 1, 2, 3].map((i) => (video[0].readUInt16BE(2) + i) & 0xffff),
+      "sequence numbers continue",
+    );
+    const step = (video[2].readUInt32BE(4) - video[1].readUInt32BE(4)) >>> 0;
+    assert.ok(step > 0 && step < 10 * 90_000, `the timeline moves forward (${step})`);
+    assert.deepEqual(
+      urls.map((u) => [u.event, u.url]),
+      [
+        ["started", "rtsp://127.0.0.1:8554/cam-1"],
+        ["extended", "rtsp://127.0.0.1:8554/cam-1"],
+      ],
+      "readers are never told to reconnect, and the URL does not change",
+    );
+    await relay.stop();
+  });
+
   it("the keeper's live waits for the upstream; a stop during a slow open closes that connection", async () => {
     const { clock, keeper, clients, relay, urls, states } = setup({ nextResult: "hang" });
     relay.start();

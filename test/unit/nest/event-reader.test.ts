@@ -298,6 +298,11 @@ describe("nest events: the event reader", () => {
     const motion = s.outputs.find((o) => o.event.type === "motion");
     assert.equal(motion?.image, undefined);
     assert.equal(s.fake.google.commands("GenerateImage").length, 1);
+    assert.equal(
+      s.account.sdm.budget.stats().granted,
+      1,
+      "GenerateImage took a slot of the account's budget",
+    );
     assert.deepEqual(
       s.fake.google.sdm.imageFetches.map((f) => [f.width, f.status]),
       [[480, 200]],
