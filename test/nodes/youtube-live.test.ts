@@ -116,17 +116,25 @@ describe(`youtube-live node (Node-RED ${nodeRedMajor})`, function () {
     // The ledger counts what YouTube counts.
     assert.equal(states.at(-1)?.payload.quotaUsed, fake.youtube.unitsUsed());
 
+    const statusTexts = (live as unknown as { status: { args: unknown[][] } }).status.args.map((a) => a[0]);
     const texts = [
       ...out.map((m) => ({ ...m, target: undefined, captions: undefined })),
       ...states.map((s) => s.payload),
+      ...statusTexts,
       ...(helper.log().args as unknown[][]).map((a) => a[0]),
     ];
+    const oauthTokens = fake.oauth.issuedTokens();
+    assert.ok(oauthTokens.length >= 2, "an access token and the refresh token");
     assertNoSecrets(texts, [
       key,
       stream.contentDetails?.closedCaptionsIngestionUrl,
+      new URL(stream.contentDetails?.closedCaptionsIngestionUrl ?? "http://x").searchParams.get("cid") ?? "",
       refreshToken,
       FAKE_DEFAULTS.clientSecret,
+      ...oauthTokens,
     ]);
+    // Output 1 carries the key and the caption URL by design (for nest-restream, youtube-captions), never a token.
+    assertNoSecrets(out, [refreshToken, FAKE_DEFAULTS.clientSecret, ...oauthTokens]);
   });
 
   it("refuses a message it does not know, says what it accepts, and makes nothing", async () => {
@@ -162,6 +170,48 @@ describe(`youtube-live node (Node-RED ${nodeRedMajor})`, function () {
     } finally {
       fake.youtube.liveStreamingEnabled = true;
     }
+  });
+
+  it('a refresh token Google refused: re-authorize, with the 7-day "Testing" advice; nothing passed on', async () => {
+    const revoked = fake.issueRefreshToken({ scope: YOUTUBE_SCOPE });
+    fake.revokeRefreshToken(revoked);
+    await helper.load(nodes, flow({ id: "live-grant" }), {
+      yt: { ...credentials.yt, refreshToken: revoked },
+    });
+    const out = collect<LiveMsg>("out");
+    const states = collect<StatusMsg>("state");
+    const live = helper.getNode("live-grant");
+    const errors: string[] = [];
+    live.on("call:error", (call: { args: unknown[] }) => errors.push(String(call.args[0])));
+    const before = fake.youtube.calls.length;
+    live.receive(started);
+    await waitFor(() => errors.length === 1, 10_000, "the refusal");
+    const advice =
+      /invalid_grant[\s\S]*Authorize the youtube-account again[\s\S]*7 days[\s\S]*"Testing"[\s\S]*"In production"/;
+    assert.match(errors[0], advice);
+    const err = await waitFor(() => states.find((x) => x.payload.state === "error"), 5_000, "an error state");
+    assert.match(err.payload.error ?? "", advice);
+    assert.equal(out.length, 0);
+    assert.equal(fake.youtube.calls.length, before, "no YouTube call without a token");
+    assertNoSecrets([...errors, ...states], [revoked, FAKE_DEFAULTS.clientSecret]);
+  });
+
+  it("a channel without permission (a token without the YouTube scope): says to authorize the channel's owner", async () => {
+    const other = fake.issueRefreshToken({ scope: "https://www.googleapis.com/auth/sdm.service" });
+    await helper.load(nodes, flow({ id: "live-perm" }), { yt: { ...credentials.yt, refreshToken: other } });
+    const out = collect<LiveMsg>("out");
+    const states = collect<StatusMsg>("state");
+    const live = helper.getNode("live-perm");
+    const errors: string[] = [];
+    live.on("call:error", (call: { args: unknown[] }) => errors.push(String(call.args[0])));
+    live.receive(started);
+    await waitFor(() => errors.length === 1, 10_000, "the refusal");
+    const advice = /may not do this on the channel: authorize again with the channel's owner/;
+    assert.match(errors[0], advice);
+    const err = await waitFor(() => states.find((x) => x.payload.state === "error"), 5_000, "an error state");
+    assert.match(err.payload.error ?? "", advice);
+    assert.equal(out.length, 0);
+    assertNoSecrets([...errors, ...states], [other, ...fake.oauth.issuedTokens()]);
   });
 
   it("without an account says so in the status, and refuses messages saying to choose one", async () => {
