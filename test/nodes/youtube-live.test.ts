@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { FakeGoogle, FAKE_DEFAULTS } from "../fixtures/fake-google";
 import { builtNode, collect, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
+import { LiveInputError, parseLiveInput } from "../../src/youtube/live-input";
+import { builtCatalog, lookup } from "../support/catalog";
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
 
@@ -143,10 +145,22 @@ describe(`youtube-live node (Node-RED ${nodeRedMajor})`, function () {
     const before = fake.youtube.calls.length;
     const errors: string[] = [];
     live.on("call:error", (call: { args: unknown[] }) => errors.push(String(call.args[0])));
-    live.receive({ payload: { url: CAMERA_URL } });
-    live.receive({ payload: CAMERA_URL });
+    const refused = [{ payload: { url: CAMERA_URL } }, { payload: CAMERA_URL }];
+    for (const msg of refused) live.receive(msg);
     await waitFor(() => errors.length === 2, 5_000, "two errors");
     for (const e of errors) assert.match(e, /youtube-live accepts nest-stream's messages/);
+    // The words are the catalog's, with what came instead.
+    const text = lookup(builtCatalog("youtube-live"), "youtube-live.error.input") ?? "";
+    refused.forEach((msg, i) => {
+      let got = "";
+      try {
+        parseLiveInput(msg);
+      } catch (err) {
+        got = err instanceof LiveInputError ? err.got : "";
+      }
+      assert.ok(got, "the core refuses it too");
+      assert.equal(errors[i], `Error: ${text.replace("__got__", got)}`);
+    });
     assert.equal(fake.youtube.calls.length, before);
   });
 
