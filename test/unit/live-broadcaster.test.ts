@@ -104,6 +104,46 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
     broadcaster.close();
   });
 
+  it("makes the broadcast with the node's privacy, made-for-kids flag, captions and msg.title; msg.target per ingest", async () => {
+    const { youtube, broadcaster } = setup({
+      privacy: "private",
+      madeForKids: true,
+      captions: true,
+      latency: "low",
+      description: "the porch",
+    });
+    const target = await broadcaster.follow({ ...started(), title: "Porch at night {date}" });
+    const [b] = youtube.broadcasts();
+    assert.equal(b.snippet?.title, "Porch at night 2026-01-01");
+    assert.equal(b.snippet?.description, "the porch");
+    assert.equal(b.status?.privacyStatus, "private");
+    assert.equal(b.status?.selfDeclaredMadeForKids, true);
+    assert.equal(b.contentDetails?.latencyPreference, "low");
+    assert.equal(b.contentDetails?.closedCaptionsType, "closedCaptionsHttpPost");
+    const [stream] = youtube.streams();
+    assert.equal(broadcaster.captionsUrl, stream.contentDetails?.closedCaptionsIngestionUrl);
+    assert.equal(target?.target, "youtube-rtmps");
+    assert.equal(target?.url, stream.cdn?.ingestionInfo?.rtmpsIngestionAddress);
+    broadcaster.close();
+
+    for (const [ingest, kind, type] of [
+      ["rtmp", "youtube-rtmp", "rtmp"],
+      ["hls", "youtube-hls", "hls"],
+    ] as const) {
+      const other = setup({ ingest });
+      const t = await other.broadcaster.follow(started());
+      const [s2] = other.youtube.streams();
+      assert.equal(s2.cdn?.ingestionType, type);
+      assert.deepEqual(t, {
+        target: kind,
+        url: s2.cdn?.ingestionInfo?.ingestionAddress,
+        streamKey: s2.cdn?.ingestionInfo?.streamName,
+      });
+      assert.equal(other.broadcaster.captionsUrl, undefined, "no caption URL with captions off");
+      other.broadcaster.close();
+    }
+  });
+
   it("checks health every pollSeconds while live, and passes extended/restarted without calls", async () => {
     const { clock, youtube, broadcaster, statuses } = setup({ pollSeconds: 120 });
     const target = await broadcaster.follow(started());
