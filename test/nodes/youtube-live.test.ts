@@ -125,6 +125,11 @@ describe(`youtube-live node (Node-RED ${nodeRedMajor})`, function () {
       ...statusTexts,
       ...(helper.log().args as unknown[][]).map((a) => a[0]),
     ];
+    // The status says the state and the day's units, as the ledger counts them.
+    const liveStatus = (statusTexts as { text?: string }[]).find((x) => /^live \(/.test(x?.text ?? ""));
+    assert.match(liveStatus?.text ?? "", /^live \(\w+\) · \d+ units today$/);
+    const lastStatus = (statusTexts.at(-1) as { text?: string } | undefined)?.text ?? "";
+    assert.equal(lastStatus, `ended · ${fake.youtube.unitsUsed()} units today`);
     const oauthTokens = fake.oauth.issuedTokens();
     assert.ok(oauthTokens.length >= 2, "an access token and the refresh token");
     assertNoSecrets(texts, [
