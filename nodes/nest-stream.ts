@@ -14,7 +14,7 @@ import {
   type ProtocolChoice,
   type ServeChoice,
 } from "../src/stream/camera-stream";
-import { parseStreamCommand } from "../src/stream/stream-command";
+import { parseStreamCommand, StreamCommandError } from "../src/stream/stream-command";
 import { StreamController } from "../src/stream/stream-controller";
 import { sharedStreamHandover } from "../src/stream/stream-handover";
 import { StreamStatus } from "../src/stream/stream-status";
@@ -164,7 +164,9 @@ module.exports = function register(RED: RED) {
         await controller.command(parseStreamCommand(msg.payload, msg.deviceId));
         done();
       } catch (err) {
-        done(err as Error);
+        done(
+          err instanceof StreamCommandError ? new Error(t("errors.input", { got: err.got })) : (err as Error),
+        );
       }
     });
 

@@ -4,7 +4,7 @@
  */
 import { truncate } from "../src/format";
 import { errorMessage } from "../src/redact";
-import { parseLiveInput } from "../src/youtube/live-input";
+import { LiveInputError, parseLiveInput } from "../src/youtube/live-input";
 import {
   INGESTS,
   LiveBroadcaster,
@@ -114,7 +114,13 @@ module.exports = function register(RED: RED) {
         }
         done();
       } catch (err) {
-        done(new Error(errorMessage(err)));
+        done(
+          new Error(
+            err instanceof LiveInputError
+              ? RED._("youtube-live.error.input", { got: err.got })
+              : errorMessage(err),
+          ),
+        );
       }
     });
 

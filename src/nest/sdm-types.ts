@@ -69,14 +69,6 @@ export function fullCommandName(command: SdmCommandName): string {
   return (command === "GenerateImage" ? EVENT_IMAGE_COMMAND_PREFIX : COMMAND_PREFIX) + command;
 }
 
-/** The short name of a full command name of either trait (the name itself when it has neither prefix). */
-export function shortCommandName(command: string): string {
-  for (const prefix of [COMMAND_PREFIX, EVENT_IMAGE_COMMAND_PREFIX]) {
-    if (command.startsWith(prefix)) return command.slice(prefix.length);
-  }
-  return command;
-}
-
 /**
  * What the stream keepers need of the SDM client (`SdmClient` fits structurally; tests pass fakes).
  * The client applies the project-wide command budget and its own bounded retries (429/5xx, 401 →

@@ -19,6 +19,7 @@ import * as tls from "node:tls";
 import { systemClock, type Clock, type Timer } from "../clock";
 import { errorMessage, redact } from "../redact";
 import { parseUpstreamSdp, type UpstreamMedia } from "./upstream-sdp";
+import { RTSP_REASONS } from "./reason-phrases";
 
 export type { UpstreamMedia, UpstreamTrack } from "./upstream-sdp";
 
@@ -88,7 +89,7 @@ export class RtspStatusError extends Error {
     reason: string,
   ) {
     // The server's own reason phrase is not shown: it could carry anything, a token among it.
-    super(`the camera's RTSP server answered ${method} with ${status} ${REASONS[status] ?? ""}`.trim());
+    super(`the camera's RTSP server answered ${method} with ${status} ${RTSP_REASONS[status] ?? ""}`.trim());
     this.reason = reason;
   }
 }
@@ -446,23 +447,5 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     if (wasPlaying) this.emit("close", reason);
   }
 }
-
-/** Standard reason phrases (RFC 2326 section 7.1.1) for the messages. */
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Time-out",
-  453: "Not Enough Bandwidth",
-  454: "Session Not Found",
-  455: "Method Not Valid in This State",
-  459: "Aggregate Operation Not Allowed",
-  461: "Unsupported Transport",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  503: "Service Unavailable",
-};
 
 export { parseUpstreamSdp };

@@ -3,8 +3,12 @@ export type StreamCommand = { action: "start" | "stop" | "restart"; deviceId?: s
 
 export const ACCEPTED_STREAM_INPUTS = `"start", "stop", "restart", true, false, "on" or "off"`;
 
+/** The node words it from its catalog (`nest-stream.errors.input`, with `got`); the message is the same in English. */
 export class StreamCommandError extends Error {
-  constructor(got: string) {
+  constructor(
+    /** What came instead, described without its content. */
+    readonly got: string,
+  ) {
     super(
       `nest-stream accepts msg.payload ${ACCEPTED_STREAM_INPUTS} (and msg.deviceId, a device id, with a start); ` +
         `got ${got}. The stream was left as it is.`,

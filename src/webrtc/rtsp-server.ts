@@ -23,6 +23,7 @@ import * as net from "node:net";
 import { systemClock, type Clock, type Timer } from "../clock";
 import { RtspAuthenticator, withCredentials, type RtspAuthOptions, type RtspCredentials } from "./rtsp-auth";
 import { buildRtspSdp, type RtspSdpOptions } from "./sdp";
+import { RTSP_REASONS } from "../rtsp/reason-phrases";
 
 export type TrackKind = "video" | "audio";
 
@@ -121,26 +122,6 @@ interface Request {
 
 const SERVER = "node-red-contrib-nest-restream";
 const PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
-
-const REASONS: Record<number, string> = {
-  200: "OK",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Time-out",
-  413: "Request Entity Too Large",
-  414: "Request-URI Too Large",
-  454: "Session Not Found",
-  455: "Method Not Valid in This State",
-  459: "Aggregate Operation Not Allowed",
-  461: "Unsupported Transport",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  503: "Service Unavailable",
-  505: "RTSP Version Not Supported",
-};
 
 /** A request read off the connection, why it cannot be, or how many bytes it needs (at least). */
 type Parsed = { request: Request; size: number } | { refuse: number; cseq?: string } | { need: number };
@@ -484,7 +465,7 @@ export class LocalRtspServer {
   /** Answers `status` (echoing a well-formed CSeq), then closes the connection. */
   private refuse(reader: Reader, status: number, cseq?: string): void {
     if (reader.closed) return;
-    const lines = [`RTSP/1.0 ${status} ${REASONS[status] ?? "Error"}`];
+    const lines = [`RTSP/1.0 ${status} ${RTSP_REASONS[status] ?? "Error"}`];
     if (cseq !== undefined) lines.push(`CSeq: ${cseq}`);
     lines.push(`Server: ${SERVER}`, `Date: ${new Date().toUTCString()}`, "Connection: close");
     if (status === 503) lines.push("Retry-After: 5");
@@ -560,7 +541,7 @@ export class LocalRtspServer {
       this.clock.clearTimeout(reader.requestTimer);
       reader.requestTimer = undefined;
       if ("refuse" in parsed) {
-        this.log("debug", `refusing a local RTSP request: ${parsed.refuse} ${REASONS[parsed.refuse]}`);
+        this.log("debug", `refusing a local RTSP request: ${parsed.refuse} ${RTSP_REASONS[parsed.refuse]}`);
         return this.refuse(reader, parsed.refuse, parsed.cseq);
       }
       reader.buffer.consume(parsed.size);
@@ -613,7 +594,7 @@ export class LocalRtspServer {
     body = "",
   ): void {
     if (reader.closed) return;
-    const lines = [`RTSP/1.0 ${status} ${REASONS[status] ?? "Error"}`];
+    const lines = [`RTSP/1.0 ${status} ${RTSP_REASONS[status] ?? "Error"}`];
     const cseq = req.headers.get("cseq");
     if (cseq !== undefined) lines.push(`CSeq: ${cseq}`);
     lines.push(`Server: ${SERVER}`, `Date: ${new Date().toUTCString()}`);

@@ -11,8 +11,12 @@ export const ACCEPTED_LIVE_INPUTS =
   'nest-stream\'s messages (msg.payload a URL with msg.stream.event "started", "extended" or "restarted", or ' +
   'msg.stream.event "stopped"), and msg.payload "stop", false or null; msg.title may set the broadcast\'s title';
 
+/** The node words it from its catalog (`youtube-live.error.input`, with `got`); the message is the same in English. */
 export class LiveInputError extends Error {
-  constructor(got: string) {
+  constructor(
+    /** What came instead, described without its content. */
+    readonly got: string,
+  ) {
     super(`youtube-live accepts ${ACCEPTED_LIVE_INPUTS}; got ${got}. The broadcast was left as it is.`);
     this.name = "LiveInputError";
   }

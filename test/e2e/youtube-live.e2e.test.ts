@@ -121,7 +121,7 @@ describe("youtube-live end to end (real ffmpeg, nginx-rtmp and HLS ingest, fake 
     );
     assertNoSecrets(
       [...states, ...rsStates, ...(helper.log().args as unknown[][]).map((a) => a[0])],
-      [key, refreshToken, FAKE_DEFAULTS.clientSecret],
+      [key, refreshToken, FAKE_DEFAULTS.clientSecret, ...fake.oauth.issuedTokens()],
     );
   });
 

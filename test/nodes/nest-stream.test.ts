@@ -19,6 +19,8 @@ import {
   stopServer,
 } from "../support/node-red";
 import { basicAnswer } from "../support/rtsp-digest";
+import { parseStreamCommand, StreamCommandError } from "../../src/stream/stream-command";
+import { builtCatalog, lookup } from "../support/catalog";
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
 import type { StreamMsg } from "../support/messages";
@@ -118,10 +120,27 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
     const msgs = collect();
     await waitFor(() => msgs.find((m) => m.stream.event === "started"), 5000, "started on deploy");
     const generates = fake.commands("GenerateRtspStream").length;
-    for (const payload of ["go", 42, { a: 1 }]) node().receive({ payload });
-    node().receive({ payload: "start", deviceId: "../../etc" });
+    const refused: { payload: unknown; deviceId?: unknown }[] = [
+      ...["go", 42, { a: 1 }].map((payload) => ({ payload })),
+      { payload: "start", deviceId: "../../etc" },
+    ];
+    for (const msg of refused) node().receive(msg);
     await waitFor(() => errors().length >= 4, 5000, "four errors");
     for (const e of errors()) assert.match(e, /"start", "stop", "restart", true, false, "on" or "off"/);
+    // The words are the catalog's, with what came instead.
+    const text = lookup(builtCatalog("nest-stream"), "nest-stream.errors.input") ?? "";
+    refused.forEach((msg, i) => {
+      const got = (() => {
+        try {
+          parseStreamCommand(msg.payload, msg.deviceId);
+        } catch (err) {
+          if (err instanceof StreamCommandError) return err.got;
+        }
+        return "";
+      })();
+      assert.ok(got, "the core refuses it too");
+      assert.equal(errors()[i], text.replace("__got__", got));
+    });
     assert.equal(fake.commands("StopRtspStream").length, 0);
     assert.equal(fake.commands("GenerateRtspStream").length, generates);
     assert.ok(!msgs.some((m) => m.stream.event === "stopped"));

@@ -179,7 +179,8 @@ describe(`youtube-captions node (Node-RED ${nodeRedMajor})`, function () {
     assert.equal(captions.posts.length, 0);
     node().receive({ payload: "ok" });
     await waitFor(() => msgs.length === 1, 5000, "the result");
-    const everything = [...statuses(), ...errors(), ...msgs, ...node().warn.args];
+    const logs = (helper.log().args as unknown[][]).map((a) => a[0]);
+    const everything = [...statuses(), ...errors(), ...msgs, ...node().warn.args, ...logs];
     assertNoSecrets(everything, [url, cidOf(url), "abcd-efgh-ijkl-mnop"]);
   });
 

@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { FakeGoogle, FAKE_DEFAULTS } from "../fixtures/fake-google";
 import { builtNode, collect, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
+import { LiveInputError, parseLiveInput } from "../../src/youtube/live-input";
+import { builtCatalog, lookup } from "../support/catalog";
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
 
@@ -116,17 +118,30 @@ describe(`youtube-live node (Node-RED ${nodeRedMajor})`, function () {
     // The ledger counts what YouTube counts.
     assert.equal(states.at(-1)?.payload.quotaUsed, fake.youtube.unitsUsed());
 
+    const statusTexts = (live as unknown as { status: { args: unknown[][] } }).status.args.map((a) => a[0]);
     const texts = [
       ...out.map((m) => ({ ...m, target: undefined, captions: undefined })),
       ...states.map((s) => s.payload),
+      ...statusTexts,
       ...(helper.log().args as unknown[][]).map((a) => a[0]),
     ];
+    // The status says the state and the day's units, as the ledger counts them.
+    const liveStatus = (statusTexts as { text?: string }[]).find((x) => /^live \(/.test(x?.text ?? ""));
+    assert.match(liveStatus?.text ?? "", /^live \(\w+\) · \d+ units today$/);
+    const lastStatus = (statusTexts.at(-1) as { text?: string } | undefined)?.text ?? "";
+    assert.equal(lastStatus, `ended · ${fake.youtube.unitsUsed()} units today`);
+    const oauthTokens = fake.oauth.issuedTokens();
+    assert.ok(oauthTokens.length >= 2, "an access token and the refresh token");
     assertNoSecrets(texts, [
       key,
       stream.contentDetails?.closedCaptionsIngestionUrl,
+      new URL(stream.contentDetails?.closedCaptionsIngestionUrl ?? "http://x").searchParams.get("cid") ?? "",
       refreshToken,
       FAKE_DEFAULTS.clientSecret,
+      ...oauthTokens,
     ]);
+    // Output 1 carries the key and the caption URL by design (for nest-restream, youtube-captions), never a token.
+    assertNoSecrets(out, [refreshToken, FAKE_DEFAULTS.clientSecret, ...oauthTokens]);
   });
 
   it("refuses a message it does not know, says what it accepts, and makes nothing", async () => {
@@ -135,10 +150,22 @@ describe(`youtube-live node (Node-RED ${nodeRedMajor})`, function () {
     const before = fake.youtube.calls.length;
     const errors: string[] = [];
     live.on("call:error", (call: { args: unknown[] }) => errors.push(String(call.args[0])));
-    live.receive({ payload: { url: CAMERA_URL } });
-    live.receive({ payload: CAMERA_URL });
+    const refused = [{ payload: { url: CAMERA_URL } }, { payload: CAMERA_URL }];
+    for (const msg of refused) live.receive(msg);
     await waitFor(() => errors.length === 2, 5_000, "two errors");
     for (const e of errors) assert.match(e, /youtube-live accepts nest-stream's messages/);
+    // The words are the catalog's, with what came instead.
+    const text = lookup(builtCatalog("youtube-live"), "youtube-live.error.input") ?? "";
+    refused.forEach((msg, i) => {
+      let got = "";
+      try {
+        parseLiveInput(msg);
+      } catch (err) {
+        got = err instanceof LiveInputError ? err.got : "";
+      }
+      assert.ok(got, "the core refuses it too");
+      assert.equal(errors[i], `Error: ${text.replace("__got__", got)}`);
+    });
     assert.equal(fake.youtube.calls.length, before);
   });
 
@@ -162,6 +189,48 @@ describe(`youtube-live node (Node-RED ${nodeRedMajor})`, function () {
     } finally {
       fake.youtube.liveStreamingEnabled = true;
     }
+  });
+
+  it('a refresh token Google refused: re-authorize, with the 7-day "Testing" advice; nothing passed on', async () => {
+    const revoked = fake.issueRefreshToken({ scope: YOUTUBE_SCOPE });
+    fake.revokeRefreshToken(revoked);
+    await helper.load(nodes, flow({ id: "live-grant" }), {
+      yt: { ...credentials.yt, refreshToken: revoked },
+    });
+    const out = collect<LiveMsg>("out");
+    const states = collect<StatusMsg>("state");
+    const live = helper.getNode("live-grant");
+    const errors: string[] = [];
+    live.on("call:error", (call: { args: unknown[] }) => errors.push(String(call.args[0])));
+    const before = fake.youtube.calls.length;
+    live.receive(started);
+    await waitFor(() => errors.length === 1, 10_000, "the refusal");
+    const advice =
+      /invalid_grant[\s\S]*Authorize the youtube-account again[\s\S]*7 days[\s\S]*"Testing"[\s\S]*"In production"/;
+    assert.match(errors[0], advice);
+    const err = await waitFor(() => states.find((x) => x.payload.state === "error"), 5_000, "an error state");
+    assert.match(err.payload.error ?? "", advice);
+    assert.equal(out.length, 0);
+    assert.equal(fake.youtube.calls.length, before, "no YouTube call without a token");
+    assertNoSecrets([...errors, ...states], [revoked, FAKE_DEFAULTS.clientSecret]);
+  });
+
+  it("a channel without permission (a token without the YouTube scope): says to authorize the channel's owner", async () => {
+    const other = fake.issueRefreshToken({ scope: "https://www.googleapis.com/auth/sdm.service" });
+    await helper.load(nodes, flow({ id: "live-perm" }), { yt: { ...credentials.yt, refreshToken: other } });
+    const out = collect<LiveMsg>("out");
+    const states = collect<StatusMsg>("state");
+    const live = helper.getNode("live-perm");
+    const errors: string[] = [];
+    live.on("call:error", (call: { args: unknown[] }) => errors.push(String(call.args[0])));
+    live.receive(started);
+    await waitFor(() => errors.length === 1, 10_000, "the refusal");
+    const advice = /may not do this on the channel: authorize again with the channel's owner/;
+    assert.match(errors[0], advice);
+    const err = await waitFor(() => states.find((x) => x.payload.state === "error"), 5_000, "an error state");
+    assert.match(err.payload.error ?? "", advice);
+    assert.equal(out.length, 0);
+    assertNoSecrets([...errors, ...states], [other, ...fake.oauth.issuedTokens()]);
   });
 
   it("without an account says so in the status, and refuses messages saying to choose one", async () => {

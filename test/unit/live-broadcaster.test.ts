@@ -104,6 +104,46 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
     broadcaster.close();
   });
 
+  it("makes the broadcast with the node's privacy, made-for-kids flag, captions and msg.title; msg.target per ingest", async () => {
+    const { youtube, broadcaster } = setup({
+      privacy: "private",
+      madeForKids: true,
+      captions: true,
+      latency: "low",
+      description: "the porch",
+    });
+    const target = await broadcaster.follow({ ...started(), title: "Porch at night {date}" });
+    const [b] = youtube.broadcasts();
+    assert.equal(b.snippet?.title, "Porch at night 2026-01-01");
+    assert.equal(b.snippet?.description, "the porch");
+    assert.equal(b.status?.privacyStatus, "private");
+    assert.equal(b.status?.selfDeclaredMadeForKids, true);
+    assert.equal(b.contentDetails?.latencyPreference, "low");
+    assert.equal(b.contentDetails?.closedCaptionsType, "closedCaptionsHttpPost");
+    const [stream] = youtube.streams();
+    assert.equal(broadcaster.captionsUrl, stream.contentDetails?.closedCaptionsIngestionUrl);
+    assert.equal(target?.target, "youtube-rtmps");
+    assert.equal(target?.url, stream.cdn?.ingestionInfo?.rtmpsIngestionAddress);
+    broadcaster.close();
+
+    for (const [ingest, kind, type] of [
+      ["rtmp", "youtube-rtmp", "rtmp"],
+      ["hls", "youtube-hls", "hls"],
+    ] as const) {
+      const other = setup({ ingest });
+      const t = await other.broadcaster.follow(started());
+      const [s2] = other.youtube.streams();
+      assert.equal(s2.cdn?.ingestionType, type);
+      assert.deepEqual(t, {
+        target: kind,
+        url: s2.cdn?.ingestionInfo?.ingestionAddress,
+        streamKey: s2.cdn?.ingestionInfo?.streamName,
+      });
+      assert.equal(other.broadcaster.captionsUrl, undefined, "no caption URL with captions off");
+      other.broadcaster.close();
+    }
+  });
+
   it("checks health every pollSeconds while live, and passes extended/restarted without calls", async () => {
     const { clock, youtube, broadcaster, statuses } = setup({ pollSeconds: 120 });
     const target = await broadcaster.follow(started());
@@ -139,13 +179,29 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
     const target = await broadcaster.follow(started());
     youtube.ingest(target?.streamKey ?? "", true);
     let maxLive = 0;
-    broadcaster.on("status", () => (maxLive = Math.max(maxLive, liveOnes(youtube).length)));
+    const statusTimes: { at: number; id: string; state: string }[] = [];
+    broadcaster.on("status", (s: BroadcastStatus) => {
+      maxLive = Math.max(maxLive, liveOnes(youtube).length);
+      statusTimes.push({ at: clock.now(), id: s.broadcastId ?? "", state: s.state });
+    });
     await until(clock, () => statuses.at(-1)?.state === "live");
     await clock.advance(5 * HOUR);
     await until(clock, () => statuses.at(-1)?.state === "live", 60_000);
     const all = youtube.broadcasts();
     assert.ok(all.length >= 3, `broadcasts in 5 h at 2 h each: ${all.length}`);
     assert.equal(maxLive, 1);
+    // Each broadcast took over when the one before had been live rotateHours (plus at most one check
+    // at pollSeconds and the few seconds of going live), never earlier; all on the one stream and key.
+    const liveAt = new Map<string, number>();
+    for (const c of statusTimes) if (c.state === "live" && !liveAt.has(c.id)) liveAt.set(c.id, c.at);
+    const starts = [...liveAt.values()];
+    assert.equal(starts.length, 3, `broadcasts live in 5 h: ${starts.length}`);
+    for (let i = 1; i < starts.length; i++) {
+      const gap = starts[i] - starts[i - 1];
+      assert.ok(gap >= 2 * HOUR && gap <= 2 * HOUR + 90_000, `broadcast ${i + 1} took over after ${gap} ms`);
+    }
+    assert.equal(youtube.streams().length, 1);
+    assert.equal(broadcaster.target?.streamKey, target?.streamKey, "same key: ffmpeg is untouched");
     assert.equal(liveOnes(youtube).length, 1);
     assert.ok(all.filter((b) => b.status?.lifeCycleStatus === "complete").length >= 2);
     broadcaster.close();
@@ -265,6 +321,12 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
     youtube.endBroadcast(first);
     youtube.ingest(target?.streamKey ?? "", true);
     await until(clock, () => statuses.at(-1)?.state === "live");
+    const refused = youtube.calls.filter((c) => c.name === "liveBroadcasts.transition" && c.status === 403);
+    assert.equal(
+      refused.length,
+      1,
+      "YouTube answered the transition of the ended broadcast invalidTransition",
+    );
     const live = liveOnes(youtube);
     assert.equal(live.length, 1);
     assert.notEqual(live[0].id, first);
@@ -661,6 +723,42 @@ describe("LiveBroadcaster (fake YouTube, fake clock)", () => {
     assert.equal(youtube.streams().length, 56, "found again on page 2, not made again");
     assert.equal(count(youtube, "liveBroadcasts.insert"), 1);
     restarted.close();
+  });
+
+  it("polls the stream sparingly until YouTube reads it active: 5, 5, 5, 10, 10, 15, then every 30 s", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup();
+    const target = await broadcaster.follow(started());
+    const from = youtube.calls.length;
+    await clock.advance(3 * 60_000);
+    const polls = youtube.calls.slice(from).filter((c) => c.name === "liveStreams.list");
+    assert.deepEqual(
+      youtube.calls.slice(from).filter((c) => c.name !== "liveStreams.list"),
+      [],
+      "nothing but stream reads while no video arrives",
+    );
+    const gaps = polls.slice(1).map((c, i) => (c.at - polls[i].at) / 1000);
+    assert.deepEqual(gaps, [5, 5, 5, 10, 10, 15, 30, 30, 30, 30]);
+    youtube.ingest(target?.streamKey ?? "", true);
+    await until(clock, () => statuses.at(-1)?.state === "live", 60_000);
+    broadcaster.close();
+  });
+
+  it("a transition refused for another reason (invalidTransition, still ready) is said, and tried again after 5 min", async () => {
+    const { clock, youtube, broadcaster, statuses } = setup();
+    const target = await broadcaster.follow(started());
+    youtube.ingest(target?.streamKey ?? "", true);
+    youtube.fail("liveBroadcasts.transition", 403, "invalidTransition", 1);
+    await until(clock, () => statuses.at(-1)?.state === "error", 5 * 60_000);
+    assert.match(statuses.at(-1)?.error ?? "", /Invalid transition/);
+    const transitions = () => youtube.calls.filter((c) => c.name === "liveBroadcasts.transition");
+    assert.equal(transitions().length, 1);
+    const refusedAt = transitions()[0].at;
+    await until(clock, () => statuses.at(-1)?.state === "live", 10 * 60_000);
+    const [, retried] = transitions();
+    assert.equal(retried.at - refusedAt, 5 * 60_000, "one try after five minutes, no loop of 50-unit calls");
+    assert.equal(liveOnes(youtube).length, 1);
+    assert.equal(youtube.broadcasts().length, 1, "the same broadcast, not a new one");
+    broadcaster.close();
   });
 
   it("close waits for a YouTube step in flight, at most CLOSE_WAIT_MS", async () => {

@@ -1,0 +1,21 @@
+/** The standard RTSP reason phrases (RFC 2326 section 7.1.1), for the local server's answers and the client's errors. */
+export const RTSP_REASONS: Readonly<Record<number, string>> = {
+  200: "OK",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Time-out",
+  413: "Request Entity Too Large",
+  414: "Request-URI Too Large",
+  453: "Not Enough Bandwidth",
+  454: "Session Not Found",
+  455: "Method Not Valid in This State",
+  459: "Aggregate Operation Not Allowed",
+  461: "Unsupported Transport",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  503: "Service Unavailable",
+  505: "RTSP Version Not Supported",
+};
