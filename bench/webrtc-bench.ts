@@ -52,7 +52,7 @@ import type { WebRtcRtpEvent } from "../src/webrtc/webrtc-session";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../test/fixtures/fake-webrtc-camera";
 import { delay, stopChild, until } from "../test/fixtures/ports";
 import { ffmpegReader, readerPids, readers } from "./ffmpeg-readers";
-import { datachannelReceiver, srtpMicroseconds, weriftReceiver, type Answerer } from "./webrtc-stacks";
+import { measureStack, srtpMicroseconds, type Answerer, type StackRun } from "./webrtc-stacks";
 import { listProcessDetails } from "../test/fixtures/probe";
 
 /** Camera counts measured, each camera read by one ffmpeg (BENCH_CAMERAS="1,3,6"). */
@@ -587,33 +587,16 @@ async function main(): Promise<number> {
     }
 
     // ---- receive-only stacks at the realistic load: werift against node-datachannel ------------
-    const stacks: { name: string; pct: number; rate: number; perThousand: number }[] = [];
+    const stacks: StackRun[] = [];
     if (STACKS) {
       const answer: Answerer = async (offerSdp) =>
         (await camera.call<{ answerSdp: string }>({ op: "answer", kind: "hd", offerSdp })).answerSdp;
       for (let round = 0; round < 3; round++) {
-        for (const [name, open] of [
-          ["werift", weriftReceiver],
-          ["node-datachannel", datachannelReceiver],
-        ] as const) {
-          const peer = await open(answer);
-          await delay(WARMUP_MS);
-          log(`measuring CPU for ${WINDOW_S} s: a bare ${name} peer receiving the 1080p-like camera`);
-          const from = process.cpuUsage();
-          const at = performance.now();
-          const packetsFrom = peer.packets;
-          await delay(WINDOW_S * 1000);
-          const used = process.cpuUsage(from);
-          const wall = (performance.now() - at) / 1000;
-          const received = peer.packets - packetsFrom;
-          await peer.close();
-          const s = (used.user + used.system) / 1e6 - idlePerS * wall;
-          stacks.push({
-            name,
-            pct: (100 * s) / wall,
-            rate: received / wall,
-            perThousand: (1e6 * s) / Math.max(1, received),
-          });
+        for (const name of ["werift", "node-datachannel"] as const) {
+          log(
+            `measuring CPU for ${WINDOW_S} s: a bare ${name} peer receiving the 1080p-like camera (own process)`,
+          );
+          stacks.push(await measureStack(name, answer, WINDOW_S, WARMUP_MS));
         }
       }
     }
@@ -727,7 +710,8 @@ async function main(): Promise<number> {
     if (stacks.length) {
       console.log(
         `\nThe WebRTC stack alone, receiving the 1080p-like camera and counting its packets (no bridge, no ` +
-          `reader; three rounds each, alternating; \`BENCH_STACKS=0\` skips this):\n`,
+          `reader; each peer in a fresh process of its own, CPU minus that process's idle; three rounds, ` +
+          `alternating; \`BENCH_STACKS=0\` skips this):\n`,
       );
       table([
         ["Receive-only peer", "RTP packets/s", "Node CPU (% of one core)", "Node CPU per 1,000 packets"],

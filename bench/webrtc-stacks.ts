@@ -4,12 +4,15 @@
  * stack: ICE, DTLS and SRTP in C++ threads, each RTP packet handed to JavaScript), each peer doing
  * nothing but count packets; and what SRTP decryption alone costs in Node's crypto. Together with the
  * bare-UDP floor they show how low any bridge whose packets reach JavaScript can go on a machine.
+ * Each peer runs in a fresh process of its own (`measureStack`), so neither stack's threads, sockets
+ * or garbage weigh on the other's figure.
  */
+import { fork } from "node:child_process";
 import * as crypto from "node:crypto";
 import { RTCPeerConnection } from "werift";
 import { fixNestAnswer } from "../src/webrtc/sdp";
 import { offerCodecs } from "../src/webrtc/webrtc-session";
-import { until } from "../test/fixtures/ports";
+import { delay, until } from "../test/fixtures/ports";
 
 /** Asks the fake camera to answer an offer. */
 export type Answerer = (offerSdp: string) => Promise<string>;
@@ -93,4 +96,108 @@ export function srtpMicroseconds(n = 20_000): number {
   }
   const used = process.cpuUsage(from);
   return (used.user + used.system) / n;
+}
+
+export type StackName = "werift" | "node-datachannel";
+
+export interface StackRun {
+  name: StackName;
+  /** Node CPU of the peer's process minus its own idle baseline, % of one core. */
+  pct: number;
+  /** RTP packets a second that reached JavaScript. */
+  rate: number;
+  /** CPU ms per 1,000 packets. */
+  perThousand: number;
+}
+
+type StackMessage =
+  | { op: "offer"; sdp: string }
+  | { op: "answer"; sdp: string }
+  | { op: "result"; run: StackRun }
+  | { op: "error"; error: string };
+
+const RECEIVERS: Record<StackName, (answer: Answerer) => Promise<ReceivingPeer>> = {
+  werift: weriftReceiver,
+  "node-datachannel": datachannelReceiver,
+};
+
+/**
+ * Runs one receive-only peer in a child process: its idle baseline (5 s at most), the peer opened
+ * (offers answered here by `answer`), `warmupMs`, then `windowS` measured.
+ */
+export function measureStack(
+  name: StackName,
+  answer: Answerer,
+  windowS: number,
+  warmupMs: number,
+): Promise<StackRun> {
+  const child = fork(__filename, ["--stack", name, String(windowS), String(warmupMs)], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  return new Promise<StackRun>((resolve, reject) => {
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
+      child.disconnect();
+    };
+    child.on("message", (m: StackMessage) => {
+      if (m.op === "offer") {
+        answer(m.sdp).then(
+          (sdp) => child.send({ op: "answer", sdp } satisfies StackMessage),
+          (err: unknown) => settle(() => reject(err instanceof Error ? err : new Error(String(err)))),
+        );
+      } else if (m.op === "result") settle(() => resolve(m.run));
+      else if (m.op === "error") settle(() => reject(new Error(`${name}: ${m.error}`)));
+    });
+    child.on("exit", (code) => settle(() => reject(new Error(`the ${name} process exited (${code})`))));
+  });
+}
+
+async function stackChild(name: StackName, windowS: number, warmupMs: number): Promise<void> {
+  const send = (m: StackMessage) => process.send?.(m);
+  const answers: ((sdp: string) => void)[] = [];
+  process.on("message", (m: StackMessage) => {
+    if (m.op === "answer") answers.shift()?.(m.sdp);
+  });
+  const cpuOver = async (seconds: number) => {
+    const from = process.cpuUsage();
+    const at = performance.now();
+    await delay(seconds * 1000);
+    const used = process.cpuUsage(from);
+    return { s: (used.user + used.system) / 1e6, wall: (performance.now() - at) / 1000 };
+  };
+  try {
+    const idle = await cpuOver(Math.min(windowS, 5));
+    const peer = await RECEIVERS[name](
+      (sdp) =>
+        new Promise<string>((resolve) => {
+          answers.push(resolve);
+          send({ op: "offer", sdp });
+        }),
+    );
+    await delay(warmupMs);
+    const from = peer.packets;
+    const busy = await cpuOver(windowS);
+    const received = peer.packets - from;
+    await peer.close();
+    const s = busy.s - (idle.s / idle.wall) * busy.wall;
+    send({
+      op: "result",
+      run: {
+        name,
+        pct: (100 * s) / busy.wall,
+        rate: received / busy.wall,
+        perThousand: (1e6 * s) / Math.max(1, received),
+      },
+    });
+  } catch (err) {
+    send({ op: "error", error: err instanceof Error ? err.message : String(err) });
+  }
+  process.once("disconnect", () => process.exit(0));
+}
+
+if (require.main === module && process.argv[2] === "--stack") {
+  void stackChild(process.argv[3] as StackName, Number(process.argv[4]), Number(process.argv[5]));
 }
