@@ -49,6 +49,7 @@ describe(`nest-events node (Node-RED ${nodeRedMajor})`, function () {
   afterEach(async () => {
     await helper.unload();
     // A pull the closed node abandoned may still reach the fake: let it land before the next test counts.
+    // A sleep, as nothing marks it: the aborted request sends no later event, and the node has no clock.
     await new Promise((r) => setTimeout(r, 200));
     fake.clearCalls();
     fake.clearFaults();

@@ -586,6 +586,7 @@ describe("LocalRtspServer limits (hostile clients)", () => {
     assert.deepEqual(over.statuses, [503]);
     held[0].close();
     await until(() => held[0].closed);
+    // The server's side of the close is not observable (no connection count): give it a moment.
     await new Promise((r) => setTimeout(r, 50));
     await stillServes();
   });

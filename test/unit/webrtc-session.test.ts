@@ -214,10 +214,11 @@ describe("WebRtcSession", function () {
     );
     assert.equal(x.sessions.length, 1);
     await x.camera.dropPeer(undefined, "silence");
+    // Real RTP still on its way lands before the fake clock moves (nothing marks the last packet).
     await delay(100);
     for (let i = 0; i < 6 && x.sessions.length < 2; i++) {
       await x.clock.advance(2_000);
-      await delay(20);
+      await delay(20); // the new session's real I/O gets going
     }
     await live(x, 2);
     assert.match(x.states.find((s) => s.state === "retrying")?.reason ?? "", /no media from the camera/);
