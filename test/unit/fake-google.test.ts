@@ -13,6 +13,7 @@ import {
   FakeGoogle,
   maxInWindow,
   REGISTERED_REDIRECT_URIS,
+  SlidingWindows,
   UNAUTHENTICATED_MESSAGE,
   type FakeGoogleOptions,
 } from "../fixtures/fake-google";
@@ -853,6 +854,24 @@ describe("fake Google", () => {
       assert.equal(fake.commands("GenerateRtspStream").length, 1);
       assert.equal(fake.maxCommandsInAnyWindow(60_000), 1);
       assert.equal(fake.maxCommandsInAnyWindow(241_000), 2);
+    });
+
+    it("SlidingWindows counts a refused call in every window of the call, and says when there is room", async () => {
+      const c = new FakeClock(0);
+      const w = new SlidingWindows(c, 10_000);
+      const user = { key: "user", limit: 2, message: "user" };
+      const device = { key: "device", limit: 3, message: "device" };
+      assert.equal(w.admit([user, device]), undefined);
+      assert.equal(w.admit([user, device]), undefined);
+      await c.advance(5_000);
+      // Room when the two at 0 s have left (the refusal alone is below the limit): in 5 s.
+      assert.deepEqual(w.admit([user, device]), { check: user, untilS: 5 });
+      await c.advance(5_000);
+      // The two at 0 s have left; the refusal at 5 s still counts, so only one more gets in.
+      assert.equal(w.admit([user, device]), undefined);
+      assert.deepEqual(w.admit([user, device]), { check: user, untilS: 10 });
+      // The device window counted the refused calls too (5 s, 10 s, 10 s): full, though only one got in.
+      assert.deepEqual(w.admit([device]), { check: device, untilS: 10 });
     });
 
     it("maxInWindow counts half-open windows", () => {
