@@ -50,7 +50,8 @@ import { LocalRtspServer } from "../src/webrtc/rtsp-server";
 import type { WebRtcBridge } from "../src/webrtc/webrtc-bridge";
 import type { WebRtcRtpEvent } from "../src/webrtc/webrtc-session";
 import { createFakeWebRtcCamera, type FakeWebRtcCamera } from "../test/fixtures/fake-webrtc-camera";
-import { delay, stopChild, until } from "../test/fixtures/ports";
+import { delay, stopChild } from "../test/fixtures/ports";
+import { waitFor } from "../test/support/wait";
 import { ffmpegReader, readerPids, readers } from "./ffmpeg-readers";
 import { measureStack, srtpMicroseconds, type Answerer, type StackRun } from "./webrtc-stacks";
 import { listProcessDetails } from "../test/fixtures/probe";
@@ -479,7 +480,7 @@ async function main(): Promise<number> {
       const urlAt = performance.now();
       const reader = await MiniReader.open(ev.url ?? "");
       minis.add(reader);
-      await until(() => reader.firstKeyframeAt > 0, 15_000, "a keyframe at the reader");
+      await waitFor(() => reader.firstKeyframeAt > 0, 15_000, "a keyframe at the reader");
       reader.close();
       minis.delete(reader);
       await s.stop();
@@ -531,7 +532,7 @@ async function main(): Promise<number> {
           live.push(s);
         }
         runNo++;
-        await until(
+        await waitFor(
           () =>
             live.every(
               (s) => ((s.driver as WebRtcBridge).rtspServer.readerCount(s.shortDeviceId) ?? 0) >= perCamera,
@@ -612,7 +613,7 @@ async function main(): Promise<number> {
     minis.add(reader);
     const recoveries: { rtp: number; video: number }[] = [];
     for (let i = 0; i < DROP_TRIALS; i++) {
-      await until(() => reader.videoPackets > 0, 10_000, "video at the reader");
+      await waitFor(() => reader.videoPackets > 0, 10_000, "video at the reader");
       await delay(1500);
       const session = bridge.webrtc;
       if (!session?.mediaSessionId) throw new Error("no live WebRTC session");
@@ -628,7 +629,7 @@ async function main(): Promise<number> {
       };
       const dropAt = performance.now();
       await camera.call({ op: "drop", mediaSessionId: session.mediaSessionId });
-      await until(() => videoAt > 0, 20_000, "video again after the drop");
+      await waitFor(() => videoAt > 0, 20_000, "video again after the drop");
       session.off("rtp", onRtp);
       reader.onPacket = undefined;
       recoveries.push({ rtp: newRtpAt - dropAt, video: videoAt - dropAt });

@@ -12,7 +12,8 @@ import * as crypto from "node:crypto";
 import { RTCPeerConnection } from "werift";
 import { fixNestAnswer } from "../src/webrtc/sdp";
 import { offerCodecs } from "../src/webrtc/webrtc-session";
-import { delay, until } from "../test/fixtures/ports";
+import { delay } from "../test/fixtures/ports";
+import { waitFor } from "../test/support/wait";
 
 /** Asks the fake camera to answer an offer. */
 export type Answerer = (offerSdp: string) => Promise<string>;
@@ -33,11 +34,11 @@ export async function weriftReceiver(answer: Answerer): Promise<ReceivingPeer> {
   for (const t of [audio, video])
     t.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => peer.packets++));
   await pc.setLocalDescription(await pc.createOffer());
-  await until(() => pc.iceGatheringState === "complete", 10_000, "werift's ICE gathering");
+  await waitFor(() => pc.iceGatheringState === "complete", 10_000, "werift's ICE gathering");
   const offer = pc.localDescription?.sdp;
   if (!offer) throw new Error("werift produced no offer");
   await pc.setRemoteDescription({ type: "answer", sdp: fixNestAnswer(await answer(offer)) });
-  await until(() => pc.connectionState === "connected", 10_000, "werift's connection");
+  await waitFor(() => pc.connectionState === "connected", 10_000, "werift's connection");
   return peer;
 }
 
@@ -69,11 +70,11 @@ export async function datachannelReceiver(answer: Answerer): Promise<ReceivingPe
   }
   pc.createDataChannel("dataSendChannel", { id: 1 });
   pc.setLocalDescription();
-  await until(() => pc.gatheringState() === "complete", 10_000, "libdatachannel's ICE gathering");
+  await waitFor(() => pc.gatheringState() === "complete", 10_000, "libdatachannel's ICE gathering");
   const offer = pc.localDescription()?.sdp;
   if (!offer) throw new Error("libdatachannel produced no offer");
   pc.setRemoteDescription(fixNestAnswer(await answer(offer)), "answer");
-  await until(() => pc.state() === "connected", 10_000, "libdatachannel's connection");
+  await waitFor(() => pc.state() === "connected", 10_000, "libdatachannel's connection");
   return peer;
 }
 

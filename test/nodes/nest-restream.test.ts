@@ -12,7 +12,16 @@ import path from "node:path";
 import { freePort } from "../fixtures/ports";
 import { RtmpServer } from "../fixtures/rtmp-server";
 import { ffmpegPath, listProcessDetails } from "../fixtures/probe";
-import { builtNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
+import {
+  builtNode,
+  collect,
+  doneNodes,
+  handledNodes,
+  helper,
+  nodeRedMajor,
+  startServer,
+  stopServer,
+} from "../support/node-red";
 import type { RestreamPayload } from "../../src/ffmpeg/restreamer";
 import type { RestreamMsg } from "../support/messages";
 import { assertNoSecrets } from "../support/secrets";
@@ -106,7 +115,7 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
 
   async function load(config: object, credentials: object = {}): Promise<OutMsg[]> {
     await helper.load(
-      restreamNode,
+      [restreamNode, ...doneNodes()],
       [
         {
           id: "rs",
@@ -120,13 +129,18 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
           ...config,
         },
         { id: "out", type: "helper" },
+        ...handledNodes("rs"),
       ],
       { rs: credentials },
     );
     const msgs: OutMsg[] = [];
     (helper.getNode("out") as TestNode).on("input", ((m: OutMsg) => msgs.push(m)) as (arg: never) => void);
+    handled = collect<object>("rs-handled");
     return msgs;
   }
+
+  /** Messages the node has finished with (done() without an error), in order: an ordering barrier. */
+  let handled: object[] = [];
 
   /** Index of the first message at or after `from` in `state`. */
   async function waitState(msgs: OutMsg[], state: string, from = 0, timeoutMs = 15_000): Promise<number> {
@@ -229,8 +243,10 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
     // Another session: another file (a file input from a message must exist inside messageDir).
     const other = path.join(dir, "clip-session-2.mp4");
     fs.copyFileSync(clip, other);
+    const done = handled.length;
     node().receive({ payload: other, stream: { event: "restarted" } });
-    await new Promise((r) => setTimeout(r, 1000));
+    // The node has handled it (done()): whatever it started or reported for it, it has by now.
+    await waitFor(() => handled.length > done, 5000, "the message handled");
     assert.deepEqual(ffmpegs(), [], "still stopped");
     assert.equal(msgs.length, from + 1, "no new state");
     node().receive({ payload: "start" });
@@ -324,9 +340,12 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
     assert.equal(lastStatus()?.fill, "red");
     assert.match(lastStatus()?.text ?? "", /^failed: ffmpeg was not found/);
     await waitFor(() => errors().some((e) => /apt install ffmpeg/.test(e)), 5000, "a node error");
-    // It stays failed (no retry loop) until told again.
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(msgs[msgs.length - 1]?.payload.state, "failed");
+    // It stays failed (no retry loop) until told again: it went straight to failed, no "retrying" on the
+    // way (a retry after a backoff: the Restreamer unit test, whose fake clock shows no timer left).
+    assert.deepEqual(
+      msgs.map((m) => m.payload.state).filter((st) => st !== "starting"),
+      ["failed"],
+    );
   });
 
   it("an ingest that refuses the stream key: the reason in the status and lastError, warned once", async () => {
@@ -362,7 +381,7 @@ describe(`nest-restream node (Node-RED ${nodeRedMajor})`, function () {
   it('output 2 announces each finished recording; output 3 answers "snapshot" with a JPEG', async () => {
     const out = outDir();
     await helper.load(
-      restreamNode,
+      [restreamNode, ...doneNodes()],
       [
         {
           id: "rs",

@@ -13,6 +13,8 @@ import { RtspSource } from "../fixtures/rtsp-source";
 import {
   builtNode,
   collect as collectFrom,
+  doneNodes,
+  handledNodes,
   helper,
   nodeRedMajor,
   startServer,
@@ -325,25 +327,40 @@ describe(`nest-stream node (Node-RED ${nodeRedMajor})`, function () {
       10_000,
       "nothing left running at Google",
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    // An ordering barrier: commands apply in order, so once this start's "started" is out, anything the
+    // switch or the stop before it would have sent has been sent.
+    node().receive({ payload: "start", deviceId: "cam-front" });
+    await waitFor(() => msgs.length >= 3, 10_000, "the front camera started again");
     assert.deepEqual(
       msgs.map((m) => `${m.stream.event} ${m.topic}`),
-      ["started cam-front", "stopped cam-front"],
+      ["started cam-front", "stopped cam-front", "started cam-front"],
     );
-    assert.ok(fake.rtspStreams().every((st) => !st.alive));
+    assert.ok(
+      fake.rtspStreams("cam-garden").every((st) => !st.alive),
+      "no garden stream",
+    );
   });
 
   it("treats the full device name and the short id as the same camera", async () => {
-    await helper.load(nodes, flow({ startOnDeploy: true }), credentials);
+    await helper.load(
+      [...nodes, ...doneNodes()],
+      [...flow({ startOnDeploy: true }), ...handledNodes("s")],
+      credentials,
+    );
     const msgs = collect();
+    const handled = collectFrom<object>("s-handled");
     await waitFor(() => msgs.find((m) => m.stream.event === "started"), 5000, "started");
     node().receive({
       payload: "start",
       deviceId: `enterprises/${FAKE_DEFAULTS.projectId}/devices/cam-front`,
     });
-    await new Promise((r) => setTimeout(r, 500));
+    // Handled (done()): a switch to another camera would have stopped this one (sent "stopped") by now.
+    await waitFor(() => handled.length === 1, 10_000, "the start handled");
     assert.equal(fake.commands("GenerateRtspStream").length, 1, "no second stream for the same camera");
-    assert.ok(!msgs.some((m) => m.stream.event === "stopped"));
+    assert.deepEqual(
+      msgs.map((m) => `${m.stream.event} ${m.topic}`),
+      ["started cam-front"],
+    );
   });
 
   it("says what is missing: no account, no camera (texts from the node's catalog)", async () => {

@@ -6,7 +6,16 @@
 import assert from "node:assert/strict";
 import { FakeGoogle, serveCaptions, type FakeCaptions } from "../fixtures/fake-google";
 import { FakeYouTube, type LiveStreamResource } from "../fixtures/fake-google/youtube";
-import { builtNode, collect, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
+import {
+  builtNode,
+  collect,
+  doneNodes,
+  handledNodes,
+  helper,
+  nodeRedMajor,
+  startServer,
+  stopServer,
+} from "../support/node-red";
 import { assertNoSecrets } from "../support/secrets";
 import { waitFor } from "../support/wait";
 import type { CaptionResult } from "../../src/youtube/caption-poster";
@@ -71,15 +80,20 @@ describe(`youtube-captions node (Node-RED ${nodeRedMajor})`, function () {
     return url ?? "";
   }
 
+  /** Messages the node has finished with (done() without an error), in order. */
+  let handled: object[] = [];
+
   async function load(config: object, url?: string): Promise<OutMsg[]> {
     await helper.load(
-      captionsNode,
+      [captionsNode, ...doneNodes()],
       [
         { id: "cap", type: "youtube-captions", name: "", wires: [["out"]], ...config },
         { id: "out", type: "helper" },
+        ...handledNodes("cap"),
       ],
       url ? { cap: { url } } : {},
     );
+    handled = collect<object>("cap-handled");
     return collect<OutMsg>("out");
   }
   const node = () => helper.getNode("cap") as TestNode;
@@ -150,11 +164,14 @@ describe(`youtube-captions node (Node-RED ${nodeRedMajor})`, function () {
       captions: { url },
     });
     await waitFor(() => msgs.length >= 2, 5000, "two clock captions");
+    const done = handled.length;
     node().receive({ payload: "stop" });
-    await new Promise((r) => setTimeout(r, 300));
-    const count = captions.posts.length;
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(captions.posts.length, count, "nothing posted after stop");
+    // The stop handled: the clock is off (its status says so) and every post made has been answered.
+    // That no tick comes later however long one waits: the controller's unit test, on a fake clock
+    // (no timer left after "stop").
+    await waitFor(() => handled.length > done, 5000, "the stop handled");
+    await waitFor(() => msgs.length === captions.posts.length, 5000, "every post answered");
+    assert.match(statuses()[statuses().length - 1].text ?? "", /clock stopped/);
     assert.ok(captions.posts.every((p) => /^Porch \d\d:\d\d:\d\d$/.test(p.captions[0].text)));
     assert.deepEqual(
       msgs.map((m) => m.payload.seq),

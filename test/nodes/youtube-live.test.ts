@@ -6,7 +6,16 @@
  */
 import assert from "node:assert/strict";
 import { FakeGoogle, FAKE_DEFAULTS } from "../fixtures/fake-google";
-import { builtNode, collect, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
+import {
+  builtNode,
+  collect,
+  doneNodes,
+  handledNodes,
+  helper,
+  nodeRedMajor,
+  startServer,
+  stopServer,
+} from "../support/node-red";
 import { LiveInputError, parseLiveInput } from "../../src/youtube/live-input";
 import { builtCatalog, lookup } from "../support/catalog";
 import { assertNoSecrets } from "../support/secrets";
@@ -172,10 +181,13 @@ describe(`youtube-live node (Node-RED ${nodeRedMajor})`, function () {
   it("says why when YouTube refuses, and passes nothing on", async () => {
     fake.youtube.liveStreamingEnabled = false;
     try {
-      await helper.load(nodes, flow({ id: "live", account: "yt" }), {
-        yt: { ...credentials.yt, refreshToken },
-      });
+      await helper.load(
+        [...nodes, ...doneNodes()],
+        [...flow({ id: "live", account: "yt" }), ...handledNodes("live")],
+        { yt: { ...credentials.yt, refreshToken } },
+      );
       const out = collect<LiveMsg>("out");
+      const caught = collect<{ error: { message: string } }>("live-caught");
       const states = collect<StatusMsg>("state");
       helper.getNode("live").receive(started);
       const err = await waitFor(
@@ -184,7 +196,9 @@ describe(`youtube-live node (Node-RED ${nodeRedMajor})`, function () {
         "an error state",
       );
       assert.match(err.payload.error ?? "", /Live streaming is not enabled on this YouTube channel/);
-      await new Promise((r) => setTimeout(r, 200));
+      // The message ends in done(err): once the catch node has it, anything sent for it has arrived.
+      await waitFor(() => caught.length > 0, 10_000, "the message's error caught");
+      assert.match(caught[0].error.message, /Live streaming is not enabled/);
       assert.equal(out.length, 0);
     } finally {
       fake.youtube.liveStreamingEnabled = true;

@@ -61,3 +61,23 @@ export async function stopServer(): Promise<void> {
   if (savedEnv) process.env = savedEnv;
   savedEnv = undefined;
 }
+
+/**
+ * Nodes for a flow that report when the node `scope` has finished with a message: Node-RED's core
+ * "complete" node (done() without an error) into the helper node `${scope}-handled` and its "catch"
+ * node (done(err) or node.error with the message) into `${scope}-caught`. Load them with
+ * `doneNodes` next to the node under test, and collect() the two helpers. Their messages go through
+ * the same send queue as the node's own: once one has arrived, everything the node sent while
+ * handling that message has arrived too (an ordering barrier instead of a sleep).
+ */
+export function handledNodes(scope: string): object[] {
+  return [
+    { id: `${scope}-complete`, type: "complete", scope: [scope], wires: [[`${scope}-handled`]] },
+    { id: `${scope}-handled`, type: "helper" },
+    { id: `${scope}-catch`, type: "catch", scope: [scope], uncaught: false, wires: [[`${scope}-caught`]] },
+    { id: `${scope}-caught`, type: "helper" },
+  ];
+}
+
+/** The core nodes `handledNodes` uses, to load with the node under test. */
+export const doneNodes = (): unknown[] => [coreNode("common/24-complete.js"), coreNode("common/25-catch.js")];

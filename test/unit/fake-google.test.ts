@@ -13,6 +13,7 @@ import {
   FakeGoogle,
   maxInWindow,
   REGISTERED_REDIRECT_URIS,
+  SlidingWindows,
   UNAUTHENTICATED_MESSAGE,
   type FakeGoogleOptions,
 } from "../fixtures/fake-google";
@@ -649,17 +650,48 @@ describe("fake Google", () => {
       const res = await exec(fake, token, "cam-front", "ExtendRtspStream", { streamExtensionToken: "x" });
       await expectApiError(res, 429, "RESOURCE_EXHAUSTED", EXECUTE_RATE_LIMIT_MESSAGE);
       assert.equal(res.headers.get("retry-after"), null, "Google sends none by default");
-      // The first call leaves the window 60 s after it was made.
+      // The first call has left the window 60 s after it was made, but the refused one (at 10 s) counts:
+      // still 10 in the window, so this one is refused too (and counts as well).
       await clock.advance(50_000);
+      await expectApiError(
+        await exec(fake, token, "cam-front", "ExtendRtspStream", { streamExtensionToken: "x" }),
+        429,
+        "RESOURCE_EXHAUSTED",
+        EXECUTE_RATE_LIMIT_MESSAGE,
+      );
+      // Room (9 of 10) once the calls at 1 s and 2 s have left too.
+      await clock.advance(2_000);
       assert.equal(
         (await exec(fake, token, "cam-front", "ExtendRtspStream", { streamExtensionToken: "x" })).status,
         400,
       );
-      assert.equal(fake.maxCommandsInAnyWindow(60_000), 11);
       assert.equal(
         fake.maxCommandsInAnyWindow(60_000, (c) => c.status !== 429),
         10,
       );
+    });
+
+    it("a refused call counts: a client that ignores Retry-After stays refused, one that waits gets in", async () => {
+      const f = await start({ rateLimits: { listPerUser: 2, retryAfterS: "auto" } });
+      const token = f.issueAccessToken();
+      assert.equal((await sdmGet(f, token, "devices")).status, 200);
+      assert.equal((await sdmGet(f, token, "devices")).status, 200);
+      // Hammering every 10 s, well past the minute the two admitted calls count for: each refusal
+      // keeps the window full, so every call is refused.
+      let retryAfter = "";
+      for (let t = 10; t <= 180; t += 10) {
+        await clock.advance(10_000);
+        const res = await sdmGet(f, token, "devices");
+        assert.equal(res.status, 429, `call at ${t} s`);
+        retryAfter = res.headers.get("retry-after") ?? "";
+      }
+      // Room (fewer than 2) once every refusal of the last minute but this one has left: the one 10 s
+      // ago leaves in 50 s.
+      assert.equal(retryAfter, "50");
+      // Waiting what it said, with no call meanwhile, gets in.
+      await clock.advance(50_000);
+      assert.equal((await sdmGet(f, token, "devices")).status, 200, "after Retry-After");
+      assert.equal(f.calls.filter((c) => c.status === 429).length, 18);
     });
 
     it("each command: 5 per minute per device; devices.list: 5 per minute", async () => {
@@ -687,7 +719,8 @@ describe("fake Google", () => {
       await sdmGet(f, token, "devices");
       const res = await sdmGet(f, token, "devices");
       assert.equal(res.status, 429);
-      assert.equal(res.headers.get("retry-after"), "40");
+      // The refusal counts too: room when the call at 20 s (and this one) have left the window.
+      assert.equal(res.headers.get("retry-after"), "60");
 
       f.setRateLimits(false);
       for (let i = 0; i < 20; i++) assert.equal((await sdmGet(f, token, "devices")).status, 200);
@@ -821,6 +854,24 @@ describe("fake Google", () => {
       assert.equal(fake.commands("GenerateRtspStream").length, 1);
       assert.equal(fake.maxCommandsInAnyWindow(60_000), 1);
       assert.equal(fake.maxCommandsInAnyWindow(241_000), 2);
+    });
+
+    it("SlidingWindows counts a refused call in every window of the call, and says when there is room", async () => {
+      const c = new FakeClock(0);
+      const w = new SlidingWindows(c, 10_000);
+      const user = { key: "user", limit: 2, message: "user" };
+      const device = { key: "device", limit: 3, message: "device" };
+      assert.equal(w.admit([user, device]), undefined);
+      assert.equal(w.admit([user, device]), undefined);
+      await c.advance(5_000);
+      // Room when the two at 0 s have left (the refusal alone is below the limit): in 5 s.
+      assert.deepEqual(w.admit([user, device]), { check: user, untilS: 5 });
+      await c.advance(5_000);
+      // The two at 0 s have left; the refusal at 5 s still counts, so only one more gets in.
+      assert.equal(w.admit([user, device]), undefined);
+      assert.deepEqual(w.admit([user, device]), { check: user, untilS: 10 });
+      // The device window counted the refused calls too (5 s, 10 s, 10 s): full, though only one got in.
+      assert.deepEqual(w.admit([device]), { check: device, untilS: 10 });
     });
 
     it("maxInWindow counts half-open windows", () => {

@@ -340,6 +340,7 @@ describe("Restreamer", () => {
     assert.match(err, /apt install ffmpeg/);
     assert.match(err, /system_packages/);
     assert.match(err, /FFMPEG_PATH/);
+    assert.equal(clock.timers, 0, "no retry waiting");
     await clock.advance(120_000);
     assert.equal(spawner.processes.length, 1);
     // A later play() tries again.

@@ -187,14 +187,17 @@ describe("RtspClient (serve: local upstream)", function () {
       const closes: string[] = [];
       client.on("close", (reason) => closes.push(reason));
       await client.open();
+      // The socket's own "close" is its last event: once this listener (added after the client's) ran,
+      // the client has had every chance to report the cut a second time.
+      let socketClosed = false;
+      (client as unknown as { socket: net.Socket }).socket.once("close", () => (socketClosed = true));
       alive = false;
       try {
         edge.check();
-        await until(() => closes.length > 0, "the close event");
+        await until(() => closes.length > 0 && socketClosed, "the close event and the socket's");
       } finally {
         alive = true;
       }
-      await new Promise((r) => setTimeout(r, 100));
       assert.equal(closes.length, 1);
       assert.doesNotMatch(closes[0], new RegExp(TOKEN));
       assert.equal(client.isPlaying, false);

@@ -239,7 +239,8 @@ describe("LocalRtspServer", () => {
     assert.equal((await a.request("TEARDOWN", url + "/", { Session: sa })).status, 200);
     server.send("front door", "video", rtp(102, 4, [0x41]));
     await until(() => b.frames.length === 3);
-    await new Promise((r) => setTimeout(r, 50));
+    // One flush writes every reader: a frame for a was written before this answer on a's connection.
+    assert.equal((await a.request("OPTIONS", "*")).status, 200);
     assert.equal(a.frames.length, 2);
     assert.equal(server.readerCount("front door"), 1);
     server.dropReaders("front door");
@@ -532,7 +533,8 @@ describe("LocalRtspServer limits (hostile clients)", () => {
   });
 
   it("answers 408 to a request not finished in time, closes idle connections, keeps playing readers", async () => {
-    await start({ limits: { requestTimeoutMs: 150, idleTimeoutMs: 400 } });
+    const clock = new FakeClock(Date.now());
+    await start({ clock, limits: { requestTimeoutMs: 150, idleTimeoutMs: 400 } });
     const half = await open();
     half.write("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n");
     const halfBody = await open();
@@ -546,14 +548,19 @@ describe("LocalRtspServer limits (hostile clients)", () => {
       });
       const session = (v.headers.get("session") ?? "").split(";")[0];
       assert.equal((await player.request("PLAY", url + "/", { Session: session })).status, 200);
+      await clock.advance(150);
       await until(() => half.closed && halfBody.closed, "the half-sent requests refused");
       assert.deepEqual(half.statuses, [408]);
       assert.deepEqual(halfBody.statuses, [408]);
+      assert.equal(silent.closed, false, "not idle yet");
+      await clock.advance(250);
       await until(() => silent.closed, "the silent connection closed");
       assert.equal(silent.text, "");
-      await new Promise((r) => setTimeout(r, 500));
-      assert.equal(player.closed, false, "a playing reader is not idle");
+      // Ten idle timeouts later the player still plays: its connection answers, and is still counted.
+      await clock.advance(4_000);
       assert.equal(server.readerCount("cam"), 1);
+      assert.equal((await player.request("GET_PARAMETER", url + "/", { Session: session })).status, 200);
+      assert.equal(player.closed, false, "a playing reader is not idle");
     } finally {
       player.close();
     }
@@ -579,6 +586,7 @@ describe("LocalRtspServer limits (hostile clients)", () => {
     assert.deepEqual(over.statuses, [503]);
     held[0].close();
     await until(() => held[0].closed);
+    // The server's side of the close is not observable (no connection count): give it a moment.
     await new Promise((r) => setTimeout(r, 50));
     await stillServes();
   });

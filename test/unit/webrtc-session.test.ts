@@ -200,17 +200,25 @@ describe("WebRtcSession", function () {
     const x = await setup({ mediaTimeoutMs: 10_000 });
     x.session.start();
     await live(x, 1);
-    // While media flows, time passing is no problem.
+    // While media flows, time passing is no problem: 16 s in steps of 2 s, with RTP arriving in each.
+    const packets = () => x.rtp.audio + x.rtp.video;
     for (let i = 0; i < 8; i++) {
+      const before = packets();
+      await until(() => packets() > before, "RTP since the last step");
       await x.clock.advance(2_000);
-      await delay(80);
     }
+    assert.deepEqual(
+      x.states.filter((s) => s.state === "retrying"),
+      [],
+      "the media watchdog never fired",
+    );
     assert.equal(x.sessions.length, 1);
     await x.camera.dropPeer(undefined, "silence");
+    // Real RTP still on its way lands before the fake clock moves (nothing marks the last packet).
     await delay(100);
     for (let i = 0; i < 6 && x.sessions.length < 2; i++) {
       await x.clock.advance(2_000);
-      await delay(20);
+      await delay(20); // the new session's real I/O gets going
     }
     await live(x, 2);
     assert.match(x.states.find((s) => s.state === "retrying")?.reason ?? "", /no media from the camera/);
