@@ -158,28 +158,17 @@ async function openSink(): Promise<number> {
 }
 
 /**
- * The floor under any bridge that serves a reader: this process receiving bare UDP datagrams at `rate`
- * and writing them, framed as RTSP interleaved data, to one TCP reader every 20 ms in one write (what
- * the local RTSP server does), minus idle. No decryption, no parsing: the least a relay can do.
+ * CPU of this process (minus idle, % of one core) while the camera sends `rate` bare 1200-byte UDP
+ * datagrams a second to a socket of ours, each handed to `onDatagram`.
  */
-async function relayFloor(camera: CameraProcess, rate: number, idlePerS: number): Promise<number> {
-  const sinkPort = await camera.call<number>({ op: "sink" });
-  const reader = net.connect(sinkPort, "127.0.0.1");
-  await new Promise<void>((resolve, reject) => reader.once("connect", resolve).once("error", reject));
+async function udpWindow(
+  camera: CameraProcess,
+  rate: number,
+  idlePerS: number,
+  onDatagram: (datagram: Buffer) => void,
+): Promise<number> {
   const socket = dgram.createSocket("udp4");
-  let pending: Buffer[] = [];
-  socket.on("message", (datagram) => {
-    const header = Buffer.allocUnsafe(4);
-    header[0] = 0x24;
-    header[1] = 0;
-    header.writeUInt16BE(datagram.length, 2);
-    pending.push(header, datagram);
-  });
-  const flush = setInterval(() => {
-    if (pending.length === 0) return;
-    reader.write(Buffer.concat(pending));
-    pending = [];
-  }, 20);
+  socket.on("message", onDatagram);
   await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
   const sending = camera.call({ op: "udp", port: socket.address().port, rate, seconds: WINDOW_S + 2 });
   await delay(1000);
@@ -189,9 +178,7 @@ async function relayFloor(camera: CameraProcess, rate: number, idlePerS: number)
   const used = process.cpuUsage(from);
   const wall = (performance.now() - at) / 1000;
   await sending;
-  clearInterval(flush);
   socket.close();
-  reader.destroy();
   return (100 * ((used.user + used.system) / 1e6 - idlePerS * wall)) / wall;
 }
 
@@ -199,21 +186,37 @@ async function relayFloor(camera: CameraProcess, rate: number, idlePerS: number)
  * The floor under any in-process bridge: this process receiving bare UDP datagrams at `rate` and
  * doing nothing with them (Node's own cost per datagram on this machine), minus idle.
  */
-async function udpFloor(camera: CameraProcess, rate: number, idlePerS: number): Promise<number> {
-  const socket = dgram.createSocket("udp4");
-  let received = 0;
-  socket.on("message", () => received++);
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  const sending = camera.call({ op: "udp", port: socket.address().port, rate, seconds: WINDOW_S + 2 });
-  await delay(1000);
-  const from = process.cpuUsage();
-  const at = performance.now();
-  await delay((WINDOW_S - 1) * 1000);
-  const used = process.cpuUsage(from);
-  const wall = (performance.now() - at) / 1000;
-  await sending;
-  socket.close();
-  return (100 * ((used.user + used.system) / 1e6 - idlePerS * wall)) / wall;
+function udpFloor(camera: CameraProcess, rate: number, idlePerS: number): Promise<number> {
+  return udpWindow(camera, rate, idlePerS, () => undefined);
+}
+
+/**
+ * The floor under any bridge that serves a reader: the same datagrams written, framed as RTSP
+ * interleaved data, to one TCP reader every 20 ms in one write (what the local RTSP server does).
+ * No decryption, no parsing: the least a relay can do.
+ */
+async function relayFloor(camera: CameraProcess, rate: number, idlePerS: number): Promise<number> {
+  const sinkPort = await camera.call<number>({ op: "sink" });
+  const reader = net.connect(sinkPort, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => reader.once("connect", resolve).once("error", reject));
+  let pending: Buffer[] = [];
+  const flush = setInterval(() => {
+    if (pending.length === 0) return;
+    reader.write(Buffer.concat(pending));
+    pending = [];
+  }, 20);
+  try {
+    return await udpWindow(camera, rate, idlePerS, (datagram) => {
+      const header = Buffer.allocUnsafe(4);
+      header[0] = 0x24;
+      header[1] = 0;
+      header.writeUInt16BE(datagram.length, 2);
+      pending.push(header, datagram);
+    });
+  } finally {
+    clearInterval(flush);
+    reader.destroy();
+  }
 }
 
 class CameraProcess {
