@@ -6,6 +6,7 @@ import {
   type RestreamSnapshot,
 } from "../../src/ffmpeg/restreamer";
 import { SILENCE_SOURCE } from "../../src/ffmpeg/args";
+import { refusalText, wordedAs } from "../support/catalog";
 import { FakeClock, flush } from "../support/fake-clock";
 import { FakeSpawner, type FakeFfmpeg } from "../support/fake-ffmpeg";
 
@@ -348,11 +349,12 @@ describe("Restreamer", () => {
     assert.equal(r.state, "starting");
   });
 
-  it("an invalid target puts the restreamer in failed without spawning", () => {
-    const { r, spawner } = setup({ target: { target: "youtube-rtmps" } });
+  it("an invalid target puts the restreamer in failed without spawning, worded by the node", () => {
+    const errorText = (err: unknown) => refusalText("nest-restream", err);
+    const { r, spawner } = setup({ target: { target: "youtube-rtmps" }, errorText });
     r.play(URL1);
     assert.equal(r.state, "failed");
-    assert.match(r.snapshot().lastError ?? "", /stream key/);
+    assert.match(r.snapshot().lastError ?? "", /youtube-rtmps needs a stream key/);
     assert.equal(spawner.processes.length, 0);
   });
 
@@ -371,7 +373,7 @@ describe("Restreamer", () => {
       /^rtmp:\/\/a\.rtmp\.youtube\.com\/live2\//,
     );
     assert.ok(!JSON.stringify(r.snapshot()).includes("second-key-9876"));
-    assert.throws(() => r.setTarget({ target: "custom" }), /needs a url/);
+    assert.throws(() => r.setTarget({ target: "custom" }), wordedAs("nest-restream", /needs a url/));
     assert.equal(spawner.processes.length, 2);
   });
 
