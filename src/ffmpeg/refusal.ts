@@ -20,6 +20,6 @@ export class RestreamRefusal<Code extends string = string> extends Error {
   }
 }
 
-/** The controller's own refusals: a snapshot it cannot give. */
-export const CONTROLLER_REFUSAL_CODES = ["snapshotsOff", "noSnapshotYet"] as const;
-export type ControllerRefusalCode = (typeof CONTROLLER_REFUSAL_CODES)[number];
+/** The restream's own refusals: a snapshot it cannot give, a "start" before any stream URL. */
+export const RESTREAM_REFUSAL_CODES = ["snapshotsOff", "noSnapshotYet", "noUrlYet"] as const;
+export type RestreamRefusalCode = (typeof RESTREAM_REFUSAL_CODES)[number];

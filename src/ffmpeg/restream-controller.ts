@@ -8,7 +8,7 @@ import { parseRestreamInput, type TargetOverride } from "./restream-input";
 import { Restreamer, type RestreamerOptions } from "./restreamer";
 import type { RestreamStatus } from "./restream-status";
 import { checkMessagePattern, isFilePath, MessagePathError, pathInMessageDir } from "./message-paths";
-import { RestreamRefusal, type ControllerRefusalCode } from "./refusal";
+import { RestreamRefusal, type RestreamRefusalCode } from "./refusal";
 import {
   resolveOutputs,
   TargetError,
@@ -246,7 +246,7 @@ export class RestreamController {
   private snapshot(): SnapshotReply {
     const picture = this.restreamer.latestPicture;
     if (!picture) {
-      const code: ControllerRefusalCode = this.snapshotSeconds > 0 ? "noSnapshotYet" : "snapshotsOff";
+      const code: RestreamRefusalCode = this.snapshotSeconds > 0 ? "noSnapshotYet" : "snapshotsOff";
       throw new RestreamRefusal(code);
     }
     const { jpeg, width, height, takenAt } = picture;

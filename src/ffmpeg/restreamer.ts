@@ -34,6 +34,7 @@ import { JpegSplitter, type JpegImage } from "./jpeg-stream";
 import type { LeftoverProcess } from "./leftover-process";
 import type { InputLayout, ProgressSample } from "./progress";
 import { RecordingTracker, type RecordingFile } from "./recordings";
+import { RestreamRefusal } from "./refusal";
 import { describeStream, takeSnapshot, type RestreamSnapshot, type RestreamState } from "./restream-snapshot";
 import { spawnWithParent } from "./spawn-with-parent";
 import { StallWatchdog } from "./stall-watchdog";
@@ -229,7 +230,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
 
   /** Starts again with the newest URL (the "start" command). Throws if no URL was ever given. */
   start(): void {
-    if (!this.url) throw new Error("no stream URL yet: send the camera's RTSP URL first");
+    if (!this.url) throw new RestreamRefusal("noUrlYet");
     if (this.run && this.run.ff.stopReason === undefined) return;
     this.play(this.url);
   }

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { MESSAGE_PATH_CODES } from "../../src/ffmpeg/message-paths";
-import { CONTROLLER_REFUSAL_CODES } from "../../src/ffmpeg/refusal";
+import { RESTREAM_REFUSAL_CODES } from "../../src/ffmpeg/refusal";
+import { RESTREAM_INPUT_CODES } from "../../src/ffmpeg/restream-input";
 import { TARGET_ERROR_CODES } from "../../src/ffmpeg/targets";
 import { builtCatalog } from "../support/catalog";
 
@@ -21,7 +22,12 @@ function keysOf(entry: unknown, prefix: string): string[] {
   return Object.entries(entry as Record<string, unknown>).flatMap(([k, v]) => keysOf(v, `${prefix}.${k}`));
 }
 
-const codes: readonly string[] = [...TARGET_ERROR_CODES, ...MESSAGE_PATH_CODES, ...CONTROLLER_REFUSAL_CODES];
+const codes: readonly string[] = [
+  ...RESTREAM_INPUT_CODES,
+  ...TARGET_ERROR_CODES,
+  ...MESSAGE_PATH_CODES,
+  ...RESTREAM_REFUSAL_CODES,
+];
 
 describe("nest-restream message catalog", () => {
   const keys = keysOf(builtCatalog("nest-restream")["nest-restream"], "nest-restream");

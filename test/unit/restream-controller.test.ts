@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { mergeTarget, RestreamController, type RestreamConfig } from "../../src/ffmpeg/restream-controller";
+import { RestreamInputError } from "../../src/ffmpeg/restream-input";
 import { refusalText, wordedAs } from "../support/catalog";
 import { FakeClock, flush } from "../support/fake-clock";
 import { FakeSpawner, type FakeFfmpeg } from "../support/fake-ffmpeg";
@@ -103,7 +104,7 @@ describe("RestreamController", () => {
 
   it("stop resolves once ffmpeg is gone; start before any URL rejects", async () => {
     const { c, r, spawner } = setup();
-    await assert.rejects(c.handle({ payload: "start" }), /no stream URL yet/);
+    await assert.rejects(c.handle({ payload: "start" }), wordedAs("nest-restream", /no stream URL yet/));
     await c.handle({ payload: URL1 });
     await live(spawner.last);
     await c.handle({ payload: false });
@@ -135,7 +136,10 @@ describe("RestreamController", () => {
       c.handle({ payload: URL2, target: { url: "/tmp/rec/cam.avi" } }),
       wordedAs("nest-restream", /must end in \.mkv/),
     );
-    await assert.rejects(c.handle({ payload: 7 }), /^RestreamInputError: nest-restream accepts/);
+    await assert.rejects(c.handle({ payload: 7 }), (err: unknown) => {
+      assert.ok(err instanceof RestreamInputError);
+      return wordedAs("nest-restream", /^nest-restream accepts .*; got number 7\. The running restream/)(err);
+    });
     await flush();
     assert.equal(spawner.processes.length, 1);
     assert.equal(spawner.last.inputUrl, URL1);

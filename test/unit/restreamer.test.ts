@@ -589,7 +589,7 @@ describe("Restreamer", () => {
 
   it("start() replays the last URL and needs one", async () => {
     const { r, spawner } = setup();
-    assert.throws(() => r.start(), /no stream URL/);
+    assert.throws(() => r.start(), wordedAs("nest-restream", /no stream URL/));
     r.updateUrl(URL1);
     r.start();
     assert.equal(spawner.last.inputUrl, URL1);
