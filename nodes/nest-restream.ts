@@ -2,12 +2,13 @@
 import path from "node:path";
 import { truncate } from "../src/format";
 import { errorMessage, redact } from "../src/redact";
+import { RestreamRefusal } from "../src/ffmpeg/refusal";
 import { RestreamController, type RestreamConfig } from "../src/ffmpeg/restream-controller";
 import { restreamPayload, type RestreamSnapshot } from "../src/ffmpeg/restream-snapshot";
 import { restreamStatus, type RestreamStatus } from "../src/ffmpeg/restream-status";
 import { LeftoverProcess } from "../src/ffmpeg/leftover-process";
 import { interruptedRecordings, type RecordingFile } from "../src/ffmpeg/recordings";
-import { parentDeathWarning } from "../src/ffmpeg/spawn-with-parent";
+import { childMayOutliveParent } from "../src/ffmpeg/spawn-with-parent";
 import { keyInUrl, TARGET_KINDS } from "../src/ffmpeg/targets";
 import type { Node, NodeMessage, NodeStatus, RED } from "./red-types";
 
@@ -21,10 +22,12 @@ let warnedParentDeath = false;
 module.exports = function register(RED: RED) {
   const t = (key: string, subs?: Record<string, unknown>) => RED._(`nest-restream.status.${key}`, subs);
 
-  /** "youtube-rtmps needs …" in the words of the dialog: "YouTube Live (RTMPS) needs …". */
-  function withTargetLabel(reason: string): string {
-    const kind = TARGET_KINDS.find((k) => reason.startsWith(`${k} `));
-    return kind ? RED._(`nest-restream.target.${kind}`) + reason.slice(kind.length) : reason;
+  /** A refusal in the catalog's words, its target in the dialog's ("YouTube Live (RTMPS) needs …"). */
+  function errorText(err: unknown): string {
+    if (!(err instanceof RestreamRefusal)) return errorMessage(err);
+    const kind = TARGET_KINDS.find((k) => k === err.params.kind);
+    const params = kind ? { ...err.params, kind: RED._(`nest-restream.target.${kind}`) } : err.params;
+    return RED._(`nest-restream.errors.${err.code}`, params);
   }
 
   function statusFor(s: RestreamStatus): NodeStatus {
@@ -46,7 +49,7 @@ module.exports = function register(RED: RED) {
       case "failed":
         return { fill: "red", shape: "dot", text: truncate(t("failed", { reason: s.reason ?? t("error") })) };
       case "misconfigured":
-        return { fill: "red", shape: "ring", text: truncate(withTargetLabel(s.reason)) };
+        return { fill: "red", shape: "ring", text: truncate(errorText(s.error)) };
       case "stopped":
         return { fill: "grey", shape: "ring", text: t("stopped") };
     }
@@ -57,10 +60,9 @@ module.exports = function register(RED: RED) {
     config: NestRestreamConfig,
   ) {
     RED.nodes.createNode(this, config);
-    const parentDeath = parentDeathWarning();
-    if (parentDeath && !warnedParentDeath) {
+    if (!warnedParentDeath && childMayOutliveParent()) {
       warnedParentDeath = true;
-      this.warn(parentDeath);
+      this.warn(RED._("nest-restream.log.parentDeath"));
     }
     // Node-RED's user directory keeps a note of the running ffmpeg (none without one: the test helper).
     const userDir = typeof RED.settings.userDir === "string" ? RED.settings.userDir : undefined;
@@ -72,7 +74,7 @@ module.exports = function register(RED: RED) {
     if (left?.pid) this.warn(RED._("nest-restream.log.leftover", { pid: left.pid }));
     const restream = RestreamController.fromConfig(
       { ...config, streamKey: this.credentials?.streamKey, extraKeys: this.credentials?.extraKeys },
-      leftover ? { leftover } : {},
+      { errorText, ...(leftover ? { leftover } : {}) },
     );
     const keyed = (config.extraOutputs ?? "")
       .split(/\r?\n/)
@@ -133,7 +135,7 @@ module.exports = function register(RED: RED) {
           }
           done();
         },
-        (err: unknown) => done(new Error(errorMessage(err))),
+        (err: unknown) => done(new Error(errorText(err))),
       ),
     );
     // q, then SIGTERM, then SIGKILL, all inside Node-RED's 15 s close timeout.

@@ -4,7 +4,6 @@
  */
 import fs from "node:fs";
 import { systemClock } from "../src/clock";
-import { truncate } from "../src/format";
 import { errorMessage, redact, secrets } from "../src/redact";
 import {
   CameraStream,
@@ -16,6 +15,7 @@ import {
 } from "../src/stream/camera-stream";
 import { parseStreamCommand, StreamCommandError } from "../src/stream/stream-command";
 import { StreamController } from "../src/stream/stream-controller";
+import { rtspCredentialsSetting, rtspPortSetting, StreamSettingError } from "../src/stream/stream-settings";
 import { sharedStreamHandover } from "../src/stream/stream-handover";
 import { StreamStatus } from "../src/stream/stream-status";
 import { encodeUserinfo, isLoopbackHost, type RtspCredentials } from "../src/webrtc/rtsp-auth";
@@ -71,29 +71,11 @@ module.exports = function register(RED: RED) {
     stops.onFinalStop(() => void sharedStreamHandover.stopAll());
   }
 
-  /** The RTSP port setting: undefined for the default, else 0–65535; throws on anything else. */
-  function portSetting(value: unknown): number | undefined {
-    const text = value === undefined || value === null ? "" : String(value).trim();
-    if (text === "") return undefined;
-    if (!/^\d+$/.test(text) || Number(text) > 65535)
-      throw new Error(t("errors.rtspPort", { got: truncate(text, 20) }));
-    return Number(text);
-  }
-
-  /**
-   * The local server's credentials of this camera: undefined when neither is set; throws when only
-   * one is, or the user name cannot be sent (a colon, which Basic cannot carry, or control characters).
-   */
-  function rtspCredentials(creds: NestStreamCredentials | undefined): RtspCredentials | undefined {
-    const user = creds?.rtspUser ?? "";
-    const password = creds?.rtspPassword ?? "";
-    if (user === "" && password === "") return undefined;
-    if (user === "" || password === "") throw new Error(t("errors.rtspCredentials"));
-    // eslint-disable-next-line no-control-regex
-    if (/[:\x00-\x1f\x7f]/.test(user) || /[\x00-\x1f\x7f]/.test(password))
-      throw new Error(t("errors.rtspUser"));
-    return { user, password };
-  }
+  /** A refused setting in the catalog's words. */
+  const settingError = (err: unknown): Error =>
+    err instanceof StreamSettingError
+      ? new Error(t(`errors.${err.code}`, err.got === undefined ? undefined : { got: err.got }))
+      : (err as Error);
 
   function NestStreamNode(this: Node, config: NestStreamConfig) {
     RED.nodes.createNode(this, config);
@@ -105,9 +87,9 @@ module.exports = function register(RED: RED) {
     let credentialsError: string | undefined;
     let rtspAuth: RtspCredentials | undefined;
     try {
-      rtspAuth = rtspCredentials(nodeCredentials);
+      rtspAuth = rtspCredentialsSetting(nodeCredentials?.rtspUser, nodeCredentials?.rtspPassword);
     } catch (err) {
-      credentialsError = errorMessage(err);
+      credentialsError = settingError(err).message;
     }
     const rtspHost = (config.rtspHost ?? "").trim() || DEFAULT_RTSP_HOST;
     const accountNode = config.account ? (RED.nodes.getNode(config.account) as NestAccountNode | null) : null;
@@ -129,7 +111,12 @@ module.exports = function register(RED: RED) {
       create: (deviceId) => {
         if (!accountNode) throw new Error(t("errors.noAccount"));
         if (credentialsError) throw new Error(credentialsError);
-        const port = portSetting(config.rtspPort);
+        let port: number | undefined;
+        try {
+          port = rtspPortSetting(config.rtspPort);
+        } catch (err) {
+          throw settingError(err);
+        }
         const account = accountNode.account();
         releaseAccount ??= account.retain();
         return new CameraStream({

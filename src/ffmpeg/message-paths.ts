@@ -6,11 +6,34 @@
  */
 import { lstat, readdir, realpath } from "node:fs/promises";
 import path from "node:path";
-import { redact } from "../redact";
+import { RestreamRefusal } from "./refusal";
 
-export class MessagePathError extends Error {
-  constructor(message: string) {
-    super(redact(message));
+/**
+ * Why a file path from a message is refused; `input…` codes are about an input file, `destination…`
+ * ones about a file destination. `dir` is the node's messageDir, `got` the path given (both quoted).
+ */
+export const MESSAGE_PATH_CODES = [
+  "inputRefused",
+  "destinationRefused",
+  "inputNotPath",
+  "destinationNotPath",
+  "inputDotDot",
+  "destinationDotDot",
+  "messageDirMissing",
+  "inputOutside",
+  "destinationOutside",
+  "inputMissing",
+  "destinationDirMissing",
+  "destinationExists",
+  "destinationSegments",
+  "patternSeconds",
+  "fileInputsOff",
+] as const;
+export type MessagePathCode = (typeof MESSAGE_PATH_CODES)[number];
+
+export class MessagePathError extends RestreamRefusal<MessagePathCode> {
+  constructor(code: MessagePathCode, params: Record<string, string> = {}) {
+    super(code, params);
     this.name = "MessagePathError";
   }
 }
@@ -19,9 +42,6 @@ export class MessagePathError extends Error {
 export function isFilePath(value: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:\/\//i.test(value);
 }
-
-export const MESSAGE_DIR_HINT =
-  'set the node\'s "Message files" directory (messageDir); paths from messages are accepted inside it only';
 
 /**
  * The real directory a message's file path lies in, checked against the node's `messageDir`.
@@ -33,30 +53,20 @@ export async function pathInMessageDir(
   given: string,
   kind: "destination" | "input",
 ): Promise<string> {
-  const what = kind === "input" ? "an input file" : "a file destination";
   const dir = messageDir?.trim();
-  if (!dir) {
-    throw new MessagePathError(`${what} from a message is refused: ${MESSAGE_DIR_HINT}`);
-  }
-  if (given.includes("\0")) throw new MessagePathError(`${what} from a message is not a file path`);
-  if (given.split(/[\\/]/).includes("..")) {
-    throw new MessagePathError(
-      `${what} from a message may not contain ".."; give a path inside ${JSON.stringify(dir)}`,
-    );
-  }
+  if (!dir) throw new MessagePathError(`${kind}Refused`);
+  if (given.includes("\0")) throw new MessagePathError(`${kind}NotPath`);
+  const quoted = { dir: JSON.stringify(dir), got: JSON.stringify(given) };
+  if (given.split(/[\\/]/).includes("..")) throw new MessagePathError(`${kind}DotDot`, { dir: quoted.dir });
   let root: string;
   try {
     root = await realpath(dir);
   } catch {
-    throw new MessagePathError(`the node's messageDir ${JSON.stringify(dir)} does not exist`);
+    throw new MessagePathError("messageDirMissing", { dir: quoted.dir });
   }
   const absolute = path.isAbsolute(given) ? path.resolve(given) : path.resolve(root, given);
   const isDir = kind === "destination" && /[\\/]$/.test(given);
-  const outside = () =>
-    new MessagePathError(
-      `${what} from a message must lie inside the node's messageDir ${JSON.stringify(dir)} ` +
-        `(links resolved); got ${JSON.stringify(given)}`,
-    );
+  const outside = () => new MessagePathError(`${kind}Outside`, quoted);
   const inside = (p: string) => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 
   if (kind === "input") {
@@ -64,7 +74,7 @@ export async function pathInMessageDir(
     try {
       real = await realpath(absolute);
     } catch {
-      throw new MessagePathError(`${what} from a message does not exist: ${JSON.stringify(given)}`);
+      throw new MessagePathError("inputMissing", { got: quoted.got });
     }
     if (!inside(real)) throw outside();
     return real;
@@ -75,27 +85,20 @@ export async function pathInMessageDir(
   try {
     realParent = await realpath(parent);
   } catch {
-    throw new MessagePathError(
-      `the directory of ${what} from a message does not exist: ${JSON.stringify(given)}`,
-    );
+    throw new MessagePathError("destinationDirMissing", { got: quoted.got });
   }
   if (!inside(realParent)) throw outside();
   if (isDir) return realParent + path.sep;
   const file = path.join(realParent, path.basename(absolute));
   if (await exists(file)) {
-    throw new MessagePathError(
-      `${what} from a message never replaces a file that is there: ${JSON.stringify(given)} exists`,
-    );
+    throw new MessagePathError("destinationExists", { got: quoted.got });
   }
   if (/\.m3u8$/i.test(file)) {
     // The playlist's segments are written beside it as <name>0.ts, <name>1.ts, …
     const stem = path.basename(file).replace(/\.m3u8$/i, "");
     const taken = (await readdir(realParent)).find((f) => f.startsWith(stem) && /\.(ts|m4s|mp4)$/i.test(f));
     if (taken) {
-      throw new MessagePathError(
-        `${what} from a message never replaces a file that is there: the playlist's segments would ` +
-          `replace ${JSON.stringify(taken)}; pick another name`,
-      );
+      throw new MessagePathError("destinationSegments", { taken: JSON.stringify(taken) });
     }
   }
   return file;
@@ -108,10 +111,7 @@ export async function pathInMessageDir(
 export function checkMessagePattern(pattern: string): void {
   if (/\.m3u8$/i.test(pattern)) return; // checked as a file: must not exist
   if (/%[YmdHMSjsFT]/.test(pattern) && !/%[SsT]/.test(pattern)) {
-    throw new MessagePathError(
-      "a recording name from a message must carry the seconds (%S, %s or %T) or no strftime field, " +
-        "so that no file is overwritten",
-    );
+    throw new MessagePathError("patternSeconds");
   }
 }
 

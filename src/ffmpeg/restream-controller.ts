@@ -2,13 +2,13 @@
  * What a nest-restream message means for its Restreamer: start, switch, keep a new URL for the next
  * reconnect, stop, or move to the destination `msg.target` merges into the configured one.
  */
-import { errorMessage } from "../redact";
 import type { VideoMode } from "./args";
 import type { AudioMode } from "./audio-plan";
 import { parseRestreamInput, type TargetOverride } from "./restream-input";
 import { Restreamer, type RestreamerOptions } from "./restreamer";
 import type { RestreamStatus } from "./restream-status";
 import { checkMessagePattern, isFilePath, MessagePathError, pathInMessageDir } from "./message-paths";
+import { RestreamRefusal, type RestreamRefusalCode } from "./refusal";
 import {
   resolveOutputs,
   TargetError,
@@ -17,7 +17,7 @@ import {
   YOUTUBE_RTMPS_URL,
   type TargetConfig,
 } from "./targets";
-import { caFileMissing, tlsTrust, type TlsTrust } from "./tls-trust";
+import { tlsTrust, type TlsTrust } from "./tls-trust";
 
 /** A nest-restream node's settings as the editor saves them (design section 3), plus its stream key. */
 export interface RestreamConfig {
@@ -93,12 +93,8 @@ export function mergeTarget(
     usesKey(merged) &&
     !sameServer(serverOf(configured), serverOf(merged))
   ) {
-    const host = hostOf(serverOf(merged)) ?? "a file or another server";
-    throw new TargetError(
-      `msg.target names another server (${host}) than the node's: the node's stored stream key is only ` +
-        "sent to its own server. Send msg.target.streamKey with it, or tick the node's " +
-        '"Stored key for servers from messages" (keyForMessageServers)',
-    );
+    const host = hostOf(serverOf(merged));
+    throw host ? new TargetError("keyOtherServer", { host }) : new TargetError("keyOtherDestination");
   }
   return merged;
 }
@@ -141,11 +137,6 @@ function sameServer(a: string | undefined, b: string | undefined): boolean {
   const youtube = (h: string) => h === "youtube.com" || h.endsWith(".youtube.com");
   return ha === hb || (youtube(ha) && youtube(hb));
 }
-
-export const ACCEPTED_MESSAGE_INPUTS =
-  "inputs from messages are stream URLs (rtsp(s)://, rtmp(s)://, srt://, http(s)://); a file path " +
-  'needs the node\'s "File inputs from messages" option (messageFileInputs) and must lie inside its ' +
-  "messageDir";
 
 export class RestreamController {
   /** The node's settings as a Restreamer: the main target, the extra outputs, audio, video, ffmpeg. */
@@ -199,11 +190,11 @@ export class RestreamController {
   /** Before any message: stopped, or what is wrong with the configured destination. */
   initialStatus(): RestreamStatus {
     try {
-      if (this.tls.missing) throw new TargetError(caFileMissing(this.tls.missing));
+      if (this.tls.missing) throw new TargetError("caFileMissing", { file: this.tls.missing });
       resolveOutputs(this.target, this.outputs);
       return { state: "stopped" };
     } catch (err) {
-      return { state: "misconfigured", reason: errorMessage(err) };
+      return { state: "misconfigured", error: err as Error };
     }
   }
 
@@ -255,11 +246,8 @@ export class RestreamController {
   private snapshot(): SnapshotReply {
     const picture = this.restreamer.latestPicture;
     if (!picture) {
-      throw new Error(
-        this.snapshotSeconds > 0
-          ? "no snapshot yet: the restream has not received a keyframe from the camera"
-          : "snapshots are off: set the node's snapshot interval (snapshotSeconds) above 0",
-      );
+      const code: RestreamRefusalCode = this.snapshotSeconds > 0 ? "noSnapshotYet" : "snapshotsOff";
+      throw new RestreamRefusal(code);
     }
     const { jpeg, width, height, takenAt } = picture;
     return { jpeg, snapshot: { takenAt: new Date(takenAt).toISOString(), width, height } };
@@ -292,7 +280,7 @@ export class RestreamController {
   /** An input from a message: a stream URL, or a file inside messageDir when the node allows files. */
   private async checkedInput(url: string): Promise<string> {
     if (!this.policy.messageFileInputs) {
-      throw new MessagePathError(`file path inputs are off in this node: ${ACCEPTED_MESSAGE_INPUTS}`);
+      throw new MessagePathError("fileInputsOff");
     }
     return pathInMessageDir(this.policy.messageDir, url, "input");
   }

@@ -1,5 +1,6 @@
 /** What a nest-restream input message asks for (design section 3, nest-restream). */
 import { describeValue } from "../stream/stream-command";
+import { RestreamRefusal } from "./refusal";
 import { TARGET_KINDS, type TargetKind } from "./targets";
 
 export type RestreamAction =
@@ -27,15 +28,23 @@ export interface RestreamInput {
   inputAudio?: { codec: string };
 }
 
-export const ACCEPTED_RESTREAM_INPUTS =
-  "msg.payload as an rtsp(s)://, rtmp(s)://, srt:// or http(s):// URL or a file path (with msg.stream from " +
-  'nest-stream), "start", "stop", "snapshot", null or false, and msg.target = { target, url, streamKey }';
+/**
+ * Why a message is not understood: `notUnderstood` with `got` (msg.payload, described without its
+ * content), or which of msg.stream and msg.target is wrong.
+ */
+export const RESTREAM_INPUT_CODES = [
+  "notUnderstood",
+  "streamEvent",
+  "targetNotObject",
+  "targetKind",
+  "targetUrl",
+  "targetStreamKey",
+] as const;
+export type RestreamInputCode = (typeof RESTREAM_INPUT_CODES)[number];
 
-export class RestreamInputError extends Error {
-  constructor(got: string) {
-    super(
-      `nest-restream accepts ${ACCEPTED_RESTREAM_INPUTS}; got ${got}. The running restream was left as it is.`,
-    );
+export class RestreamInputError extends RestreamRefusal<RestreamInputCode> {
+  constructor(code: RestreamInputCode, params: Record<string, string> = {}) {
+    super(code, params);
     this.name = "RestreamInputError";
   }
 }
@@ -71,7 +80,7 @@ export function parseRestreamInput(msg: {
           ? { action: "switch", url }
           : { action: "play", url };
   } else if (target && (p === undefined || p === "")) command = { action: "none" };
-  else throw new RestreamInputError(describeValue(p));
+  else throw new RestreamInputError("notUnderstood", { got: describeValue(p) });
   const result: RestreamInput = target ? { command, target } : { command };
   if (isWebRtcStream(msg.stream)) result.inputAudio = { codec: "opus" };
   return result;
@@ -87,31 +96,29 @@ function parseStreamEvent(stream: unknown): string | undefined {
   if (stream === undefined || stream === null) return undefined;
   const event = typeof stream === "object" ? (stream as { event?: unknown }).event : undefined;
   if (typeof event !== "string" || !STREAM_EVENTS.includes(event)) {
-    throw new RestreamInputError(`msg.stream without an event of ${STREAM_EVENTS.join(", ")}`);
+    throw new RestreamInputError("streamEvent");
   }
   return event;
 }
 
 function parseTarget(target: unknown): TargetOverride | undefined {
   if (target === undefined || target === null) return undefined;
-  if (typeof target !== "object" || Array.isArray(target))
-    throw new RestreamInputError("msg.target that is not an object");
+  if (typeof target !== "object" || Array.isArray(target)) throw new RestreamInputError("targetNotObject");
   const { target: kind, url, streamKey } = target as Record<string, unknown>;
   const out: TargetOverride = {};
   if (kind !== undefined) {
     if (!TARGET_KINDS.includes(kind as TargetKind)) {
-      throw new RestreamInputError(`msg.target.target that is not one of ${TARGET_KINDS.join(", ")}`);
+      throw new RestreamInputError("targetKind");
     }
     out.target = kind as TargetKind;
   }
   if (url !== undefined) {
-    if (typeof url !== "string" || !isInputUrl(url.trim()))
-      throw new RestreamInputError("msg.target.url that is not a URL");
+    if (typeof url !== "string" || !isInputUrl(url.trim())) throw new RestreamInputError("targetUrl");
     out.url = url.trim();
   }
   if (streamKey !== undefined) {
     if (typeof streamKey !== "string" || /\s/.test(streamKey.trim()) || !streamKey.trim()) {
-      throw new RestreamInputError("msg.target.streamKey that is not a stream key");
+      throw new RestreamInputError("targetStreamKey");
     }
     out.streamKey = streamKey.trim();
   }

@@ -11,8 +11,8 @@ export type RestreamStatus =
   /** `reason`: the first line of the last error, redacted; null when there is none. */
   | { state: "retrying"; restarts: number; reason: string | null }
   | { state: "failed"; reason: string | null }
-  /** The configured destination does not resolve (msg.target may still fix it). */
-  | { state: "misconfigured"; reason: string };
+  /** The configured destination does not resolve (msg.target may still fix it): a RestreamRefusal. */
+  | { state: "misconfigured"; error: Error };
 
 export function restreamStatus(s: RestreamSnapshot): RestreamStatus {
   switch (s.state) {

@@ -34,12 +34,13 @@ import { JpegSplitter, type JpegImage } from "./jpeg-stream";
 import type { LeftoverProcess } from "./leftover-process";
 import type { InputLayout, ProgressSample } from "./progress";
 import { RecordingTracker, type RecordingFile } from "./recordings";
+import { RestreamRefusal } from "./refusal";
 import { describeStream, takeSnapshot, type RestreamSnapshot, type RestreamState } from "./restream-snapshot";
 import { spawnWithParent } from "./spawn-with-parent";
 import { StallWatchdog } from "./stall-watchdog";
 import { sessionKey, StreamTokens } from "./stream-url";
 import { resolveOutputs, TargetError, verifyingTls, type Destination, type TargetConfig } from "./targets";
-import { caFileMissing, unverifiedTls, type TlsTrust } from "./tls-trust";
+import { unverifiedTls, type TlsTrust } from "./tls-trust";
 
 // What the Restreamer's callers (tests, bench, the controller) use of its parts, from one place.
 export { ffmpegMissingMessage, resolveFfmpegPath, type FfmpegProcess, type SpawnFn } from "./ffmpeg-process";
@@ -86,6 +87,8 @@ export interface RestreamerOptions {
   tls?: TlsTrust;
   /** Where this restream notes its running ffmpeg, so that one left by a crashed Node-RED can be ended. */
   leftover?: LeftoverProcess;
+  /** The words of a refused destination in `lastError` (the node's catalog); default: the error's message. */
+  errorText?: (err: unknown) => string;
 }
 
 /** The newest JPEG of the camera, and when it arrived. */
@@ -227,7 +230,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
 
   /** Starts again with the newest URL (the "start" command). Throws if no URL was ever given. */
   start(): void {
-    if (!this.url) throw new Error("no stream URL yet: send the camera's RTSP URL first");
+    if (!this.url) throw new RestreamRefusal("noUrlYet");
     if (this.run && this.run.ff.stopReason === undefined) return;
     this.play(this.url);
   }
@@ -319,7 +322,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     let plan: AudioPlan;
     try {
       const missing = this.options.tls?.missing;
-      if (missing) throw new TargetError(caFileMissing(missing));
+      if (missing) throw new TargetError("caFileMissing", { file: missing });
       this.destinations ??= this.resolve(this.targetConfig, this.outputConfigs);
       const unchecked = (d: Destination) => d.kind === "rtmp" && d.tls && !d.verified;
       if (!this.warnedUnverified && !this.options.tls?.off && this.destinations.some(unchecked)) {
@@ -340,7 +343,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
         snapshotSeconds: this.options.snapshotSeconds,
       });
     } catch (err) {
-      this.fail((err as Error).message);
+      this.fail(this.options.errorText?.(err) ?? (err as Error).message);
       return;
     }
 

@@ -64,13 +64,12 @@ export function resolveCommand(command: string, env: NodeJS.ProcessEnv = process
   throw errnoError("ENOENT", command);
 }
 
-/** What the platform lacks, for a one-time warning; null when children die with their parent. */
-export function parentDeathWarning(): string | null {
-  if (process.platform !== "linux" || pdeathsigHelper()) return null;
-  return (
-    "setpriv (util-linux) was not found: if Node-RED is killed, a running ffmpeg may be left behind. " +
-    'Install it (Debian: "apt install util-linux"; Alpine and the Home Assistant add-on: "util-linux-misc").'
-  );
+/**
+ * Whether a killed Node-RED may leave its ffmpeg behind: Linux without setpriv (util-linux), for a
+ * one-time warning the adapter words from its catalog.
+ */
+export function childMayOutliveParent(): boolean {
+  return process.platform === "linux" && !pdeathsigHelper();
 }
 
 /** child_process.spawn, with the child killed by the kernel when this process dies. */

@@ -6,6 +6,7 @@
  * camera's single RTSP session feeds them all (design section 5: one Nest URL = one client).
  */
 import { redact, secrets } from "../redact";
+import { RestreamRefusal } from "./refusal";
 import type { TlsTrust } from "./tls-trust";
 
 export const TARGET_KINDS = ["youtube-rtmps", "youtube-rtmp", "youtube-hls", "custom"] as const;
@@ -24,12 +25,6 @@ export const YOUTUBE_HLS_PLAYLIST = "out.m3u8";
 export const DEFAULT_RECORDING_PATTERN = "cam-%Y%m%d-%H%M%S.mkv";
 /** Without `segmentSeconds`, a recording rolls over to a new file every hour (the editor's default too). */
 export const DEFAULT_FILE_SEGMENT_SECONDS = 3600;
-
-export const ACCEPTED_TARGETS =
-  `target one of ${TARGET_KINDS.map((t) => `"${t}"`).join(", ")} (default "youtube-rtmps"); ` +
-  "YouTube targets need a stream key; a custom target needs a url: rtmp://, rtmps://, rtsp://, rtsps://, " +
-  "srt://, http(s):// (HLS by HTTP PUT) or a file path (.mkv, .mp4, .mov, .ts, .flv, .m3u8, or a directory " +
-  "ending in /)";
 
 /** One destination as configured (a nest-restream node, `msg.target`, or an additional output). */
 export interface TargetConfig {
@@ -66,9 +61,34 @@ export interface Destination {
   verified?: boolean;
 }
 
-export class TargetError extends Error {
-  constructor(message: string) {
-    super(redact(message));
+/**
+ * Why a destination does not resolve. `kind` (a TARGET_KINDS value) is the target the text names;
+ * `got`, what came instead, masked and cut.
+ */
+export const TARGET_ERROR_CODES = [
+  "onFail",
+  "streamKeyChars",
+  "youtubeServer",
+  "youtubeKey",
+  "customNeedsUrl",
+  "unknownTarget",
+  "hlsServer",
+  "hlsKey",
+  "hlsFile",
+  "segmentSeconds",
+  "urlSpaces",
+  "customScheme",
+  "notFilePath",
+  "recordingExt",
+  "keyOtherServer",
+  "keyOtherDestination",
+  "caFileMissing",
+] as const;
+export type TargetErrorCode = (typeof TARGET_ERROR_CODES)[number];
+
+export class TargetError extends RestreamRefusal<TargetErrorCode> {
+  constructor(code: TargetErrorCode, params: Record<string, string> = {}) {
+    super(code, params);
     this.name = "TargetError";
   }
 }
@@ -81,15 +101,13 @@ export function resolveTarget(config: TargetConfig, role: "main" | "additional" 
   const kind = (config.target ?? "youtube-rtmps") || "youtube-rtmps";
   const onFail = config.onFail ?? (role === "main" ? "abort" : "ignore");
   if (onFail !== "abort" && onFail !== "ignore") {
-    throw new TargetError(`onFail must be "abort" or "ignore"; got ${JSON.stringify(onFail)}`);
+    throw new TargetError("onFail", { got: describe(String(onFail)) });
   }
   const url = config.url?.trim() || undefined;
   const key = config.streamKey?.trim() || undefined;
   if (key !== undefined) {
     if (/[\s/?#&|[\]]/.test(key)) {
-      throw new TargetError(
-        "the stream key contains spaces or URL characters (/ ? # & | [ ]); paste the key only",
-      );
+      throw new TargetError("streamKeyChars");
     }
     secrets.add(key);
   }
@@ -99,20 +117,20 @@ export function resolveTarget(config: TargetConfig, role: "main" | "additional" 
     case "youtube-rtmp": {
       const server = url ?? (kind === "youtube-rtmps" ? YOUTUBE_RTMPS_URL : YOUTUBE_RTMP_URL);
       if (!/^rtmps?:\/\//i.test(server)) {
-        throw new TargetError(`${kind} needs an rtmp:// or rtmps:// server url; got ${describe(server)}`);
+        throw new TargetError("youtubeServer", { kind, got: describe(server) });
       }
-      if (!key) throw new TargetError(`${kind} needs a stream key (YouTube Studio → Go live → Stream key)`);
+      if (!key) throw new TargetError("youtubeKey", { kind });
       return rtmp(joinPath(server, key), onFail);
     }
     case "youtube-hls": {
       return hls(youtubeHlsUrl(url, key), onFail, true);
     }
     case "custom": {
-      if (!url) throw new TargetError(`the custom target needs a url: ${ACCEPTED_TARGETS}`);
+      if (!url) throw new TargetError("customNeedsUrl");
       return customTarget(url, key, config.segmentSeconds, onFail);
     }
     default:
-      throw new TargetError(`unknown target ${describe(String(kind))}; accepted: ${ACCEPTED_TARGETS}`);
+      throw new TargetError("unknownTarget", { got: describe(String(kind)) });
   }
 }
 
@@ -124,17 +142,17 @@ export function resolveOutputs(main: TargetConfig, additional: readonly TargetCo
 function youtubeHlsUrl(url: string | undefined, key: string | undefined): string {
   let base = url ?? YOUTUBE_HLS_URL;
   if (!/^https?:\/\//i.test(base)) {
-    throw new TargetError(`youtube-hls needs an https:// ingestion url; got ${describe(base)}`);
+    throw new TargetError("hlsServer", { kind: "youtube-hls", got: describe(base) });
   }
   if (!/[?&]cid=/.test(base)) {
-    if (!key) throw new TargetError("youtube-hls needs a stream key (or a url that carries cid=<key>)");
+    if (!key) throw new TargetError("hlsKey", { kind: "youtube-hls" });
     base += `${base.includes("?") ? "&" : "?"}cid=${encodeURIComponent(key)}&copy=0&file=`;
   }
   // The ingestion address YouTube hands out ends with "file=": the playlist name goes there.
   if (/[?&]file=$/.test(base)) return base + YOUTUBE_HLS_PLAYLIST;
   if (!/[?&]file=/.test(base)) return `${base}&file=${YOUTUBE_HLS_PLAYLIST}`;
   if (!/[?&]file=[^&]*\.m3u8(&|$)/.test(base)) {
-    throw new TargetError("youtube-hls: the url's file= parameter must be empty or name a .m3u8 playlist");
+    throw new TargetError("hlsFile", { kind: "youtube-hls" });
   }
   return base;
 }
@@ -146,12 +164,10 @@ function customTarget(
   onFail: "abort" | "ignore",
 ): Destination {
   if (segmentSeconds !== undefined && !(Number.isFinite(segmentSeconds) && segmentSeconds >= 1)) {
-    throw new TargetError(
-      `segmentSeconds must be a number of seconds ≥ 1; got ${describe(String(segmentSeconds))}`,
-    );
+    throw new TargetError("segmentSeconds", { got: describe(String(segmentSeconds)) });
   }
   const scheme = URL_SCHEME.exec(url)?.[1]?.toLowerCase();
-  if (/\s/.test(url) && scheme) throw new TargetError(`the url contains spaces: ${describe(url)}`);
+  if (/\s/.test(url) && scheme) throw new TargetError("urlSpaces", { got: describe(url) });
   switch (scheme) {
     case "rtmp":
     case "rtmps":
@@ -176,7 +192,7 @@ function customTarget(
     case undefined:
       return fileTarget(url, segmentSeconds, onFail);
     default:
-      throw new TargetError(`the custom target does not take ${scheme}:// urls; ${ACCEPTED_TARGETS}`);
+      throw new TargetError("customScheme", { scheme });
   }
 }
 
@@ -242,7 +258,7 @@ function fileTarget(
   segmentSeconds: number | undefined,
   onFail: "abort" | "ignore",
 ): Destination {
-  if (!path || path.includes("\0")) throw new TargetError(`not a file path: ${describe(path)}`);
+  if (!path || path.includes("\0")) throw new TargetError("notFilePath", { got: describe(path) });
   let pattern = path;
   if (/[\\/]$/.test(pattern)) pattern += DEFAULT_RECORDING_PATTERN;
   const dot = pattern.lastIndexOf(".");
@@ -265,9 +281,7 @@ function fileTarget(
   }
   const container = EXTENSIONS[ext];
   if (!container) {
-    throw new TargetError(
-      `a recording path must end in .mkv, .mp4, .mov, .ts, .flv or .m3u8 (or / for a directory); got ${describe(path)}`,
-    );
+    throw new TargetError("recordingExt", { got: describe(path) });
   }
   if (!/%[YmdHMSjsFT]/.test(pattern)) {
     pattern = `${pattern.slice(0, dot)}-%Y%m%d-%H%M%S${pattern.slice(dot)}`;

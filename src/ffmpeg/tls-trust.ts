@@ -33,14 +33,6 @@ export function tlsTrust(
   return { caFile: SYSTEM_CA_FILES.find((f) => exists(f)) };
 }
 
-/** What a node whose CA file is not there is told (a configuration error: nothing is published). */
-export function caFileMissing(file: string): string {
-  return (
-    `the CA file ${file} does not exist: give the path of a PEM file with the certificates to trust, ` +
-    "or leave it empty to use the system's"
-  );
-}
-
 /** The warning, once per restream, when an rtmps:// destination starts without a certificate check. */
 export function unverifiedTls(): string {
   return (

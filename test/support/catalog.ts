@@ -68,3 +68,18 @@ export function withCatalog(nodeModule: unknown, messages: Catalog): Translated 
     (nodeModule as (RED: object) => unknown)(Object.create(RED, { _: { value: _ } }));
   return { node, missing };
 }
+
+/** A refusal (an error with a `code` and its `params`) in the words of a node's catalog (`<name>.errors.<code>`). */
+export function refusalText(name: string, err: unknown): string {
+  const { code, params } = err as { code?: string; params?: Record<string, unknown> };
+  return code ? catalogText(name)(`${name}.errors.${code}`, params) : String(err);
+}
+
+/** For assert.throws/rejects: the refusal, worded by the node's catalog, matches `pattern`. */
+export function wordedAs(name: string, pattern: RegExp): (err: unknown) => boolean {
+  return (err) => {
+    const text = refusalText(name, err);
+    if (!pattern.test(text)) throw new Error(`${pattern} does not match ${JSON.stringify(text)}`);
+    return true;
+  };
+}

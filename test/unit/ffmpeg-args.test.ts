@@ -12,6 +12,7 @@ import {
   type Destination,
 } from "../../src/ffmpeg/targets";
 import { redact } from "../../src/redact";
+import { refusalText, wordedAs } from "../support/catalog";
 
 const KEY = "abcd-efgh-ijkl-mnop-qrst";
 const RTSP = "rtsps://stream-ue1-delta.dropcam.com:443/sdm_live_stream/CiUAabc?auth=g.0.secretToken";
@@ -105,12 +106,18 @@ describe("ffmpeg targets", () => {
       () => resolveTarget({ target: "youtube-rtmps" }),
       (e: Error) => {
         assert.ok(e instanceof TargetError);
-        assert.match(e.message, /stream key/);
+        assert.match(refusalText("nest-restream", e), /stream key/);
         return true;
       },
     );
-    assert.throws(() => resolveTarget({ streamKey: "has/slash-key" }), /stream key/);
-    assert.throws(() => resolveTarget({ target: "youtube-rtmp", url: "http://x/y", streamKey: KEY }), /rtmp/);
+    assert.throws(
+      () => resolveTarget({ streamKey: "has/slash-key" }),
+      wordedAs("nest-restream", /stream key/),
+    );
+    assert.throws(
+      () => resolveTarget({ target: "youtube-rtmp", url: "http://x/y", streamKey: KEY }),
+      wordedAs("nest-restream", /rtmp/),
+    );
   });
 
   it("builds the YouTube HLS ingestion URL with a media playlist and PUT", () => {
@@ -130,7 +137,7 @@ describe("ffmpeg targets", () => {
       url: `https://b.upload.youtube.com/http_upload_hls?cid=${KEY}&copy=1&file=`,
     });
     assert.equal(fromApi.url, `https://b.upload.youtube.com/http_upload_hls?cid=${KEY}&copy=1&file=out.m3u8`);
-    assert.throws(() => resolveTarget({ target: "youtube-hls" }), /stream key/);
+    assert.throws(() => resolveTarget({ target: "youtube-hls" }), wordedAs("nest-restream", /stream key/));
     assert.ok(!redact(d.url).includes(KEY));
   });
 
@@ -186,16 +193,22 @@ describe("ffmpeg targets", () => {
   });
 
   it("rejects what it cannot write and says what is accepted", () => {
-    assert.throws(() => resolveTarget({ target: "custom" }), /needs a url/);
-    assert.throws(() => resolveTarget({ target: "custom", url: "/rec/cam.avi" }), /\.mkv, \.mp4/);
-    assert.throws(() => resolveTarget({ target: "custom", url: "ftp://x/y" }), /rtmp:\/\//);
+    assert.throws(() => resolveTarget({ target: "custom" }), wordedAs("nest-restream", /needs a url/));
+    assert.throws(
+      () => resolveTarget({ target: "custom", url: "/rec/cam.avi" }),
+      wordedAs("nest-restream", /\.mkv, \.mp4/),
+    );
+    assert.throws(
+      () => resolveTarget({ target: "custom", url: "ftp://x/y" }),
+      wordedAs("nest-restream", /rtmp:\/\//),
+    );
     assert.throws(
       () => resolveTarget({ target: "twitch" }),
-      /"youtube-rtmps", "youtube-rtmp", "youtube-hls", "custom"/,
+      wordedAs("nest-restream", /"youtube-rtmps", "youtube-rtmp", "youtube-hls", "custom"/),
     );
     assert.throws(
       () => resolveTarget({ target: "custom", url: "/rec/", segmentSeconds: 0 }),
-      /segmentSeconds/,
+      wordedAs("nest-restream", /segmentSeconds/),
     );
   });
 

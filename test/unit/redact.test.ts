@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { resolveTarget } from "../../src/ffmpeg/targets";
 import { redact, secrets, SecretRegistry } from "../../src/redact";
+import { refusalText } from "../support/catalog";
 
 describe("redact", () => {
   it("masks RTSP auth tokens and keeps the punctuation after them", () => {
@@ -116,7 +117,10 @@ describe("redact", () => {
       const url = `srt://host:9000/with space/${"x".repeat(100 - 27)}${key}`;
       assert.throws(
         () => resolveTarget({ target: "custom", url }),
-        (err: Error) => /contains spaces/.test(err.message) && !err.message.includes("Sup3r"),
+        (err: Error) => {
+          const text = refusalText("nest-restream", err);
+          return /contains spaces/.test(text) && !text.includes("Sup3r") && !err.message.includes("Sup3r");
+        },
       );
     } finally {
       secrets.delete(key);

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { mergeTarget, RestreamController, type RestreamConfig } from "../../src/ffmpeg/restream-controller";
+import { RestreamInputError } from "../../src/ffmpeg/restream-input";
+import { refusalText, wordedAs } from "../support/catalog";
 import { FakeClock, flush } from "../support/fake-clock";
 import { FakeSpawner, type FakeFfmpeg } from "../support/fake-ffmpeg";
 
@@ -55,7 +57,8 @@ describe("RestreamController", () => {
     const { c } = setup({ target: "youtube-rtmp" });
     const status = c.initialStatus();
     assert.equal(status.state, "misconfigured");
-    assert.match(status.state === "misconfigured" ? status.reason : "", /youtube-rtmp needs a stream key/);
+    const why = status.state === "misconfigured" ? refusalText("nest-restream", status.error) : "";
+    assert.match(why, /youtube-rtmp needs a stream key/);
   });
 
   it("a URL plays; the same URL again changes nothing; another URL switches", async () => {
@@ -101,7 +104,7 @@ describe("RestreamController", () => {
 
   it("stop resolves once ffmpeg is gone; start before any URL rejects", async () => {
     const { c, r, spawner } = setup();
-    await assert.rejects(c.handle({ payload: "start" }), /no stream URL yet/);
+    await assert.rejects(c.handle({ payload: "start" }), wordedAs("nest-restream", /no stream URL yet/));
     await c.handle({ payload: URL1 });
     await live(spawner.last);
     await c.handle({ payload: false });
@@ -131,9 +134,12 @@ describe("RestreamController", () => {
     await live(spawner.last);
     await assert.rejects(
       c.handle({ payload: URL2, target: { url: "/tmp/rec/cam.avi" } }),
-      /must end in \.mkv/,
+      wordedAs("nest-restream", /must end in \.mkv/),
     );
-    await assert.rejects(c.handle({ payload: 7 }), /^RestreamInputError: nest-restream accepts/);
+    await assert.rejects(c.handle({ payload: 7 }), (err: unknown) => {
+      assert.ok(err instanceof RestreamInputError);
+      return wordedAs("nest-restream", /^nest-restream accepts .*; got number 7\. The running restream/)(err);
+    });
     await flush();
     assert.equal(spawner.processes.length, 1);
     assert.equal(spawner.last.inputUrl, URL1);
@@ -155,7 +161,10 @@ describe("RestreamController", () => {
       streamKey: "other-key-99",
     });
     // Another server gets the stored key only when the node opts in (issue 13, item 6).
-    assert.throws(() => mergeTarget(configured, { url: "rtmp://y/live2" }), /another server \(y\)/);
+    assert.throws(
+      () => mergeTarget(configured, { url: "rtmp://y/live2" }),
+      wordedAs("nest-restream", /another server \(y\)/),
+    );
     assert.deepEqual(mergeTarget(configured, { url: "rtmp://y/live2" }, { keyForMessageServers: true }), {
       ...configured,
       url: "rtmp://y/live2",

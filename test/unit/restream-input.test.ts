@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { parseRestreamInput, RestreamInputError } from "../../src/ffmpeg/restream-input";
+import { refusalText } from "../support/catalog";
 
 const URL1 = "rtsps://edge.example:443/sdm_live_stream/abc?auth=tok1";
 
@@ -93,7 +94,8 @@ describe("parseRestreamInput", () => {
         () => parseRestreamInput(msg as Record<string, unknown>),
         (e: unknown) =>
           e instanceof RestreamInputError &&
-          e.message.includes('"start", "stop", "snapshot", null or false') &&
+          refusalText("nest-restream", e).includes('"start", "stop", "snapshot", null or false') &&
+          !refusalText("nest-restream", e).includes("tok1") &&
           !e.message.includes("tok1"),
         JSON.stringify(msg),
       );

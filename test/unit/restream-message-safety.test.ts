@@ -11,6 +11,7 @@ import path from "node:path";
 import { mergeTarget, RestreamController, type RestreamConfig } from "../../src/ffmpeg/restream-controller";
 import { pathInMessageDir } from "../../src/ffmpeg/message-paths";
 import { keyInUrl } from "../../src/ffmpeg/targets";
+import { refusalText, wordedAs } from "../support/catalog";
 import { FakeClock, flush } from "../support/fake-clock";
 import { FakeSpawner, type FakeFfmpeg } from "../support/fake-ffmpeg";
 
@@ -58,16 +59,16 @@ describe("nest-restream: destinations and inputs from messages", () => {
       await assert.rejects(
         c.handle({ target: { target: "custom", url: "rtmp://evil.example/live" } }),
         (err: Error) => {
-          assert.match(err.message, /another server \(evil\.example\)/);
-          assert.match(err.message, /msg\.target\.streamKey/);
-          assert.match(err.message, /keyForMessageServers/);
-          assert.ok(!err.message.includes(KEY));
+          assert.match(refusalText("nest-restream", err), /another server \(evil\.example\)/);
+          assert.match(refusalText("nest-restream", err), /msg\.target\.streamKey/);
+          assert.match(refusalText("nest-restream", err), /keyForMessageServers/);
+          assert.ok(!refusalText("nest-restream", err).includes(KEY));
           return true;
         },
       );
       await assert.rejects(
         c.handle({ target: { url: "rtmps://evil.example:443/live2" } }),
-        /another server \(evil\.example\)/,
+        wordedAs("nest-restream", /another server \(evil\.example\)/),
       );
       await flush();
       assert.equal(spawner.processes.length, 1, "the running stream keeps running");
@@ -77,10 +78,13 @@ describe("nest-restream: destinations and inputs from messages", () => {
 
     it("a custom server named by a message without a key is refused too", () => {
       const configured = { target: "custom", url: "rtmp://own.example/live", streamKey: KEY };
-      assert.throws(() => mergeTarget(configured, { url: "rtmp://other.example/live" }), /another server/);
+      assert.throws(
+        () => mergeTarget(configured, { url: "rtmp://other.example/live" }),
+        wordedAs("nest-restream", /another server/),
+      );
       assert.throws(
         () => mergeTarget(configured, { target: "youtube-rtmp", url: "rtmp://a.rtmp.youtube.com/live2" }),
-        /a\.rtmp\.youtube\.com/,
+        wordedAs("nest-restream", /a\.rtmp\.youtube\.com/),
       );
       // Same host: the node's own server, its key.
       assert.equal(mergeTarget(configured, { url: "rtmp://own.example/backup" }).streamKey, KEY);
@@ -117,7 +121,10 @@ describe("nest-restream: destinations and inputs from messages", () => {
       const { c, spawner } = setup({ target: "custom", url: `${dir}/` });
       await assert.rejects(
         c.handle({ payload: CAM, target: { url: `${outside}/` } }),
-        /file destination from a message is refused: set the node's "Message files" directory \(messageDir\)/,
+        wordedAs(
+          "nest-restream",
+          /file destination from a message is refused: set the node's "Message files" directory \(messageDir\)/,
+        ),
       );
       assert.equal(spawner.processes.length, 0);
     });
@@ -137,7 +144,7 @@ describe("nest-restream: destinations and inputs from messages", () => {
       ]) {
         await assert.rejects(
           c.handle({ target: { url } }),
-          /may not contain "\.\."|must lie inside the node's messageDir/,
+          wordedAs("nest-restream", /may not contain "\.\."|must lie inside the node's messageDir/),
           url,
         );
       }
@@ -156,18 +163,18 @@ describe("nest-restream: destinations and inputs from messages", () => {
       fs.writeFileSync(path.join(dir, "preview.m3u8"), "#EXTM3U\n");
       await assert.rejects(
         c.handle({ payload: CAM, target: { url: `${dir}/preview.m3u8` } }),
-        /never replaces a file that is there/,
+        wordedAs("nest-restream", /never replaces a file that is there/),
       );
       // Nor the segments of a new playlist.
       fs.writeFileSync(path.join(dir, "live3.ts"), "x");
       await assert.rejects(
         c.handle({ payload: CAM, target: { url: `${dir}/live.m3u8` } }),
-        /the playlist's segments would replace "live3\.ts"/,
+        wordedAs("nest-restream", /the playlist's segments would replace "live3\.ts"/),
       );
       // A name that repeats within the hour would overwrite the segment before it.
       await assert.rejects(
         c.handle({ payload: CAM, target: { url: `${dir}/cam-%Y%m%d-%H.mkv` } }),
-        /must carry the seconds/,
+        wordedAs("nest-restream", /must carry the seconds/),
       );
       assert.equal(spawner.processes.length, 0);
       assert.equal(fs.readFileSync(path.join(dir, "preview.m3u8"), "utf8"), "#EXTM3U\n");
@@ -187,11 +194,11 @@ describe("nest-restream: destinations and inputs from messages", () => {
       );
       await assert.rejects(
         pathInMessageDir(path.join(dir, "in"), `${dir}/b.mkv`, "destination"),
-        /must lie inside/,
+        wordedAs("nest-restream", /must lie inside/),
       );
       await assert.rejects(
         pathInMessageDir(path.join(dir, "nope"), "./a.mkv", "destination"),
-        /does not exist/,
+        wordedAs("nest-restream", /does not exist/),
       );
     });
   });
@@ -202,9 +209,12 @@ describe("nest-restream: destinations and inputs from messages", () => {
       fs.writeFileSync(clip, "x");
       const { c, spawner } = setup({ target: "custom", url: `${dir}/`, messageDir: dir });
       await assert.rejects(c.handle({ payload: clip }), (err: Error) => {
-        assert.match(err.message, /file path inputs are off in this node/);
-        assert.match(err.message, /rtsp\(s\):\/\/, rtmp\(s\):\/\/, srt:\/\/, http\(s\):\/\//);
-        assert.match(err.message, /messageFileInputs/);
+        assert.match(refusalText("nest-restream", err), /file path inputs are off in this node/);
+        assert.match(
+          refusalText("nest-restream", err),
+          /rtsp\(s\):\/\/, rtmp\(s\):\/\/, srt:\/\/, http\(s\):\/\//,
+        );
+        assert.match(refusalText("nest-restream", err), /messageFileInputs/);
         return true;
       });
       assert.equal(spawner.processes.length, 0);
@@ -227,7 +237,11 @@ describe("nest-restream: destinations and inputs from messages", () => {
       assert.equal(spawner.last.inputUrl, fs.realpathSync(clip));
       await live(spawner.last);
       for (const bad of [path.join(dir, "sneaky.mkv"), path.join(outside, "secret.mkv"), `${dir}/../x.mkv`]) {
-        await assert.rejects(c.handle({ payload: bad }), /must lie inside|may not contain/, bad);
+        await assert.rejects(
+          c.handle({ payload: bad }),
+          wordedAs("nest-restream", /must lie inside|may not contain/),
+          bad,
+        );
       }
       await flush();
       assert.equal(spawner.processes.length, 1, "the running stream keeps running");

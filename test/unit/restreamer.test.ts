@@ -6,6 +6,7 @@ import {
   type RestreamSnapshot,
 } from "../../src/ffmpeg/restreamer";
 import { SILENCE_SOURCE } from "../../src/ffmpeg/args";
+import { refusalText, wordedAs } from "../support/catalog";
 import { FakeClock, flush } from "../support/fake-clock";
 import { FakeSpawner, type FakeFfmpeg } from "../support/fake-ffmpeg";
 
@@ -349,11 +350,12 @@ describe("Restreamer", () => {
     assert.equal(r.state, "starting");
   });
 
-  it("an invalid target puts the restreamer in failed without spawning", () => {
-    const { r, spawner } = setup({ target: { target: "youtube-rtmps" } });
+  it("an invalid target puts the restreamer in failed without spawning, worded by the node", () => {
+    const errorText = (err: unknown) => refusalText("nest-restream", err);
+    const { r, spawner } = setup({ target: { target: "youtube-rtmps" }, errorText });
     r.play(URL1);
     assert.equal(r.state, "failed");
-    assert.match(r.snapshot().lastError ?? "", /stream key/);
+    assert.match(r.snapshot().lastError ?? "", /youtube-rtmps needs a stream key/);
     assert.equal(spawner.processes.length, 0);
   });
 
@@ -372,7 +374,7 @@ describe("Restreamer", () => {
       /^rtmp:\/\/a\.rtmp\.youtube\.com\/live2\//,
     );
     assert.ok(!JSON.stringify(r.snapshot()).includes("second-key-9876"));
-    assert.throws(() => r.setTarget({ target: "custom" }), /needs a url/);
+    assert.throws(() => r.setTarget({ target: "custom" }), wordedAs("nest-restream", /needs a url/));
     assert.equal(spawner.processes.length, 2);
   });
 
@@ -588,7 +590,7 @@ describe("Restreamer", () => {
 
   it("start() replays the last URL and needs one", async () => {
     const { r, spawner } = setup();
-    assert.throws(() => r.start(), /no stream URL/);
+    assert.throws(() => r.start(), wordedAs("nest-restream", /no stream URL/));
     r.updateUrl(URL1);
     r.start();
     assert.equal(spawner.last.inputUrl, URL1);

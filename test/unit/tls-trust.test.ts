@@ -4,6 +4,7 @@ import { RestreamController } from "../../src/ffmpeg/restream-controller";
 import { Restreamer } from "../../src/ffmpeg/restreamer";
 import { resolveOutputs, verifyingTls } from "../../src/ffmpeg/targets";
 import { SYSTEM_CA_FILES, tlsTrust, type TlsTrust } from "../../src/ffmpeg/tls-trust";
+import { refusalText } from "../support/catalog";
 import { FakeClock, flush } from "../support/fake-clock";
 import { FakeSpawner } from "../support/fake-ffmpeg";
 
@@ -143,6 +144,7 @@ describe("TLS destinations: ffmpeg checks an rtmps:// server's certificate", () 
     const controller = RestreamController.fromConfig({ streamKey: KEY, caFile: "/no/such/ca.pem" });
     const status = controller.initialStatus();
     assert.equal(status.state, "misconfigured");
-    assert.match(String(status.reason), /the CA file \/no\/such\/ca\.pem does not exist/);
+    const why = status.state === "misconfigured" ? refusalText("nest-restream", status.error) : "";
+    assert.match(why, /the CA file \/no\/such\/ca\.pem does not exist/);
   });
 });
