@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { ParameterSets } from "../../src/webrtc/h264";
 import { LocalPublication, type PublishedMedia } from "../../src/webrtc/local-publication";
 import type { LocalRtspServer, RtspStreamSource, TrackKind } from "../../src/webrtc/rtsp-server";
+import { rtp } from "../support/rtp-packet";
 
 class FakeServer {
   readonly sources = new Map<string, RtspStreamSource>();
@@ -44,17 +45,6 @@ const WEBRTC_CAMERA: PublishedMedia = {
   video: { payloadType: 102, clockRate: 90000, fmtp: "packetization-mode=1;profile-level-id=42e01f" },
   audio: { payloadType: 111, clockRate: 48000, channels: 2, fmtp: "minptime=10;useinbandfec=1" },
 };
-
-function rtp(ssrc: number, seq: number, ts: number, pt: number): Buffer {
-  const p = Buffer.alloc(14);
-  p[0] = 0x80;
-  p[1] = pt;
-  p.writeUInt16BE(seq, 2);
-  p.writeUInt32BE(ts >>> 0, 4);
-  p.writeUInt32BE(ssrc, 8);
-  p[12] = 0x65;
-  return p;
-}
 
 function setup(extra: { onPlay?: () => void } = {}) {
   const server = new FakeServer();
@@ -103,13 +93,7 @@ describe("LocalPublication", () => {
         spropParameterSets: undefined,
         profileLevelId: undefined,
       },
-      audio: {
-        payloadType: 97,
-        clockRate: 48000,
-        channels: 1,
-        fmtp: "streamtype=5;mode=AAC-hbr;config=1188",
-        encoding: "MPEG4-GENERIC",
-      },
+      audio: RTSP_CAMERA.audio, // encoding name included
     });
     // The parameter sets are read at each DESCRIBE.
     params.observe(Buffer.from([0x18, 0, 4, 0x67, 0x4d, 0x00, 0x1f, 0, 2, 0x68, 0xee]));
@@ -139,7 +123,7 @@ describe("LocalPublication", () => {
     assert.equal(videoOnly.publication.has("video"), true);
     assert.equal(videoOnly.publication.has("audio"), false);
     assert.deepEqual(Object.keys(videoOnly.publication.describe() ?? {}), ["video"]);
-    videoOnly.publication.send("audio", rtp(9, 1, 1, 97));
+    videoOnly.publication.send("audio", rtp(9, 1, 1, 0x65, 97));
     assert.equal(videoOnly.server.sent.length, 0, "no audio track: no audio sent");
   });
 
@@ -147,16 +131,16 @@ describe("LocalPublication", () => {
     const { server, publication } = setup();
     publication.open();
     assert.equal(publication.has("video"), false);
-    publication.send("video", rtp(1, 10, 1000, 96));
+    publication.send("video", rtp(1, 10, 1000, 0x65, 96));
     assert.equal(server.sent.length, 0, "nothing advertised: nothing sent");
     publication.advertise(RTSP_CAMERA);
     publication.announce();
-    const first = rtp(1, 65535, 4_000_000_000, 96);
+    const first = rtp(1, 65535, 4_000_000_000, 0x65, 96);
     publication.send("video", first);
-    publication.send("audio", rtp(5, 100, 0, 97));
+    publication.send("audio", rtp(5, 100, 0, 0x65, 97));
     // A new session: other SSRCs, other numbering, another payload type.
-    publication.send("video", rtp(2, 31000, 123, 120));
-    publication.send("audio", rtp(6, 7, 99, 121));
+    publication.send("video", rtp(2, 31000, 123, 0x65, 120));
+    publication.send("audio", rtp(6, 7, 99, 0x65, 121));
     const video = server.sent.filter((s) => s.kind === "video").map((s) => s.packet);
     const audio = server.sent.filter((s) => s.kind === "audio").map((s) => s.packet);
     assert.equal(server.sent[0]?.packet, first, "rewritten in place");
