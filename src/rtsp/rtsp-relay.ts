@@ -5,7 +5,7 @@
  * The RTSP StreamDriver for local serving. A StreamKeeper keeps the SDM stream (generate, extend,
  * new stream when one is lost) exactly as for `serve: "direct"`; an RtspClient reads the camera's
  * H.264 and AAC over the newest Google URL; the packets go to every local reader unchanged (no
- * re-encoding), rewritten only onto one stable SSRC, sequence and timeline (RtpContinuity), so that
+ * re-encoding), rewritten only onto one stable SSRC, sequence and timeline (LocalPublication), so that
  * when the upstream connection is replaced readers see a short pause, not a new stream:
  * - an extend changes the token in Google's URL: the open upstream session is kept;
  * - the upstream connection drops (Google cut it, a network blip): reconnect at once with the
@@ -22,9 +22,9 @@ import { errorMessage, redact } from "../redact";
 import type { StreamKeeper, StreamUrlEvent } from "../stream/stream-keeper";
 import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "../stream/stream-state";
 import { ParameterSets, rtpPayload, startsKeyframe } from "../webrtc/h264";
-import { RtpContinuity } from "../webrtc/rtp-continuity";
+import { LocalPublication, type PublishedMedia } from "../webrtc/local-publication";
 import type { RtspCredentials } from "../webrtc/rtsp-auth";
-import type { LocalRtspServer, RtspStreamDescription } from "../webrtc/rtsp-server";
+import type { LocalRtspServer } from "../webrtc/rtsp-server";
 import { RtspClient, type MediaKind, type RtspClientOptions, type UpstreamMedia } from "./rtsp-client";
 
 /** A drop within this long of the last immediate reconnect waits for the backoff instead. */
@@ -69,12 +69,10 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
   private client?: RtspClient;
   private connecting = false;
   private reconnectTimer?: Timer;
-  private advertised?: UpstreamMedia;
-  private video?: RtpContinuity;
-  private audio?: RtpContinuity;
   private readonly params = new ParameterSets();
+  /** The local stream: the first session's tracks, one timeline each, DESCRIBE. */
+  private readonly publication: LocalPublication;
   private gateUntil = 0;
-  private announced = false;
   private upstreamUp = false;
   /** When the last reconnect went at once: another drop within IMMEDIATE_GAP_MS backs off. */
   private lastImmediateAt = -Infinity;
@@ -97,6 +95,12 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
       maxMs: options.reconnect?.maxMs ?? 10_000,
       random: options.random,
     });
+    this.publication = new LocalPublication({
+      server: this.server,
+      path: this.path,
+      parameterSets: () => this.params,
+      credentials: options.credentials,
+    });
   }
 
   /** The local URL. */
@@ -112,12 +116,7 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.announced = false;
-    this.advertised = undefined;
-    this.server.addStream(this.path, {
-      describe: () => this.describe(),
-      credentials: this.options.credentials,
-    });
+    this.publication.open();
     this.keeper.on("url", (ev) => this.onKeeperUrl(ev as StreamUrlEvent));
     this.keeper.on("state", (ev) => this.onKeeperState(ev));
     this.keeper.on("warning", (text) => this.emit("warning", text));
@@ -134,11 +133,9 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
     this.keeper.removeAllListeners("state");
     await this.keeper.stop();
     this.keeper.removeAllListeners("warning");
-    this.server.removeStream(this.path);
-    if (this.announced) {
-      this.announced = false;
-      this.emitUrl("stopped", null, null);
-    }
+    const announced = this.publication.announced;
+    this.publication.close();
+    if (announced) this.emitUrl("stopped", null, null);
     this.emit("state", { state: "stopped", camera: this.displayName });
   }
 
@@ -157,14 +154,14 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
     this.expires = ev.expiresAt ?? undefined;
     if (ev.event === "extended") {
       // Same session: the open upstream connection stays; the new URL is for the next reconnect.
-      if (this.announced) this.emitUrl("extended", this.url, this.expires ?? null);
+      if (this.publication.announced) this.emitUrl("extended", this.url, this.expires ?? null);
       return;
     }
     // "started" or "restarted" (a new session replaced a lost one): (re)connect to it.
     if (ev.event === "restarted") {
       this.log("info", "a new camera stream replaced the lost one: switching the upstream to it");
       this.dropClient();
-      if (this.announced) this.emitUrl("extended", this.url, this.expires ?? null);
+      if (this.publication.announced) this.emitUrl("extended", this.url, this.expires ?? null);
     }
     this.backoff.reset();
     this.connectSoon(0);
@@ -243,18 +240,14 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
         if (pps?.length && !this.params.pps) this.params.pps = pps;
       }
     }
-    if (!this.advertised) {
+    if (this.publication.advertise(media)) {
       // The first session's tracks are what DESCRIBE advertises from now on.
-      this.advertised = media;
-      if (media.video) this.video = new RtpContinuity(media.video.clockRate, media.video.payloadType);
-      if (media.audio) this.audio = new RtpContinuity(media.audio.clockRate, media.audio.payloadType);
-      this.announced = true;
-      this.server.ready(this.path);
+      this.publication.announce();
       this.emitUrl("started", this.url, this.expires ?? null);
       return;
     }
-    const before = this.advertised;
-    if (!!before.audio !== !!media.audio || !!before.video !== !!media.video) {
+    const before = this.publication.tracks;
+    if (before && (!!before.audio !== !!media.audio || !!before.video !== !!media.video)) {
       this.emit(
         "warning",
         `Camera "${this.displayName}": the new camera stream has other tracks than the first ` +
@@ -305,43 +298,18 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
     if (!this.running) return;
     this.packets++;
     if (kind === "video") {
-      if (!this.video) return;
+      if (!this.publication.has("video")) return;
       const payload = rtpPayload(packet);
       this.params.observe(payload);
       if (this.gateUntil) {
         if (!startsKeyframe(payload) && this.clock.now() < this.gateUntil) return;
         this.gateUntil = 0;
       }
-      if (this.server.readerCount(this.path) > 0)
-        this.server.send(this.path, "video", this.video.rewrite(packet, true));
+      if (this.server.readerCount(this.path) > 0) this.publication.send("video", packet);
     } else {
-      if (!this.audio || this.server.readerCount(this.path) === 0) return;
-      this.server.send(this.path, "audio", this.audio.rewrite(packet, true));
+      if (!this.publication.has("audio") || this.server.readerCount(this.path) === 0) return;
+      this.publication.send("audio", packet);
     }
-  }
-
-  private describe(): RtspStreamDescription | undefined {
-    const media = this.advertised;
-    if (!media || !this.announced) return undefined;
-    const desc: RtspStreamDescription = {};
-    if (media.video) {
-      desc.video = {
-        payloadType: media.video.payloadType,
-        fmtp: media.video.fmtp,
-        spropParameterSets: this.params.spropParameterSets,
-        profileLevelId: this.params.profileLevelId,
-      };
-    }
-    if (media.audio) {
-      desc.audio = {
-        payloadType: media.audio.payloadType,
-        clockRate: media.audio.clockRate,
-        channels: media.audio.channels,
-        fmtp: media.audio.fmtp,
-        encoding: media.audio.encoding,
-      };
-    }
-    return desc;
   }
 
   private emitUrl(event: CameraUrlEvent["event"], url: string | null, expiresAt: string | null): void {
@@ -356,6 +324,6 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
   }
 }
 
-function describeTracks(media: UpstreamMedia): string {
+function describeTracks(media: PublishedMedia): string {
   return [media.video ? "video" : "", media.audio ? "audio" : ""].filter(Boolean).join(" and ") || "none";
 }

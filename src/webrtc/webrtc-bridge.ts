@@ -17,10 +17,9 @@ import { EventEmitter } from "node:events";
 import { systemClock, type Clock, type Timer } from "../clock";
 import { deviceId as shortDeviceId, type SdmCommandExecutor } from "../nest/sdm-types";
 import type { CameraUrlEvent, StreamDriver, StreamState } from "../stream/stream-state";
-import { RtpContinuity } from "./rtp-continuity";
+import { LocalPublication } from "./local-publication";
 import type { RtspCredentials } from "./rtsp-auth";
-import { LocalRtspServer, type RtspStreamDescription } from "./rtsp-server";
-import type { NegotiatedMedia } from "./sdp";
+import { LocalRtspServer } from "./rtsp-server";
 import {
   WebRtcSession,
   type WebRtcLogLevel,
@@ -94,14 +93,12 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
   private session?: WebRtcSession;
   private running = false;
   private startedUrl = false;
-  private advertised?: NegotiatedMedia;
-  private video?: RtpContinuity;
-  private audio?: RtpContinuity;
+  /** The local stream: the first session's tracks, one timeline each, DESCRIBE. */
+  private readonly publication: LocalPublication;
   private gateUntil = 0;
   private gateTimer?: Timer;
   private announceTimer?: Timer;
   private readerKeyframeTimer?: Timer;
-  private announced = false;
   private stateNow: WebRtcState = "stopped";
   private expires?: string;
   private run?: Promise<void>;
@@ -116,6 +113,13 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
     this.server =
       options.server ?? new LocalRtspServer({ host: options.host, port: options.port, log: options.log });
     this.log = options.log ?? (() => undefined);
+    this.publication = new LocalPublication({
+      server: this.server,
+      path: this.path,
+      parameterSets: () => this.session?.parameterSets,
+      credentials: options.credentials,
+      onPlay: () => this.keyframeForReader(),
+    });
   }
 
   /** The local URL (known once the server listens). */
@@ -146,10 +150,6 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
     if (this.running) return;
     this.running = true;
     this.startedUrl = false;
-    this.announced = false;
-    this.advertised = undefined;
-    this.video = undefined;
-    this.audio = undefined;
     this.setState({ state: "starting" });
     this.run = this.begin().catch((err: unknown) => {
       const reason = `the local RTSP server could not start: ${err instanceof Error ? err.message : String(err)}`;
@@ -174,7 +174,7 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
       session.removeAllListeners();
       await session.stop();
     }
-    this.server.removeStream(this.path);
+    this.publication.close();
     if (this.ownServer) await this.server.close();
     this.expires = undefined;
     if (this.startedUrl) {
@@ -187,11 +187,7 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
   private async begin(): Promise<void> {
     if (this.ownServer) await this.server.listen();
     if (!this.running) return;
-    this.server.addStream(this.path, {
-      describe: () => this.describe(),
-      onPlay: () => this.keyframeForReader(),
-      credentials: this.options.credentials,
-    });
+    this.publication.open();
     const session = (this.options.createSession ?? ((o) => new WebRtcSession(o)))({
       ...this.options.session,
       sdm: this.options.sdm,
@@ -204,30 +200,6 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
     session.on("session", (ev: WebRtcSessionEvent) => this.onSession(ev));
     session.on("rtp", (ev: WebRtcRtpEvent) => this.onRtp(ev));
     session.start();
-  }
-
-  private describe(): RtspStreamDescription | undefined {
-    const media = this.advertised;
-    if (!media || !this.announced) return undefined;
-    const params = this.session?.parameterSets;
-    const desc: RtspStreamDescription = {};
-    if (media.video) {
-      desc.video = {
-        payloadType: media.video.payloadType,
-        fmtp: media.video.fmtp,
-        spropParameterSets: params?.spropParameterSets,
-        profileLevelId: params?.profileLevelId,
-      };
-    }
-    if (media.audio) {
-      desc.audio = {
-        payloadType: media.audio.payloadType,
-        clockRate: media.audio.clockRate,
-        channels: media.audio.channels,
-        fmtp: media.audio.fmtp,
-      };
-    }
-    return desc;
   }
 
   private onSessionState(ev: WebRtcStateEvent): void {
@@ -250,13 +222,8 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
     if (!this.running) return;
     this.expires = ev.expiresAt;
     if (ev.event === "extended") return;
-    if (!this.advertised) {
+    if (this.publication.advertise(ev.media)) {
       // The first session's payload types are what DESCRIBE advertises from now on.
-      this.advertised = ev.media;
-      if (ev.media.video)
-        this.video = new RtpContinuity(ev.media.video.clockRate, ev.media.video.payloadType);
-      if (ev.media.audio)
-        this.audio = new RtpContinuity(ev.media.audio.clockRate, ev.media.audio.payloadType);
       const wait = this.options.parameterSetsWaitMs ?? 5_000;
       if (wait > 0 && ev.media.video && !this.session?.parameterSets.spropParameterSets) {
         this.announceTimer = this.clock.setTimeout(() => this.announce(), wait);
@@ -276,10 +243,9 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
 
   /** The stream can be described: wake waiting DESCRIBEs and hand out the URL. */
   private announce(): void {
-    if (!this.running || this.announced) return;
-    this.announced = true;
+    if (!this.running || this.publication.announced) return;
     this.clock.clearTimeout(this.announceTimer);
-    this.server.ready(this.path);
+    this.publication.announce();
     if (this.stateNow === "error") return;
     this.startedUrl = true;
     const url = this.server.readerUrl(this.path);
@@ -311,19 +277,16 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
   private onRtp(ev: WebRtcRtpEvent): void {
     if (!this.running) return;
     if (ev.kind === "video") {
-      if (!this.video) return;
-      if (!this.announced && this.session?.parameterSets.spropParameterSets) this.announce();
+      if (!this.publication.has("video")) return;
+      if (!this.publication.announced && this.session?.parameterSets.spropParameterSets) this.announce();
       if (this.gateUntil) {
         if (!ev.keyframe && this.clock.now() < this.gateUntil) return;
         this.gateUntil = 0;
         this.clock.clearTimeout(this.gateTimer);
       }
       // In place: the session serialized this packet for its listeners, nothing else holds it.
-      this.server.send(this.path, "video", this.video.rewrite(ev.packet, true));
-    } else {
-      if (!this.audio) return;
-      this.server.send(this.path, "audio", this.audio.rewrite(ev.packet, true));
-    }
+      this.publication.send("video", ev.packet);
+    } else this.publication.send("audio", ev.packet);
   }
 
   private emitUrl(event: WebRtcUrlEvent["event"], url: string | null, expiresAt: string | null): void {

@@ -13,6 +13,7 @@ import type { CameraUrlEvent, StreamState } from "../../src/stream/stream-state"
 import type { LocalRtspServer, RtspStreamSource, TrackKind } from "../../src/webrtc/rtsp-server";
 import { withCredentials, type RtspCredentials } from "../../src/webrtc/rtsp-auth";
 import { FakeClock, flush } from "../support/fake-clock";
+import { rtp } from "../support/rtp-packet";
 
 const MEDIA: UpstreamMedia = {
   controlUrl: "rtsps://edge/x",
@@ -110,17 +111,6 @@ class FakeServer {
   ready(): void {
     this.readyCalls++;
   }
-}
-
-function rtp(ssrc: number, seq: number, ts: number, nalType: number, pt = 96): Buffer {
-  const p = Buffer.alloc(16);
-  p[0] = 0x80;
-  p[1] = pt;
-  p.writeUInt16BE(seq, 2);
-  p.writeUInt32BE(ts >>> 0, 4);
-  p.writeUInt32BE(ssrc, 8);
-  p[12] = nalType;
-  return p;
 }
 
 function setup(options: { nextResult?: FakeClient["result"]; credentials?: RtspCredentials } = {}) {
