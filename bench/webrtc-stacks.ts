@@ -140,9 +140,18 @@ export function measureStack(
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       fn();
-      child.disconnect();
+      if (child.connected) child.disconnect();
     };
+    // Its idle baseline, connecting, the warm-up and the window, with room to spare.
+    const timer = setTimeout(
+      () => {
+        child.kill("SIGKILL");
+        settle(() => reject(new Error(`${name}: no result in time`)));
+      },
+      (2 * windowS + 30) * 1000 + warmupMs,
+    );
     child.on("message", (m: StackMessage) => {
       if (m.op === "offer") {
         answer(m.sdp).then(

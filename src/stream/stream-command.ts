@@ -1,4 +1,6 @@
 /** What a nest-stream input message asks for. Home Assistant sends booleans and "on"/"off". */
+import { redact } from "../redact";
+
 export type StreamCommand = { action: "start" | "stop" | "restart"; deviceId?: string };
 
 export const ACCEPTED_STREAM_INPUTS = `"start", "stop", "restart", true, false, "on" or "off"`;
@@ -17,12 +19,15 @@ export class StreamCommandError extends Error {
   }
 }
 
-/** Describes a value for an error message without echoing long or secret-looking content. */
+/**
+ * Describes a value for an error message without echoing long or secret-looking content: a short
+ * string is quoted, masked like everything else that may reach a log (a stream key sent as a payload).
+ */
 export function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (value === undefined) return "no payload";
   if (typeof value === "string")
-    return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+    return value.length > 40 ? `a string of ${value.length} characters` : redact(JSON.stringify(value));
   if (typeof value === "number" || typeof value === "boolean") return `${typeof value} ${String(value)}`;
   if (Array.isArray(value)) return "an array";
   if (Buffer.isBuffer(value)) return "a buffer";

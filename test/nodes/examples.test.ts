@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { builtNode, coreNode, helper, nodeRedMajor, startServer, stopServer } from "../support/node-red";
+import { waitFor } from "../support/wait";
 
 const root = path.join(__dirname, "..", "..", "..");
 const examplesDir = path.join(root, "examples");
@@ -95,11 +96,11 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
     assert.ok(stream.wires?.[0]?.includes(restream.id), "nest-stream feeds nest-restream");
     assert.equal(stream.startOnDeploy, false, "nothing streams before a press");
 
-    // Run the switch → change → trigger chain with the trigger at 300 ms instead of 5 min; a helper
+    // Run the switch → change → trigger chain with the trigger at 1.5 s instead of 5 min; a helper
     // stands in for nest-stream (no Google here) and nest-events' messages are sent to the switch.
     const chain = flow
       .filter((n) => ["switch", "change", "trigger"].includes(n.type))
-      .map((n) => ({ ...n, z: "f1", ...(n.type === "trigger" ? { duration: "300", units: "ms" } : {}) }));
+      .map((n) => ({ ...n, z: "f1", ...(n.type === "trigger" ? { duration: "1500", units: "ms" } : {}) }));
     await helper.load(nodes, [
       { id: "f1", type: "tab" },
       ...chain,
@@ -115,9 +116,13 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
     sw.receive({ payload: "motion", topic: "door-legacy" });
     const t0 = Date.now();
     sw.receive({ payload: "chime", topic: "door-legacy" });
-    await new Promise((r) => setTimeout(r, 150));
+    // The second press comes well inside the trigger's time, even on a slow machine.
+    await waitFor(() => got.length > 0, 1_000, "the start for the press");
+    await new Promise((r) => setTimeout(r, 200));
+    const second = Date.now();
     sw.receive({ payload: "chime", topic: "door-legacy" }); // a second press extends the five minutes
-    await new Promise((r) => setTimeout(r, 700));
+    // No further press is sent, so nothing can follow the stop.
+    await waitFor(() => got.length >= 2, 10_000, "the stop");
     assert.deepEqual(
       got.map((m) => [m.payload, m.deviceId]),
       [
@@ -126,7 +131,8 @@ describe(`example flows (Node-RED ${nodeRedMajor})`, function () {
       ],
       "one start for the press, one stop after it; a motion starts nothing",
     );
-    assert.ok(got[1].at - t0 >= 400, `the stop counts from the last press (${got[1].at - t0} ms)`);
+    assert.ok(got[1].at - second >= 1400, `the stop counts from the last press (${got[1].at - second} ms)`);
+    assert.ok(second - t0 < 1500, "the second press came before the first would have stopped");
   });
 
   it("record-and-upload: hourly files from output 2 go to youtube-upload as private videos", () => {

@@ -170,8 +170,9 @@ describe(`youtube-captions node (Node-RED ${nodeRedMajor})`, function () {
     // That no tick comes later however long one waits: the controller's unit test, on a fake clock
     // (no timer left after "stop").
     await waitFor(() => handled.length > done, 5000, "the stop handled");
-    await waitFor(() => msgs.length === captions.posts.length, 5000, "every post answered");
-    assert.match(statuses()[statuses().length - 1].text ?? "", /clock stopped/);
+    // Every post the fake received has its output message (a post still on its way is not counted here;
+    // the seq check below holds for whatever arrived).
+    await waitFor(() => msgs.length === captions.posts.length, 5000, "every received post answered");
     assert.ok(captions.posts.every((p) => /^Porch \d\d:\d\d:\d\d$/.test(p.captions[0].text)));
     assert.deepEqual(
       msgs.map((m) => m.payload.seq),

@@ -59,9 +59,28 @@ class FakeKeeper extends EventEmitter {
   }
 }
 
+/** What a later session of the camera may answer: other payload types, AAC config and sprop. */
+const OTHER_MEDIA: UpstreamMedia = {
+  controlUrl: "rtsps://edge/y",
+  video: {
+    ...MEDIA.video!,
+    payloadType: 98,
+    fmtp: "packetization-mode=1;sprop-parameter-sets=Z2QAKKzZQHgCJ+X/,aOvjyyLA",
+    controlUrl: "rtsps://edge/y/stream=0",
+  },
+  audio: {
+    ...MEDIA.audio!,
+    payloadType: 99,
+    fmtp: "streamtype=5;mode=AAC-hbr;config=1190",
+    controlUrl: "rtsps://edge/y/stream=1",
+  },
+};
+
 class FakeClient extends EventEmitter {
   closed = false;
   result: "ok" | "fail" | "hang" = "ok";
+  /** What this upstream session answers to DESCRIBE. */
+  media: UpstreamMedia = MEDIA;
   private resolveOpen?: (m: UpstreamMedia) => void;
   constructor(readonly url: string) {
     super();
@@ -69,10 +88,10 @@ class FakeClient extends EventEmitter {
   open(): Promise<UpstreamMedia> {
     if (this.result === "fail") return Promise.reject(new Error("401 Unauthorized"));
     if (this.result === "hang") return new Promise((r) => (this.resolveOpen = r));
-    return Promise.resolve(MEDIA);
+    return Promise.resolve(this.media);
   }
   finishOpen(): void {
-    this.resolveOpen?.(MEDIA);
+    this.resolveOpen?.(this.media);
   }
   close(): void {
     this.closed = true;
@@ -114,7 +133,10 @@ class FakeServer {
 }
 
 function setup(options: { nextResult?: FakeClient["result"]; credentials?: RtspCredentials } = {}) {
-  const mode = { next: options.nextResult ?? "ok" };
+  const mode: { next: FakeClient["result"]; media: UpstreamMedia } = {
+    next: options.nextResult ?? "ok",
+    media: MEDIA,
+  };
   const clock = new FakeClock();
   const keeper = new FakeKeeper();
   const server = new FakeServer();
@@ -133,6 +155,7 @@ function setup(options: { nextResult?: FakeClient["result"]; credentials?: RtspC
       opened.push(o);
       const c = new FakeClient(o.url);
       c.result = mode.next;
+      c.media = mode.media;
       clients.push(c);
       return c as unknown as RtspClient;
     },
@@ -298,7 +321,7 @@ describe("RtspRelay (serve: local, fake clock)", () => {
   });
 
   it("a new stream ('restarted') while readers play: switched behind the same URL, one SSRC and timeline, the first SDP kept", async () => {
-    const { clock, keeper, server, clients, relay, urls } = setup();
+    const { clock, keeper, server, clients, relay, urls, mode } = setup();
     relay.start();
     keeper.emitUrl("started", "rtsps://edge/x?auth=token-1");
     await clock.advance(0);
@@ -310,25 +333,32 @@ describe("RtspRelay (serve: local, fake clock)", () => {
     assert.match(sdp, /config=1188/, "the AAC config advertised");
     await clock.advance(1_000);
 
-    // Google's stream was lost and the keeper made a new one: a new session, other SSRC and numbering.
+    // Google's stream was lost and the keeper made a new one: a new session, other SSRC and numbering,
+    // and an SDP of its own (other payload types, AAC config and sprop) that readers never see.
+    mode.media = OTHER_MEDIA;
     keeper.emitUrl("restarted", "rtsps://edge/y?auth=token-7");
     await clock.advance(0);
     assert.ok(clients[0].closed, "the old upstream connection is closed");
     assert.equal(clients.length, 2);
     assert.equal(clients[1].url, "rtsps://edge/y?auth=token-7");
     await flush();
-    clients[1].rtp("video", rtp(4242, 9, 7_000, 1)); // before a keyframe: held back
-    // The new session's in-band SPS (the camera's, as in its SDP): the keyframe starts.
+    clients[1].rtp("video", rtp(4242, 9, 7_000, 1, 98)); // before a keyframe: held back
+    // The new session's in-band SPS (the camera's, as in the first SDP): the keyframe starts.
     const sps = Buffer.from("Z0IAHqtAUB7I", "base64");
-    clients[1].rtp("video", Buffer.concat([rtp(4242, 10, 10_000, 7).subarray(0, 12), sps]));
-    clients[1].rtp("video", rtp(4242, 11, 10_000, 5));
-    clients[1].rtp("audio", rtp(4343, 1, 2_000, 0, 97));
+    clients[1].rtp("video", Buffer.concat([rtp(4242, 10, 10_000, 7, 98).subarray(0, 12), sps]));
+    clients[1].rtp("video", rtp(4242, 11, 10_000, 5, 98));
+    clients[1].rtp("audio", rtp(4343, 1, 2_000, 0, 99));
 
     assert.equal(server.removed, 0, "the local path stays: readers are not disconnected");
     assert.equal(JSON.stringify(server.source?.describe()), sdp, "the SDP readers got stays valid");
     const video = server.sent.filter((s) => s.kind === "video").map((s) => s.packet);
     const audio = server.sent.filter((s) => s.kind === "audio").map((s) => s.packet);
     assert.equal(video.length, 4, "the packet before the new session's keyframe was dropped");
+    assert.deepEqual(
+      [...video.map((p) => p[1] & 0x7f), ...audio.map((p) => p[1] & 0x7f)],
+      [96, 96, 96, 96, 97, 97],
+      "packets carry the payload types the readers' SDP advertised",
+    );
     assert.equal(new Set(video.map((p) => p.readUInt32BE(8))).size, 1, "one video SSRC across the switch");
     assert.equal(new Set(audio.map((p) => p.readUInt32BE(8))).size, 1, "one audio SSRC across the switch");
     assert.deepEqual(

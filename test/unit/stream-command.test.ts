@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { parseStreamCommand, StreamCommandError } from "../../src/stream/stream-command";
+import { SecretRegistry, secrets } from "../../src/redact";
+import { describeValue, parseStreamCommand, StreamCommandError } from "../../src/stream/stream-command";
 
 describe("parseStreamCommand", () => {
   it("accepts the words, booleans and Home Assistant's on/off", () => {
@@ -42,5 +43,22 @@ describe("parseStreamCommand", () => {
       (e: unknown) =>
         e instanceof Error && !e.message.includes("auth=") && /string of 123 characters/.test(e.message),
     );
+  });
+});
+
+describe("describeValue", () => {
+  it("quotes a short string but masks a secret sent as one (a stream key as msg.payload)", () => {
+    const key = "abcd-efgh-ijkl-mnop-qrst";
+    assert.ok(key.length >= SecretRegistry.MIN_LENGTH);
+    assert.equal(describeValue("hello"), '"hello"');
+    secrets.add(key);
+    try {
+      const got = describeValue(key);
+      assert.ok(!got.includes(key), got);
+      assert.equal(got, '"***"');
+      assert.ok(!new StreamCommandError(got).message.includes(key));
+    } finally {
+      secrets.delete(key);
+    }
   });
 });
