@@ -41,7 +41,7 @@ import {
   type StreamRetryOptions,
 } from "./stream-keeper";
 import { sharedStreamHandover, type RtspSessionTokens, type StreamHandover } from "./stream-handover";
-import { exposedWarning, rtspServerError, StreamConfigError } from "./stream-messages";
+import { exposedWarning, portFellBack, rtspServerError, StreamConfigError } from "./stream-messages";
 import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "./stream-state";
 
 export { chooseProtocol, PROTOCOL_CHOICES, type ProtocolChoice } from "./camera-check";
@@ -149,7 +149,7 @@ export interface CameraStreamOptions {
   handover?: CameraStreamHandoverOptions;
   /**
    * The words of a configuration problem (a StreamConfigError) in the "error" state and of the
-   * exposed-server warning: the node's catalog; default: the error's message.
+   * warnings of the local RTSP server (exposed, another port): the node's catalog; default: the message.
    */
   errorText?: (err: unknown) => string;
   /** Tests: make the drivers. */
@@ -440,11 +440,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     }
     if (!opts.credentials && !isLoopbackHost(host)) this.warn(this.text(exposedWarning(host)));
     if (lease.fellBack) {
-      this.warn(
-        `RTSP port ${port} is in use by another program, so WebRTC cameras are served on port ` +
-          `${lease.server.port} instead. Set a free RTSP port in the nest-stream node for a URL that does ` +
-          `not change.`,
-      );
+      this.warn(this.text(portFellBack(port, lease.server.port)));
     }
     return { lease, path };
   }

@@ -31,7 +31,10 @@ export type ErrorVerdict =
   /** Only the user can fix it: stop with state "error" and this refusal. */
   | { kind: "fatal"; error: StreamConfigError };
 
-/** What only the user can fix, and the warning of a camera served beyond loopback without a password. */
+/**
+ * What only the user can fix, and the warnings of the local RTSP server: a camera served beyond
+ * loopback without a password, the default port taken by another program.
+ */
 export const STREAM_CONFIG_CODES = [
   "notFound",
   "permissionDenied",
@@ -49,6 +52,7 @@ export const STREAM_CONFIG_CODES = [
   "alreadyServed",
   "noDeviceData",
   "exposed",
+  "portFellBack",
 ] as const;
 export type StreamConfigCode = (typeof STREAM_CONFIG_CODES)[number];
 
@@ -164,6 +168,11 @@ export function noDeviceData(camera: string): StreamConfigError {
 /** The warning of a camera served beyond loopback without a password. */
 export function exposedWarning(host: string): StreamConfigError {
   return new StreamConfigError("exposed", { host });
+}
+
+/** The default RTSP port is taken: WebRTC cameras are served on another (a warning). */
+export function portFellBack(port: number, actual: number): StreamConfigError {
+  return new StreamConfigError("portFellBack", { port: String(port), actual: String(actual) });
 }
 
 /** Seconds for a status line: 1500 → "2 s", 90000 → "90 s". */

@@ -13,6 +13,7 @@ import {
   exposedWarning,
   noProtocol,
   notACamera,
+  portFellBack,
   rtspServerError,
   STREAM_CONFIG_CODES,
   StreamConfigError,
@@ -83,6 +84,14 @@ describe("nest-stream's configuration errors", () => {
     assert.match(
       worded(exposedWarning("0.0.0.0")),
       /^the local RTSP server listens on 0\.0\.0\.0, beyond this machine/,
+    );
+  });
+
+  it("the default port taken: the port it serves on instead", () => {
+    assert.equal(
+      worded(portFellBack(8554, 40123)),
+      "RTSP port 8554 is in use by another program, so WebRTC cameras are served on port 40123 instead. " +
+        "Set a free RTSP port in the nest-stream node for a URL that does not change.",
     );
   });
 
