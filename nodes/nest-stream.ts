@@ -15,6 +15,7 @@ import {
 } from "../src/stream/camera-stream";
 import { parseStreamCommand, StreamCommandError } from "../src/stream/stream-command";
 import { StreamController } from "../src/stream/stream-controller";
+import { StreamConfigError } from "../src/stream/stream-messages";
 import { rtspCredentialsSetting, rtspPortSetting, StreamSettingError } from "../src/stream/stream-settings";
 import { sharedStreamHandover } from "../src/stream/stream-handover";
 import { StreamStatus } from "../src/stream/stream-status";
@@ -77,6 +78,10 @@ module.exports = function register(RED: RED) {
       ? new Error(t(`errors.${err.code}`, err.got === undefined ? undefined : { got: err.got }))
       : (err as Error);
 
+  /** A configuration problem of the camera, or the exposed-server warning, in the catalog's words. */
+  const errorText = (err: unknown): string =>
+    err instanceof StreamConfigError ? t(`errors.${err.code}`, { ...err.params }) : errorMessage(err);
+
   function NestStreamNode(this: Node, config: NestStreamConfig) {
     RED.nodes.createNode(this, config);
     const nodeCredentials = this.credentials as NestStreamCredentials | undefined;
@@ -135,6 +140,7 @@ module.exports = function register(RED: RED) {
             hold: () => account.linger(),
           },
           // The states carry what the user must see; this is the WebRTC sessions' progress, for the log.
+          errorText,
           log: (level, message) =>
             level === "warn" ? this.warn(redact(message)) : this.debug(redact(message)),
         });

@@ -63,15 +63,6 @@ export const KILL_GRACE_MS = 2000;
 /** How long an exit waits for the rest of stderr (the stream listing) before it is handled. */
 export const STDERR_DRAIN_MS = 1000;
 
-export function ffmpegMissingMessage(path: string): string {
-  return (
-    `ffmpeg was not found (tried "${path}"). Install it: on Debian, Ubuntu or Raspberry Pi OS ` +
-    '"sudo apt install ffmpeg"; in the Home Assistant Node-RED add-on, add "ffmpeg" to the add-on\'s ' +
-    "system_packages option and restart the add-on; or set the node's ffmpeg path (or the FFMPEG_PATH " +
-    "environment variable) to the ffmpeg program."
-  );
-}
-
 /** The ffmpeg to run: the option, else FFMPEG_PATH, else "ffmpeg" on PATH. */
 export function resolveFfmpegPath(option?: string, env: NodeJS.ProcessEnv = process.env): string {
   return option?.trim() || env.FFMPEG_PATH?.trim() || "ffmpeg";

@@ -40,10 +40,11 @@ function roundOrNull(n: number | null | undefined): number | null {
 
 /**
  * The first line of the last error, redacted, made to fit a status: ffmpeg's "rtmp://host/app/***:
- * Input/output error (ffmpeg exited with status 1)" becomes "Input/output error — rtmp://host".
+ * Input/output error (ffmpeg exited with status 1)" becomes "Input/output error — rtmp://host" (the
+ * parenthesis, what happened in the catalog's words, goes whatever its language).
  */
 function firstLine(text: string | null | undefined): string | null {
   const line = redact((text ?? "").split("\n")[0].trim());
-  const named = /^([a-z][a-z0-9+.-]*:\/\/[^/\s?]+)\S*: (.+?)(?: \((?:ffmpeg [^()]*)\))?$/i.exec(line);
+  const named = /^([a-z][a-z0-9+.-]*:\/\/[^/\s?]+)\S*: (.+?)(?: \([^()]*\))?$/i.exec(line);
   return (named ? `${named[2]} — ${named[1]}` : line) || null;
 }

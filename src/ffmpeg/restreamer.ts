@@ -22,8 +22,14 @@ import { buildArgs, type VideoMode } from "./args";
 import { AudioPlanner, type AudioMode, type AudioPlan, type InputAudio } from "./audio-plan";
 import { failureReason } from "./failure-reason";
 import {
+  exitFailure,
+  spawnFailure,
+  stallFailure,
+  unverifiedTls,
+  type RestreamFailure,
+} from "./restream-failure";
+import {
   commandLine,
-  ffmpegMissingMessage,
   FfmpegRun,
   resolveFfmpegPath,
   type FfmpegExit,
@@ -40,10 +46,10 @@ import { spawnWithParent } from "./spawn-with-parent";
 import { StallWatchdog } from "./stall-watchdog";
 import { sessionKey, StreamTokens } from "./stream-url";
 import { resolveOutputs, TargetError, verifyingTls, type Destination, type TargetConfig } from "./targets";
-import { unverifiedTls, type TlsTrust } from "./tls-trust";
+import type { TlsTrust } from "./tls-trust";
 
 // What the Restreamer's callers (tests, bench, the controller) use of its parts, from one place.
-export { ffmpegMissingMessage, resolveFfmpegPath, type FfmpegProcess, type SpawnFn } from "./ffmpeg-process";
+export { resolveFfmpegPath, type FfmpegProcess, type SpawnFn } from "./ffmpeg-process";
 export {
   restreamPayload,
   type RestreamPayload,
@@ -87,7 +93,10 @@ export interface RestreamerOptions {
   tls?: TlsTrust;
   /** Where this restream notes its running ffmpeg, so that one left by a crashed Node-RED can be ended. */
   leftover?: LeftoverProcess;
-  /** The words of a refused destination in `lastError` (the node's catalog); default: the error's message. */
+  /**
+   * The words of a refusal or failure (a `RestreamRefusal`: a refused destination, an ffmpeg that ended)
+   * in `lastError` and in warnings: the node's catalog; default: the error's message.
+   */
   errorText?: (err: unknown) => string;
 }
 
@@ -115,7 +124,7 @@ interface Run {
   watchdog: StallWatchdog;
   liveSince: number | null;
   sample: ProgressSample | null;
-  stallMessage?: string;
+  stall?: RestreamFailure;
   recordings: RecordingTracker | null;
   /** Resolves once the run's last recordings are announced. */
   recordingsEnded: Promise<void>;
@@ -301,7 +310,13 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
     this.emit("log", redact(text));
   }
 
-  private fail(message: string): void {
+  /** A refusal or failure in the caller's words (the node's catalog). */
+  private text(err: unknown): string {
+    return this.options.errorText?.(err) ?? (err as Error).message;
+  }
+
+  private fail(err: unknown): void {
+    const message = this.text(err);
     this.wanted = false;
     this.lastErrorText = redact(message);
     this.log(`failed: ${message}`);
@@ -327,7 +342,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
       const unchecked = (d: Destination) => d.kind === "rtmp" && d.tls && !d.verified;
       if (!this.warnedUnverified && !this.options.tls?.off && this.destinations.some(unchecked)) {
         this.warnedUnverified = true;
-        this.emit("warning", unverifiedTls());
+        this.emit("warning", this.text(unverifiedTls()));
       }
       const next = this.audio.next(this.destinations);
       plan = next.plan;
@@ -343,7 +358,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
         snapshotSeconds: this.options.snapshotSeconds,
       });
     } catch (err) {
-      this.fail(this.options.errorText?.(err) ?? (err as Error).message);
+      this.fail(err);
       return;
     }
 
@@ -402,10 +417,9 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
   }
 
   private spawnFailed(err: NodeJS.ErrnoException): void {
-    if (err.code === "ENOENT") this.fail(ffmpegMissingMessage(this.ffmpegPath));
-    else if (err.code === "EACCES")
-      this.fail(`ffmpeg at "${this.ffmpegPath}" cannot be run (permission denied)`);
-    else this.failure(`ffmpeg could not be started: ${err.message}`, []);
+    const failure = spawnFailure(err, this.ffmpegPath);
+    if (failure.code === "ffmpegNotStarted") this.failure(failure, []);
+    else this.fail(failure);
   }
 
   private onLayout(run: Run, layout: InputLayout): void {
@@ -455,12 +469,8 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
 
   private onStall(run: Run, idleMs: number): void {
     if (run !== this.run || run.ff.stopReason !== undefined) return;
-    const s = Math.round(idleMs / 1000);
-    run.stallMessage =
-      run.liveSince === null
-        ? `ffmpeg made no progress for ${s} s after starting (the input did not deliver frames)`
-        : `ffmpeg's progress stalled for ${s} s`;
-    this.log(`${run.stallMessage}: restarting it`);
+    run.stall = stallFailure(idleMs, run.liveSince !== null);
+    this.log(`${this.text(run.stall)}: restarting it`);
     this.requestStop(run, "stall");
   }
 
@@ -480,7 +490,7 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
       this.clock.clearTimeout(this.statsTimer);
     }
     this.setUrl(this.url ?? run.url); // the old run's token is no longer in use
-    const { code, signal, error: err } = exit;
+    const { error: err } = exit;
 
     if (err && (err.code === "ENOENT" || err.code === "EACCES")) {
       if (!this.wanted) this.setState("stopped");
@@ -496,18 +506,12 @@ export class Restreamer extends EventEmitter<RestreamerEvents> {
       this.launch(); // asked for (switch, audio replan, or a stop overtaken by play): no backoff
       return;
     }
-    let message: string;
-    if (run.stallMessage) message = run.stallMessage;
-    else if (err) message = `ffmpeg failed: ${err.message}`;
-    else if (signal) message = `ffmpeg was killed by ${signal}`;
-    else if (code === 0)
-      message = "ffmpeg exited (status 0) although no stop was asked: the input or output ended";
-    else message = `ffmpeg exited with status ${code}`;
-    this.failure(message, run.ff.stderr);
+    this.failure(run.stall ?? exitFailure(exit), run.ff.stderr);
   }
 
   /** An unasked end: reconnect at once the first time, then with growing backoff. */
-  private failure(message: string, stderr: string[]): void {
+  private failure(err: RestreamFailure, stderr: string[]): void {
+    const message = this.text(err);
     this.failures++;
     this.restartCount++;
     const tail = stderr.slice(-10);

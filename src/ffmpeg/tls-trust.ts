@@ -32,12 +32,3 @@ export function tlsTrust(
   if (file) return exists(file) ? { caFile: file } : { missing: file };
   return { caFile: SYSTEM_CA_FILES.find((f) => exists(f)) };
 }
-
-/** The warning, once per restream, when an rtmps:// destination starts without a certificate check. */
-export function unverifiedTls(): string {
-  return (
-    `no CA certificates found (${SYSTEM_CA_FILES.join(", ")}): the rtmps:// server's certificate is not ` +
-    "checked, so the stream key goes to whoever answers; install the ca-certificates package or set the " +
-    "node's CA file"
-  );
-}

@@ -6,12 +6,12 @@
 import type { CameraInfo, SdmDevice, StreamProtocol } from "../nest/sdm-types";
 import {
   classifyError,
-  noProtocolMessage,
-  notACameraMessage,
-  rtspOnlyMessage,
+  noDeviceData,
+  noProtocol,
+  notACamera,
+  rtspOnly,
   seconds,
-  StreamConfigError,
-  webRtcOnlyMessage,
+  webRtcOnly,
 } from "./stream-messages";
 
 /** The nest-stream node's `protocol` setting. */
@@ -27,26 +27,20 @@ export function chooseProtocol(info: CameraInfo, choice: ProtocolChoice = "auto"
   switch (choice) {
     case "RTSP":
       if (has("RTSP")) return "RTSP";
-      throw new StreamConfigError(
-        has("WEB_RTC")
-          ? webRtcOnlyMessage(info.displayName)
-          : noProtocolMessage(info.displayName, info.protocols),
-      );
+      throw has("WEB_RTC") ? webRtcOnly(info.displayName) : noProtocol(info.displayName, info.protocols);
     case "WEB_RTC":
       if (has("WEB_RTC")) return "WEB_RTC";
-      throw new StreamConfigError(
-        has("RTSP") ? rtspOnlyMessage(info.displayName) : noProtocolMessage(info.displayName, info.protocols),
-      );
+      throw has("RTSP") ? rtspOnly(info.displayName) : noProtocol(info.displayName, info.protocols);
     default:
       if (has("RTSP")) return "RTSP";
       if (has("WEB_RTC")) return "WEB_RTC";
-      throw new StreamConfigError(noProtocolMessage(info.displayName, info.protocols));
+      throw noProtocol(info.displayName, info.protocols);
   }
 }
 
 /** The camera checks: a camera, streamable with `choice`. Throws StreamConfigError with what to do. */
 export function checkCamera(info: CameraInfo, choice: ProtocolChoice): StreamProtocol {
-  if (!info.isCamera) throw new StreamConfigError(notACameraMessage(info.displayName, info.type));
+  if (!info.isCamera) throw notACamera(info.displayName, info.type);
   return chooseProtocol(info, choice);
 }
 
@@ -82,7 +76,7 @@ export async function lookUpDevice(
     } catch (err) {
       hooks.check();
       const verdict = classifyError(err, "lookup", label());
-      if (verdict.kind === "fatal") throw new StreamConfigError(verdict.message);
+      if (verdict.kind === "fatal") throw verdict.error;
       const delay = hooks.delay(err);
       hooks.retrying(`${verdict.reason}; next try in ${seconds(delay)}`);
       await hooks.wait(delay);
@@ -90,8 +84,7 @@ export async function lookUpDevice(
       continue;
     }
     hooks.check();
-    if (!device || typeof device !== "object")
-      throw new StreamConfigError(`Camera "${label()}": no device data.`);
+    if (!device || typeof device !== "object") throw noDeviceData(label());
     return device;
   }
 }

@@ -41,7 +41,7 @@ import {
   type StreamRetryOptions,
 } from "./stream-keeper";
 import { sharedStreamHandover, type RtspSessionTokens, type StreamHandover } from "./stream-handover";
-import { rtspServerMessage, StreamConfigError } from "./stream-messages";
+import { exposedWarning, portFellBack, rtspServerError, StreamConfigError } from "./stream-messages";
 import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "./stream-state";
 
 export { chooseProtocol, PROTOCOL_CHOICES, type ProtocolChoice } from "./camera-check";
@@ -56,15 +56,6 @@ export const DEFAULT_RTSP_HOST = "127.0.0.1";
  * ephemeral port is used instead, with a warning; an explicitly configured port is never replaced.
  */
 export const DEFAULT_RTSP_PORT = 8554;
-
-/** The warning of a camera served beyond loopback without a password. */
-export function exposedWarning(host: string): string {
-  return (
-    `the local RTSP server listens on ${host}, beyond this machine, and this camera has no password: anyone on the ` +
-    `network who reaches the RTSP port can watch it. Set an RTSP user and password in the nest-stream node, ` +
-    `or bind it to 127.0.0.1.`
-  );
-}
 
 /** The one state type (with the protocol in use once the device has been looked up). */
 export type CameraStreamState = StreamState;
@@ -146,13 +137,21 @@ export interface CameraStreamOptions {
   /** Retries of the device lookup (and of the RTSP keeper's commands). */
   retry?: StreamRetryOptions;
   /** StreamKeeper options for RTSP cameras. */
-  rtsp?: Omit<StreamKeeperOptions, "sdm" | "deviceId" | "clock" | "random" | "retry" | "device">;
+  rtsp?: Omit<
+    StreamKeeperOptions,
+    "sdm" | "deviceId" | "clock" | "random" | "retry" | "device" | "errorText"
+  >;
   /** Local RTSP server and WebRTC session options for WebRTC cameras. */
   webrtc?: CameraStreamWebRtcOptions;
   /** Progress of WebRTC sessions (already redacted); the states carry what the user must see. */
   log?: (level: CameraStreamLogLevel, message: string) => void;
   /** RTSP cameras served "direct": hand the live session over across a redeploy. */
   handover?: CameraStreamHandoverOptions;
+  /**
+   * The words of a configuration problem (a StreamConfigError) in the "error" state and of the
+   * warnings of the local RTSP server (exposed, another port): the node's catalog; default: the message.
+   */
+  errorText?: (err: unknown) => string;
   /** Tests: make the drivers. */
   createKeeper?: (options: StreamKeeperOptions) => StreamKeeper;
   createBridge?: (options: WebRtcBridgeOptions) => WebRtcBridge;
@@ -257,7 +256,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
       if (run.cancelled) return;
       const message =
         err instanceof StreamConfigError
-          ? err.message
+          ? this.text(err)
           : `Camera "${this.label}": the stream stopped on an unexpected error: ${errorMessage(err)}`;
       this.fail(run, message);
     });
@@ -354,6 +353,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
       retry: this.retry,
       device,
     };
+    if (this.options.errorText) options.errorText = this.options.errorText;
     if (session) options.session = session;
     return this.options.createKeeper?.(options) ?? new StreamKeeper(options);
   }
@@ -428,7 +428,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
       });
     } catch (err) {
       if (run.cancelled) return undefined;
-      throw new StreamConfigError(rtspServerMessage(info.displayName, host, port, err));
+      throw rtspServerError(info.displayName, host, port, err);
     }
     if (run.cancelled) {
       await lease.release();
@@ -436,18 +436,11 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     }
     run.lease = lease;
     if (lease.server.hasStream(path)) {
-      throw new StreamConfigError(
-        `Camera "${info.displayName}" is already served at ${lease.server.url(path)} by another nest-stream ` +
-          `node: use one nest-stream node per camera and wire its output to every node that needs the URL.`,
-      );
+      throw new StreamConfigError("alreadyServed", { camera: info.displayName, url: lease.server.url(path) });
     }
-    if (!opts.credentials && !isLoopbackHost(host)) this.warn(exposedWarning(host));
+    if (!opts.credentials && !isLoopbackHost(host)) this.warn(this.text(exposedWarning(host)));
     if (lease.fellBack) {
-      this.warn(
-        `RTSP port ${port} is in use by another program, so WebRTC cameras are served on port ` +
-          `${lease.server.port} instead. Set a free RTSP port in the nest-stream node for a URL that does ` +
-          `not change.`,
-      );
+      this.warn(this.text(portFellBack(port, lease.server.port)));
     }
     return { lease, path };
   }
@@ -582,6 +575,11 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
       return;
     this.currentState = clean;
     this.emit("state", { ...clean });
+  }
+
+  /** A configuration problem or warning in the caller's words (the node's catalog). */
+  private text(err: StreamConfigError): string {
+    return this.options.errorText?.(err) ?? err.message;
   }
 
   private warn(text: string): void {

@@ -28,7 +28,13 @@ import {
 import { errorMessage, redact, secrets } from "../redact";
 import { checkCamera, lookUpDevice } from "./camera-check";
 import type { ParkedSession, RtspSessionTokens } from "./stream-handover";
-import { classifyError, seconds, StreamConfigError, type ErrorVerdict } from "./stream-messages";
+import {
+  classifyError,
+  noDeviceData,
+  seconds,
+  StreamConfigError,
+  type ErrorVerdict,
+} from "./stream-messages";
 import type { CameraUrlEvent, StreamDriver, StreamState, StreamUrlEventName } from "./stream-state";
 
 export { StreamConfigError } from "./stream-messages";
@@ -102,6 +108,8 @@ export interface StreamKeeperOptions {
    * the first start() advertises it as "started" and extends it, instead of generating a new one.
    */
   session?: RtspSessionTokens;
+  /** The words of a configuration problem (a StreamConfigError) in the "error" state: the node's catalog; default: its message. */
+  errorText?: (err: unknown) => string;
 }
 
 /** Tokens of one live stream session. */
@@ -182,6 +190,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
   private readonly maxLifetimeMs: number;
   private readonly retry: Required<StreamRetryOptions>;
   private readonly stopTimeoutMs: number;
+  private readonly errorText?: (err: unknown) => string;
   private readonly prefetched?: SdmDevice;
   /** The handed-over session, until the first run takes it. */
   private adopted?: RtspSessionTokens;
@@ -211,6 +220,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
     this.stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
     this.prefetched = options.device;
     this.adopted = options.session;
+    this.errorText = options.errorText;
   }
 
   /** The URL last advertised (newest token), or null when there is none. */
@@ -361,7 +371,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
       if (run.cancelled) return;
       const message =
         err instanceof StreamConfigError
-          ? err.message
+          ? (this.errorText?.(err) ?? err.message)
           : `Camera "${this.label}": the stream keeper stopped on an unexpected error: ${errorMessage(err)}`;
       this.fail(run, message);
     }
@@ -393,8 +403,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
 
   /** Takes the device's display name; throws StreamConfigError when it cannot stream via RTSP. */
   private accept(device: SdmDevice): void {
-    if (!device || typeof device !== "object")
-      throw new StreamConfigError(`Camera "${this.label}": no device data.`);
+    if (!device || typeof device !== "object") throw noDeviceData(this.label);
     this.info = describeDevice(device);
     checkCamera(this.info, "RTSP");
   }
@@ -453,7 +462,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
       } catch (err) {
         this.checkRun(run);
         const verdict = classifyError(err, "extend", this.label);
-        if (verdict.kind === "fatal") throw new StreamConfigError(verdict.message);
+        if (verdict.kind === "fatal") throw verdict.error;
         if (verdict.kind === "rejected") {
           session.lost = true;
           this.setState({
@@ -491,7 +500,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
 
   /** Retry verdict: report "retrying" and wait; fatal verdict: throw. */
   private async afterFailure(run: Run, backoff: Backoff, err: unknown, verdict: ErrorVerdict): Promise<void> {
-    if (verdict.kind === "fatal") throw new StreamConfigError(verdict.message);
+    if (verdict.kind === "fatal") throw verdict.error;
     const delay = this.retryDelay(backoff, err);
     this.setState({
       state: "retrying",

@@ -1,7 +1,8 @@
 /**
  * How the stream keeper reads the SDM client's typed errors: which ones are worth retrying, which
  * mean "this stream's token is gone, start a new one", and which are configuration problems that
- * only the user can fix (with a message that names the camera and says what to do).
+ * only the user can fix (codes the adapter words from its catalog: they name the camera and say what
+ * to do).
  */
 import {
   CredentialsError,
@@ -17,7 +18,7 @@ import {
   UnauthenticatedError,
 } from "../google/errors";
 import { isCameraOffline } from "../nest/sdm-errors";
-import { errorMessage } from "../redact";
+import { errorMessage, redact } from "../redact";
 
 /** Which call failed: the device lookup, GenerateRtspStream or ExtendRtspStream. */
 export type StreamPhase = "lookup" | "generate" | "extend";
@@ -27,64 +28,79 @@ export type ErrorVerdict =
   | { kind: "retry"; reason: string; offline: boolean }
   /** The stream (its extension token) is gone: start a new stream. */
   | { kind: "rejected"; reason: string }
-  /** Only the user can fix it: stop with state "error" and this message. */
-  | { kind: "fatal"; message: string };
+  /** Only the user can fix it: stop with state "error" and this refusal. */
+  | { kind: "fatal"; error: StreamConfigError };
 
-/** A configuration problem found before or while streaming (the keeper stops in state "error"). */
+/**
+ * What only the user can fix, and the warnings of the local RTSP server: a camera served beyond
+ * loopback without a password, the default port taken by another program.
+ */
+export const STREAM_CONFIG_CODES = [
+  "notFound",
+  "permissionDenied",
+  "credentials",
+  "rtspRejected",
+  "rtspUnsupported",
+  "notACamera",
+  "notAnCamera",
+  "webRtcOnly",
+  "rtspOnly",
+  "noProtocol",
+  "noProtocolListed",
+  "rtspServerInUse",
+  "rtspServer",
+  "alreadyServed",
+  "noDeviceData",
+  "exposed",
+  "portFellBack",
+] as const;
+export type StreamConfigCode = (typeof STREAM_CONFIG_CODES)[number];
+
+/**
+ * A configuration problem found before or while streaming (the keeper stops in state "error"), as a
+ * code and its parameters: the adapter words it from its catalog (`nest-stream.errors.<code>`); the
+ * message is a developer's fallback.
+ */
 export class StreamConfigError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** What the text fills in (`__name__`), masked: a token or password never shows. */
+  readonly params: Readonly<Record<string, string>>;
+
+  constructor(
+    readonly code: StreamConfigCode,
+    params: Record<string, string> = {},
+  ) {
+    const masked = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, redact(v)]));
+    const detail = Object.keys(masked).length > 0 ? ` ${JSON.stringify(masked)}` : "";
+    super(`nest-stream: ${code}${detail}`);
     this.name = "StreamConfigError";
+    this.params = masked;
   }
 }
-
-const SHARE_ADVICE =
-  "and that the camera was shared with your Device Access project when the nest-account was authorized " +
-  "(authorize the account again and tick this camera)";
 
 /** `camera` is the display name when known, else the device id. */
 export function classifyError(err: unknown, phase: StreamPhase, camera: string): ErrorVerdict {
   const detail = errorMessage(err);
   const cam = `"${camera}"`;
-  if (err instanceof NotFoundError) {
-    return {
-      kind: "fatal",
-      message: `Camera ${cam} was not found (${detail}). Check the device id in the nest-stream node, ${SHARE_ADVICE}.`,
-    };
-  }
-  if (err instanceof PermissionDeniedError) {
-    return {
-      kind: "fatal",
-      message:
-        `Google denied access to camera ${cam} (${detail}). Check the Device Access project ID of the ` +
-        `nest-account, ${SHARE_ADVICE}.`,
-    };
-  }
+  const fatal = (code: StreamConfigCode): ErrorVerdict => ({
+    kind: "fatal",
+    error: new StreamConfigError(code, { camera, detail }),
+  });
+  if (err instanceof NotFoundError) return fatal("notFound");
+  if (err instanceof PermissionDeniedError) return fatal("permissionDenied");
   if (
     err instanceof InvalidGrantError ||
     err instanceof InvalidClientError ||
     err instanceof CredentialsError
   ) {
-    return { kind: "fatal", message: `Camera ${cam}: ${detail}` };
+    return fatal("credentials");
   }
   if (err instanceof InvalidArgumentError) {
     if (phase === "extend") return { kind: "rejected", reason: `extension token rejected (${detail})` };
-    return {
-      kind: "fatal",
-      message:
-        `Google rejected the RTSP stream request for camera ${cam} (${detail}). If this camera offers only ` +
-        `WebRTC, set Protocol to "auto" or "WebRTC" in the nest-stream node.`,
-    };
+    return fatal("rtspRejected");
   }
   if (err instanceof FailedPreconditionError) {
-    if (phase === "generate" && /not supported|unsupported/i.test(err.message)) {
-      return {
-        kind: "fatal",
-        message:
-          `Camera ${cam} cannot give an RTSP live stream (${detail}). If it offers only WebRTC, set Protocol ` +
-          `to "auto" or "WebRTC" in the nest-stream node.`,
-      };
-    }
+    if (phase === "generate" && /not supported|unsupported/i.test(err.message))
+      return fatal("rtspUnsupported");
     if (isCameraOffline(err)) {
       return {
         kind: "retry",
@@ -112,43 +128,51 @@ export function deviceTypeName(type: string): string {
   return last.replace(/_/g, " ").toLowerCase();
 }
 
-export function notACameraMessage(camera: string, type: string): string {
+/** A device that is not a camera, named by its type (the catalog's "a" or "an" before it). */
+export function notACamera(camera: string, type: string): StreamConfigError {
   const kind = deviceTypeName(type);
-  const article = /^[aeiou]/.test(kind) ? "an" : "a";
-  return `Device "${camera}" is ${article} ${kind}, not a camera: pick a camera in the nest-stream node.`;
+  return new StreamConfigError(/^[aeiou]/.test(kind) ? "notAnCamera" : "notACamera", { camera, kind });
 }
 
 /** The camera lists only WEB_RTC but RTSP was asked for (forced in the node, or a bare StreamKeeper). */
-export function webRtcOnlyMessage(camera: string): string {
-  return (
-    `Camera "${camera}" offers only WebRTC, so it cannot stream via RTSP: set Protocol to "auto" or ` +
-    `"WebRTC" in the nest-stream node.`
-  );
+export function webRtcOnly(camera: string): StreamConfigError {
+  return new StreamConfigError("webRtcOnly", { camera });
 }
 
 /** The camera lists only RTSP but WebRTC was forced in the node. */
-export function rtspOnlyMessage(camera: string): string {
-  return (
-    `Camera "${camera}" offers only RTSP, not WebRTC: set Protocol to "auto" or "RTSP" in the ` +
-    `nest-stream node.`
-  );
+export function rtspOnly(camera: string): StreamConfigError {
+  return new StreamConfigError("rtspOnly", { camera });
 }
 
 /** The camera lists neither protocol (or none this package knows). */
-export function noProtocolMessage(camera: string, protocols: readonly string[]): string {
-  const listed = protocols.length ? `it lists ${protocols.join(", ")}` : "it lists none";
-  return `Camera "${camera}" offers no live stream protocol this node can use (RTSP or WebRTC; ${listed}).`;
+export function noProtocol(camera: string, protocols: readonly string[]): StreamConfigError {
+  return protocols.length
+    ? new StreamConfigError("noProtocol", { camera, protocols: protocols.join(", ") })
+    : new StreamConfigError("noProtocolListed", { camera });
 }
 
 /** The local RTSP server that serves WebRTC cameras could not listen. */
-export function rtspServerMessage(camera: string, host: string, port: number, err: unknown): string {
+export function rtspServerError(camera: string, host: string, port: number, err: unknown): StreamConfigError {
   const code = (err as { code?: unknown } | null)?.code;
-  const why = code === "EADDRINUSE" ? "the port is in use by another program" : errorMessage(err);
   const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
-  return (
-    `Camera "${camera}": the local RTSP server for WebRTC cameras could not listen on ${where} (${why}). ` +
-    `Set another RTSP port in the nest-stream node (0 = any free port), or check the bind address.`
-  );
+  return code === "EADDRINUSE"
+    ? new StreamConfigError("rtspServerInUse", { camera, where })
+    : new StreamConfigError("rtspServer", { camera, where, error: errorMessage(err) });
+}
+
+/** The lookup answered without a device. */
+export function noDeviceData(camera: string): StreamConfigError {
+  return new StreamConfigError("noDeviceData", { camera });
+}
+
+/** The warning of a camera served beyond loopback without a password. */
+export function exposedWarning(host: string): StreamConfigError {
+  return new StreamConfigError("exposed", { host });
+}
+
+/** The default RTSP port is taken: WebRTC cameras are served on another (a warning). */
+export function portFellBack(port: number, actual: number): StreamConfigError {
+  return new StreamConfigError("portFellBack", { port: String(port), actual: String(actual) });
 }
 
 /** Seconds for a status line: 1500 → "2 s", 90000 → "90 s". */

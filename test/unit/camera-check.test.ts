@@ -11,6 +11,7 @@ import { checkCamera, lookUpDevice, type LookupHooks } from "../../src/stream/ca
 import { StreamConfigError } from "../../src/stream/stream-messages";
 import { FakeClock } from "../support/fake-clock";
 import { cameraDevice, DEVICE_ID, FakeSdmRunner, thermostatDevice } from "../fixtures/fake-google/sdm-runner";
+import { refusalText, wordedAs } from "../support/catalog";
 
 describe("camera checks", () => {
   describe("checkCamera", () => {
@@ -30,15 +31,19 @@ describe("camera checks", () => {
       assert.throws(
         () => checkCamera(describeDevice(thermostatDevice()), "auto"),
         (e: Error) =>
-          e instanceof StreamConfigError && /Hallway/.test(e.message) && /not a camera/i.test(e.message),
+          e instanceof StreamConfigError &&
+          /Hallway/.test(refusalText("nest-stream", e)) &&
+          /not a camera/i.test(refusalText("nest-stream", e)),
       );
       assert.throws(
         () => checkCamera(describeDevice(cameraDevice({ protocols: ["WEB_RTC"] })), "RTSP"),
-        (e: Error) => e instanceof StreamConfigError && /set Protocol to "auto" or "WebRTC"/.test(e.message),
+        (e: Error) =>
+          e instanceof StreamConfigError &&
+          /set Protocol to "auto" or "WebRTC"/.test(refusalText("nest-stream", e)),
       );
       assert.throws(
         () => checkCamera(describeDevice(cameraDevice({ protocols: [] })), "auto"),
-        (e: Error) => e instanceof StreamConfigError && /Front door/.test(e.message),
+        (e: Error) => e instanceof StreamConfigError && /Front door/.test(refusalText("nest-stream", e)),
       );
     });
   });
@@ -87,7 +92,7 @@ describe("camera checks", () => {
       sdm.fail("device", new NotFoundError("Device not found."));
       await assert.rejects(
         lookUpDevice(sdm, DEVICE_ID, () => "Porch", hooks),
-        (e: Error) => e instanceof StreamConfigError && /Porch/.test(e.message),
+        (e: Error) => e instanceof StreamConfigError && /Porch/.test(refusalText("nest-stream", e)),
       );
       assert.deepEqual(reasons, []);
     });
@@ -97,7 +102,7 @@ describe("camera checks", () => {
       const empty = { device: async () => undefined as never };
       await assert.rejects(
         lookUpDevice(empty, DEVICE_ID, () => "Porch", hooks),
-        /Camera "Porch": no device data/,
+        wordedAs("nest-stream", /Camera "Porch": no device data/),
       );
       sdm.fail("device", new TransientGoogleError("backend unavailable"));
       const found = lookUpDevice(sdm, DEVICE_ID, () => "Porch", hooks);

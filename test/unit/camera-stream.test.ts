@@ -32,6 +32,7 @@ import {
   thermostatDevice,
 } from "../fixtures/fake-google/sdm-runner";
 import { untilWithin } from "../support/wait";
+import { refusalText, wordedAs } from "../support/catalog";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -114,6 +115,8 @@ function setup(
     clock,
     random: () => 0.5,
     webrtc: { port: 0, servers: pool },
+    // The error states in the words users read: the node's catalog.
+    errorText: (err: unknown) => refusalText("nest-stream", err),
     createBridge: (o) => {
       const b = new FakeBridge(o);
       bridges.push(b);
@@ -157,10 +160,16 @@ describe("CameraStream", function () {
       assert.equal(chooseProtocol(info(["RTSP"]), "RTSP"), "RTSP");
       assert.throws(
         () => chooseProtocol(info(["WEB_RTC"]), "RTSP"),
-        /offers only WebRTC.*"auto" or "WebRTC"/,
+        wordedAs("nest-stream", /offers only WebRTC.*"auto" or "WebRTC"/),
       );
-      assert.throws(() => chooseProtocol(info(["RTSP"]), "WEB_RTC"), /offers only RTSP.*"auto" or "RTSP"/);
-      assert.throws(() => chooseProtocol(info([])), /no live stream protocol.*lists none/);
+      assert.throws(
+        () => chooseProtocol(info(["RTSP"]), "WEB_RTC"),
+        wordedAs("nest-stream", /offers only RTSP.*"auto" or "RTSP"/),
+      );
+      assert.throws(
+        () => chooseProtocol(info([])),
+        wordedAs("nest-stream", /no live stream protocol.*lists none/),
+      );
     });
   });
 
@@ -378,6 +387,7 @@ describe("CameraStream", function () {
           deviceId: DEVICE_ID,
           clock: explicit.clock,
           webrtc: { port: busyPort, servers: explicit.pool },
+          errorText: (err: unknown) => refusalText("nest-stream", err),
         });
         open.push(s1);
         const states: CameraStreamState[] = [];

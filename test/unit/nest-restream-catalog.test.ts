@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { MESSAGE_PATH_CODES } from "../../src/ffmpeg/message-paths";
 import { RESTREAM_REFUSAL_CODES } from "../../src/ffmpeg/refusal";
+import { RESTREAM_FAILURE_CODES } from "../../src/ffmpeg/restream-failure";
 import { RESTREAM_INPUT_CODES } from "../../src/ffmpeg/restream-input";
 import { TARGET_ERROR_CODES } from "../../src/ffmpeg/targets";
 import { builtCatalog } from "../support/catalog";
@@ -27,6 +28,7 @@ const codes: readonly string[] = [
   ...TARGET_ERROR_CODES,
   ...MESSAGE_PATH_CODES,
   ...RESTREAM_REFUSAL_CODES,
+  ...RESTREAM_FAILURE_CODES,
 ];
 
 describe("nest-restream message catalog", () => {

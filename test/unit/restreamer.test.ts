@@ -29,6 +29,8 @@ function setup(options: Partial<RestreamerOptions> = {}) {
     ffmpegPath: "/usr/bin/ffmpeg",
     // Supervision tests keep the audio plan fixed; the audio tests below pass "auto".
     audio: "copy",
+    // lastError in the words users read: the node's catalog.
+    errorText: (err: unknown) => refusalText("nest-restream", err),
     ...options,
   });
   const states: RestreamSnapshot[] = [];
@@ -351,8 +353,7 @@ describe("Restreamer", () => {
   });
 
   it("an invalid target puts the restreamer in failed without spawning, worded by the node", () => {
-    const errorText = (err: unknown) => refusalText("nest-restream", err);
-    const { r, spawner } = setup({ target: { target: "youtube-rtmps" }, errorText });
+    const { r, spawner } = setup({ target: { target: "youtube-rtmps" } });
     r.play(URL1);
     assert.equal(r.state, "failed");
     assert.match(r.snapshot().lastError ?? "", /youtube-rtmps needs a stream key/);

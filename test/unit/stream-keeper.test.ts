@@ -28,6 +28,7 @@ import {
   type FakeCall,
 } from "../fixtures/fake-google/sdm-runner";
 import { assertNoSecrets as assertNoneIn } from "../support/secrets";
+import { refusalText } from "../support/catalog";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -44,7 +45,15 @@ function setup(
 ) {
   const clock = new FakeClock();
   const sdm = new FakeSdmRunner(clock, { lifetimeMs: options.lifetimeMs, device: options.device });
-  const keeper = new StreamKeeper({ sdm, deviceId: DEVICE_ID, clock, random: () => 0.5, ...options.keeper });
+  const keeper = new StreamKeeper({
+    sdm,
+    deviceId: DEVICE_ID,
+    clock,
+    random: () => 0.5,
+    // The error states in the words users read: the node's catalog.
+    errorText: (err: unknown) => refusalText("nest-stream", err),
+    ...options.keeper,
+  });
   const urls: StreamUrlEvent[] = [];
   const states: StreamState[] = [];
   const warnings: string[] = [];

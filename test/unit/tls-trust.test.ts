@@ -30,6 +30,7 @@ function restreamer(tls: TlsTrust) {
     ffmpegPath: "/usr/bin/ffmpeg",
     audio: "copy",
     tls,
+    errorText: (err: unknown) => refusalText("nest-restream", err),
   });
   const warnings: string[] = [];
   r.on("warning", (w) => warnings.push(w));
