@@ -2,21 +2,12 @@
  * Why nest-restream refuses a message or a setting, as a code and its parameters: the adapter words it
  * from its catalog (`nest-restream.errors.<code>`); the message is a developer's fallback.
  */
-import { redact } from "../redact";
+import { CodedError } from "../coded-error";
 
-export class RestreamRefusal<Code extends string = string> extends Error {
-  /** What the text fills in (`__name__`), masked: a stream key or token never shows. */
-  readonly params: Readonly<Record<string, string>>;
-
-  constructor(
-    readonly code: Code,
-    params: Record<string, string> = {},
-  ) {
-    const masked = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, redact(v)]));
-    const detail = Object.keys(masked).length > 0 ? ` ${JSON.stringify(masked)}` : "";
-    super(`nest-restream: ${code}${detail}`);
+export class RestreamRefusal<Code extends string = string> extends CodedError<Code> {
+  constructor(code: Code, params: Record<string, string> = {}) {
+    super("nest-restream", code, params);
     this.name = "RestreamRefusal";
-    this.params = masked;
   }
 }
 

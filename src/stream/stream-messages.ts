@@ -18,7 +18,8 @@ import {
   UnauthenticatedError,
 } from "../google/errors";
 import { isCameraOffline } from "../nest/sdm-errors";
-import { errorMessage, redact } from "../redact";
+import { CodedError } from "../coded-error";
+import { errorMessage } from "../redact";
 
 /** Which call failed: the device lookup, GenerateRtspStream or ExtendRtspStream. */
 export type StreamPhase = "lookup" | "generate" | "extend";
@@ -61,19 +62,10 @@ export type StreamConfigCode = (typeof STREAM_CONFIG_CODES)[number];
  * code and its parameters: the adapter words it from its catalog (`nest-stream.errors.<code>`); the
  * message is a developer's fallback.
  */
-export class StreamConfigError extends Error {
-  /** What the text fills in (`__name__`), masked: a token or password never shows. */
-  readonly params: Readonly<Record<string, string>>;
-
-  constructor(
-    readonly code: StreamConfigCode,
-    params: Record<string, string> = {},
-  ) {
-    const masked = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, redact(v)]));
-    const detail = Object.keys(masked).length > 0 ? ` ${JSON.stringify(masked)}` : "";
-    super(`nest-stream: ${code}${detail}`);
+export class StreamConfigError extends CodedError<StreamConfigCode> {
+  constructor(code: StreamConfigCode, params: Record<string, string> = {}) {
+    super("nest-stream", code, params);
     this.name = "StreamConfigError";
-    this.params = masked;
   }
 }
 
