@@ -5,13 +5,12 @@
  * bounded number of times, or not at all on the `singleTry` view, whose callers keep their own
  * schedule; a refused token is handled by the token keeper.
  */
-import { Backoff } from "../backoff";
-import { sleep, systemClock, type Clock } from "../clock";
+import { systemClock, type Clock } from "../clock";
 import { truncateMiddle } from "../format";
 import { CommandBudget } from "./command-budget";
-import { CredentialsError, GoogleError, RateLimitedError } from "../google/errors";
+import { CredentialsError, GoogleError } from "../google/errors";
 import { AxiosTransport, isOk, parseBody, sendRequest, type HttpTransport } from "../google/http";
-import { isRetryable, retryDelay } from "../google/retry";
+import { withRetries } from "../google/retry";
 import { InvalidDeviceIdError, sdmError } from "./sdm-errors";
 import {
   describeDevice,
@@ -232,38 +231,30 @@ export class SdmClient {
   }
 
   /**
-   * Bounded retries. With `budgetKey` (an executeCommand) each attempt takes a budget slot, and a
-   * 429 pauses the whole budget, since Google's limit is for the project and user, not this call.
+   * Bounded retries on the shared policy. With `budgetKey` (an executeCommand) each attempt takes a
+   * budget slot, and a 429 pauses the whole budget, since Google's limit is for the project and
+   * user, not this call.
    */
-  private async withRetries<T>(op: () => Promise<T>, options: CallOptions, budgetKey?: string): Promise<T> {
-    const transientBackoff = new Backoff({ initialMs: 1_000, maxMs: 30_000, random: this.random });
-    const rateBackoff = new Backoff({ initialMs: 10_000, maxMs: 120_000, random: this.random });
-    let transientRetries = 0;
-    let rateRetries = 0;
-    for (;;) {
-      if (budgetKey !== undefined) await this.budget.acquire(options.signal, budgetKey);
-      try {
-        return await op();
-      } catch (err) {
-        if (options.signal?.aborted) throw err;
-        // A 429 another loop already spent its tries on (the token endpoint's) is final here.
-        if (err instanceof RateLimitedError && isRetryable(err)) {
-          const delayMs = retryDelay(rateBackoff, err);
-          // Google's window is the project's: every command waits, retried or not.
-          if (budgetKey !== undefined) this.budget.penalize(delayMs);
-          if (rateRetries >= this.maxRateLimitRetries) throw err;
-          rateRetries++;
-          if (budgetKey === undefined) await sleep(this.clock, delayMs, options.signal);
-          continue;
-        }
-        if (isRetryable(err) && transientRetries < this.maxTransientRetries) {
-          transientRetries++;
-          await sleep(this.clock, retryDelay(transientBackoff, err), options.signal);
-          continue;
-        }
-        throw err;
-      }
-    }
+  private withRetries<T>(op: () => Promise<T>, options: CallOptions, budgetKey?: string): Promise<T> {
+    return withRetries(op, {
+      clock: this.clock,
+      signal: options.signal,
+      initialMs: 1_000,
+      maxMs: 30_000,
+      random: this.random,
+      maxAttempts: 1 + this.maxTransientRetries,
+      rateLimited: {
+        initialMs: 10_000,
+        maxMs: 120_000,
+        random: this.random,
+        maxRetries: this.maxRateLimitRetries,
+        pause: budgetKey === undefined ? undefined : (delayMs) => this.budget.penalize(delayMs),
+      },
+      beforeAttempt:
+        budgetKey === undefined ? undefined : () => this.budget.acquire(options.signal, budgetKey),
+      // The single-try view's callers keep their own schedule: its failures stay theirs to retry.
+      spend: this.maxTransientRetries + this.maxRateLimitRetries > 0,
+    });
   }
 }
 

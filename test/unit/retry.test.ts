@@ -88,4 +88,70 @@ describe("retry policy", () => {
     assert.equal(result, "ok");
     assert.equal(at[1] - at[0], 9_000);
   });
+
+  it("counts 429s on their own schedule, and hands every 429 wait to pause instead of sleeping", async () => {
+    const clock = new FakeClock();
+    const failures = [
+      new RateLimitedError("slow down"),
+      new TransientGoogleError("down", 503),
+      new RateLimitedError("slow down", 50_000),
+      new RateLimitedError("slow down"),
+    ];
+    const paused: number[] = [];
+    const slept: number[] = [];
+    const start = clock.now();
+    let calls = 0;
+    const err = await driveToError(
+      clock,
+      withRetries(
+        async () => {
+          calls++;
+          throw failures.shift() ?? new Error("no more");
+        },
+        {
+          clock,
+          initialMs: 1_000,
+          maxMs: 1_000,
+          jitter: 0,
+          maxAttempts: 2,
+          rateLimited: {
+            initialMs: 10_000,
+            maxMs: 120_000,
+            jitter: 0,
+            maxRetries: 2,
+            pause: (ms) => paused.push(ms),
+          },
+          onRetry: ({ delayMs, error }) => {
+            if (!(error instanceof RateLimitedError)) slept.push(delayMs);
+          },
+        },
+      ),
+      60_000,
+    );
+    assert.ok(err instanceof RateLimitedError);
+    assert.equal(calls, 4, "two 429 retries and one transient retry, each counted apart");
+    assert.deepEqual(paused, [10_000, 50_000, 20_000], "Retry-After wins; the last 429's wait is paid too");
+    assert.deepEqual(slept, [1_000]);
+    assert.equal(
+      clock.now() - start,
+      1_000,
+      "the 429 waits were left to pause, only the transient one slept here",
+    );
+    assert.ok(!isRetryable(err), "given up on: final for the loops above");
+  });
+
+  it("leaves a one-try view's failure to its caller's schedule when spend is false", async () => {
+    const clock = new FakeClock();
+    const err = await driveToError(
+      clock,
+      withRetries(
+        async () => {
+          throw new TransientGoogleError("down", 503);
+        },
+        { clock, initialMs: 1_000, maxMs: 1_000, maxAttempts: 1, spend: false },
+      ),
+      60_000,
+    );
+    assert.ok(isRetryable(err), "the caller may still try again");
+  });
 });
