@@ -4,7 +4,6 @@
  */
 import os from "node:os";
 import path from "node:path";
-import { truncate } from "../src/format";
 import { errorMessage, redact } from "../src/redact";
 import type { Privacy } from "../src/youtube/live-api";
 import { chunkBytes, UploadFileError } from "../src/youtube/resumable-upload";
@@ -16,7 +15,8 @@ import {
   type QueueStatus,
   type UploadDone,
 } from "../src/youtube/upload-queue";
-import type { Node, NodeStatus, RED } from "./red-types";
+import { UploadStatusLine } from "../src/youtube/upload-status";
+import type { Node, RED } from "./red-types";
 import { accountOrRefuse } from "./lib/account-guard";
 import type { YouTubeAccountNode } from "./youtube-account";
 
@@ -47,9 +47,6 @@ function settingsFrom(config: YouTubeUploadConfig): UploadSettings {
   };
 }
 
-/** Status updates that only move the percentage go out at most this often. */
-const PROGRESS_STATUS_MS = 1_000;
-
 module.exports = function register(RED: RED) {
   function YouTubeUploadNode(this: Node, config: YouTubeUploadConfig) {
     RED.nodes.createNode(this, config);
@@ -66,16 +63,11 @@ module.exports = function register(RED: RED) {
       uploader: () => accountNode.account().uploader({ chunkBytes: chunk }),
     });
 
-    let lastProgress = 0;
-    let lastKind = "";
-    queue.on("status", (s: QueueStatus) => {
-      const kind = statusKind(s);
-      const now = Date.now();
-      if (kind === "progress" && kind === lastKind && now - lastProgress < PROGRESS_STATUS_MS) return;
-      lastKind = kind;
-      lastProgress = now;
-      this.status(statusFor(RED, s));
-    });
+    const statusLine = new UploadStatusLine(
+      (key, vars) => RED._(`youtube-upload.status.${key}`, vars),
+      (view) => this.status(view),
+    );
+    queue.on("status", (s: QueueStatus) => statusLine.update(s));
     queue.on("done", (d: UploadDone) => {
       const { result, entry } = d;
       this.send({
@@ -127,47 +119,3 @@ module.exports = function register(RED: RED) {
 
   RED.nodes.registerType("youtube-upload", YouTubeUploadNode);
 };
-
-function statusKind(s: QueueStatus): string {
-  if (s.waitingUntil) return "waiting";
-  if (s.retrying) return "retrying";
-  if (s.current && s.current.total > 0) return "progress";
-  return s.queued > 0 ? "starting" : "idle";
-}
-
-function speed(bytesPerSecond: number): string {
-  if (bytesPerSecond >= 1024 * 1024) return `${(bytesPerSecond / 1024 / 1024).toFixed(1)} MB/s`;
-  return `${Math.round(bytesPerSecond / 1024)} KB/s`;
-}
-
-function statusFor(RED: RED, s: QueueStatus): NodeStatus {
-  const t = (key: string, subs?: Record<string, unknown>) => RED._(`youtube-upload.status.${key}`, subs);
-  const queued = t("queued", { count: s.queued });
-  switch (statusKind(s)) {
-    case "waiting": {
-      const until = new Date(s.waitingUntil ?? 0).toISOString().slice(0, 16).replace("T", " ");
-      return { fill: "yellow", shape: "ring", text: truncate(`${t("waiting", { until })} · ${queued}`) };
-    }
-    case "retrying":
-      return {
-        fill: "yellow",
-        shape: "ring",
-        text: truncate(redact(`${t("retrying", { error: s.retrying ?? "" })} · ${queued}`)),
-      };
-    case "progress": {
-      const c = s.current ?? { sent: 0, total: 1, bytesPerSecond: 0 };
-      const percent = Math.floor((c.sent / c.total) * 100);
-      return {
-        fill: "blue",
-        shape: "dot",
-        text: truncate(t("uploading", { percent, speed: speed(c.bytesPerSecond), queued })),
-      };
-    }
-    case "starting":
-      return { fill: "blue", shape: "ring", text: truncate(`${t("starting")} · ${queued}`) };
-    default:
-      return s.lastVideoId
-        ? { fill: "green", shape: "dot", text: truncate(t("done", { videoId: s.lastVideoId })) }
-        : { fill: "grey", shape: "ring", text: t("idle") };
-  }
-}

@@ -1,6 +1,7 @@
 /**
  * youtube-upload's message catalog holds what its editor and adapter use, and nothing else: the
- * editor's `data-i18n` and `this._` keys, the status keys the adapter words its status with (`t("…")`),
+ * editor's `data-i18n` and `this._` keys, the status keys its status line words (`text("…")` in
+ * src/youtube/upload-status.ts),
  * one error text per refused input (UploadFileError codes), and the adapter's own errors.
  */
 import assert from "node:assert/strict";
@@ -13,6 +14,7 @@ const root = path.join(__dirname, "..", "..", "..");
 const editor = fs.readFileSync(path.join(root, "nodes", "youtube-upload.html"), "utf8");
 const adapter = fs.readFileSync(path.join(root, "nodes", "youtube-upload.ts"), "utf8");
 const core = fs.readFileSync(path.join(root, "src", "youtube", "resumable-upload.ts"), "utf8");
+const statusLine = fs.readFileSync(path.join(root, "src", "youtube", "upload-status.ts"), "utf8");
 const FILE_CODES = ["notString", "missing", "empty", "notFile", "changed"];
 
 describe("youtube-upload message catalog", () => {
@@ -42,7 +44,9 @@ describe("youtube-upload message catalog", () => {
       const used = guarded
         ? true
         : status
-          ? adapter.includes(`"${status[1]}"`) || adapter.includes(key)
+          ? (statusLine.includes(`text("${status[1]}"`) &&
+              adapter.includes("youtube-upload.status.${key}")) ||
+            adapter.includes(key)
           : error
             ? FILE_CODES.includes(error[1]) || adapter.includes(key)
             : editor.includes(key);
