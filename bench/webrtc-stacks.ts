@@ -11,7 +11,7 @@ import { fork } from "node:child_process";
 import * as crypto from "node:crypto";
 import { RTCPeerConnection } from "werift";
 import { fixNestAnswer } from "../src/webrtc/sdp";
-import { offerCodecs } from "../src/webrtc/webrtc-session";
+import { offerCodecs } from "../src/webrtc/webrtc-media";
 import { delay } from "../test/fixtures/ports";
 import { waitFor } from "../test/support/wait";
 

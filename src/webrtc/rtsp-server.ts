@@ -15,8 +15,9 @@
  * failed attempts). `readerUrl()` is the URL with them in it, for the readers.
  *
  * Whatever a client sends, the server stays up and keeps serving the others: requests are read
- * one at a time within limits (see RtspServerLimits), and what it refuses is answered with its
- * RTSP status (RFC 2326 section 11: 400, 403, 408, 413, 414, 503) before the connection is closed.
+ * one at a time (rtsp-request.ts) within limits (see RtspServerLimits), and what it refuses is
+ * answered with its RTSP status (RFC 2326 section 11: 400, 403, 408, 413, 414, 503) before the
+ * connection is closed.
  */
 import { randomBytes } from "node:crypto";
 import * as net from "node:net";
@@ -24,6 +25,14 @@ import { systemClock, type Clock, type Timer } from "../clock";
 import { RtspAuthenticator, withCredentials, type RtspAuthOptions, type RtspCredentials } from "./rtsp-auth";
 import { buildRtspSdp, type RtspSdpOptions } from "./sdp";
 import { RTSP_REASONS } from "../rtsp/reason-phrases";
+import {
+  ByteQueue,
+  chooseTransport,
+  parseRequest,
+  type ParsedRequest,
+  type RtspRequest,
+  type RtspRequestLimits,
+} from "./rtsp-request";
 
 export type TrackKind = "video" | "audio";
 
@@ -71,14 +80,11 @@ export interface LocalRtspServerOptions {
   log?: (level: "debug" | "info" | "warn", message: string) => void;
 }
 
-/** Limits on what one client may send and hold; each refusal is answered before closing. */
-export interface RtspServerLimits {
-  /** Request line and header fields, up to the empty line (more: 400 Bad Request). */
-  maxHeaderBytes: number;
-  /** The request URI (more: 414 Request-URI Too Large). */
-  maxUriBytes: number;
-  /** A request body, as its Content-Length says (more: 413 Request Entity Too Large). */
-  maxBodyBytes: number;
+/**
+ * Limits on what one client may send and hold; each refusal is answered before closing. Those on
+ * one request (head, URI, body) are RtspRequestLimits (rtsp-request.ts).
+ */
+export interface RtspServerLimits extends RtspRequestLimits {
   /**
    * Replies a client has not read yet: beyond this the server reads no further request from it
    * until it reads them (pipelined requests do not pile up replies). Not for playing readers,
@@ -113,63 +119,8 @@ interface Stream {
   waiters: Set<() => void>;
 }
 
-interface Request {
-  method: string;
-  uri: string;
-  headers: Map<string, string>;
-  body: Buffer;
-}
-
 const SERVER = "node-red-contrib-nest-restream";
 const PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
-
-/** A request read off the connection, why it cannot be, or how many bytes it needs (at least). */
-type Parsed = { request: Request; size: number } | { refuse: number; cseq?: string } | { need: number };
-
-/**
- * Received bytes not read yet. Appending copies each byte once (amortised): a request sent a
- * byte at a time is not copied again for every byte.
- */
-class ByteQueue {
-  private data = Buffer.alloc(0);
-  private start = 0;
-  private end = 0;
-
-  get length(): number {
-    return this.end - this.start;
-  }
-
-  view(): Buffer {
-    return this.data.subarray(this.start, this.end);
-  }
-
-  append(chunk: Buffer): void {
-    if (this.end + chunk.length > this.data.length) {
-      const size = this.length + chunk.length;
-      if (size <= this.data.length / 2) {
-        this.data.copy(this.data, 0, this.start, this.end);
-      } else {
-        const grown = Buffer.allocUnsafe(Math.max(size * 2, 4096));
-        this.data.copy(grown, 0, this.start, this.end);
-        this.data = grown;
-      }
-      this.end = this.length;
-      this.start = 0;
-    }
-    chunk.copy(this.data, this.end);
-    this.end += chunk.length;
-  }
-
-  consume(n: number): void {
-    this.start = Math.min(this.end, this.start + n);
-    if (this.start === this.end) this.start = this.end = 0;
-  }
-
-  clear(): void {
-    this.data = Buffer.alloc(0);
-    this.start = this.end = 0;
-  }
-}
 
 class Reader {
   readonly buffer = new ByteQueue();
@@ -532,7 +483,7 @@ export class LocalRtspServer {
         reader.need = 1;
         continue;
       }
-      const parsed: Parsed = buf.length > 0 ? parseRequest(buf, this.limits) : { need: 1 };
+      const parsed: ParsedRequest = buf.length > 0 ? parseRequest(buf, this.limits) : { need: 1 };
       if ("need" in parsed) {
         reader.need = parsed.need;
         return this.awaitRest(reader);
@@ -588,7 +539,7 @@ export class LocalRtspServer {
 
   private reply(
     reader: Reader,
-    req: Request,
+    req: RtspRequest,
     status: number,
     headers: Record<string, string | string[]> = {},
     body = "",
@@ -629,7 +580,7 @@ export class LocalRtspServer {
     return { camera, control: parts.slice(1).join("/") };
   }
 
-  private async handle(reader: Reader, req: Request): Promise<void> {
+  private async handle(reader: Reader, req: RtspRequest): Promise<void> {
     if (reader.closed) return;
     const { camera, control } = this.target(req.uri);
     const stream = camera !== undefined ? this.streams.get(camera) : undefined;
@@ -700,7 +651,7 @@ export class LocalRtspServer {
    * or before); otherwise answers 401 with a challenge (403 and closes once the client's address
    * has used up its failed attempts) and returns false.
    */
-  private authorize(reader: Reader, req: Request, stream: Stream | undefined): boolean {
+  private authorize(reader: Reader, req: RtspRequest, stream: Stream | undefined): boolean {
     const credentials = stream?.source.credentials;
     if (!stream || !credentials || reader.authorized === stream) return true;
     if (this.auth.blocked(reader.address)) {
@@ -744,7 +695,7 @@ export class LocalRtspServer {
     return false;
   }
 
-  private sessionMatches(reader: Reader, req: Request): boolean {
+  private sessionMatches(reader: Reader, req: RtspRequest): boolean {
     const s = req.headers.get("session")?.split(";")[0].trim();
     return s === undefined || s === reader.session;
   }
@@ -764,7 +715,7 @@ export class LocalRtspServer {
     });
   }
 
-  private setup(reader: Reader, req: Request, stream: Stream | undefined, control: string): void {
+  private setup(reader: Reader, req: RtspRequest, stream: Stream | undefined, control: string): void {
     if (!stream) return this.reply(reader, req, 404);
     if (reader.session && !this.sessionMatches(reader, req)) return this.reply(reader, req, 454);
     if (reader.stream && reader.stream !== stream) return this.reply(reader, req, 459);
@@ -795,56 +746,6 @@ export class LocalRtspServer {
   }
 }
 
-/**
- * One request from the start of `buf`: undefined while it is incomplete, a status to refuse it
- * with when it is malformed or too large. Lines end in CRLF; a bare CR or LF, or any other control
- * character, in the request line or a header is refused (it would be echoed into a reply).
- */
-function parseRequest(buf: Buffer, limits: RtspServerLimits): Parsed {
-  const window = buf.subarray(0, limits.maxHeaderBytes + 4);
-  const end = window.indexOf("\r\n\r\n");
-  if (end < 0) {
-    if (buf.length < limits.maxHeaderBytes + 4) return { need: buf.length + 1 };
-    // No end of the head within the limit: a request line that long is a too long URI.
-    return { refuse: window.indexOf("\r\n") < 0 ? 414 : 400 };
-  }
-  const lines = buf.subarray(0, end).toString("latin1").split("\r\n");
-  const cseqLine = lines.find((l) => /^cseq[ \t]*:/i.test(l));
-  const cseqValue = cseqLine?.slice(cseqLine.indexOf(":") + 1).trim();
-  const cseq = cseqValue !== undefined && /^\d{1,10}$/.test(cseqValue) ? cseqValue : undefined;
-  if (lines.some(hasControl)) return { refuse: 400, cseq };
-  const m = /^([A-Z_]{1,32})[ \t]+(\S+)[ \t]+RTSP\/1\.\d$/.exec(lines[0]);
-  if (!m) return { refuse: lines[0].length > limits.maxUriBytes ? 414 : 400, cseq };
-  if (m[2].length > limits.maxUriBytes) return { refuse: 414, cseq };
-  const headers = new Map<string, string>();
-  for (const line of lines.slice(1)) {
-    const i = line.indexOf(":");
-    if (i <= 0) return { refuse: 400, cseq };
-    const name = line.slice(0, i).trim().toLowerCase();
-    const value = line.slice(i + 1).trim();
-    if (headers.has(name) && headers.get(name) !== value && (name === "content-length" || name === "cseq"))
-      return { refuse: 400, cseq };
-    headers.set(name, value);
-  }
-  if (headers.has("cseq") && cseq === undefined) return { refuse: 400 };
-  const lengthText = headers.get("content-length") ?? "0";
-  if (!/^\d{1,15}$/.test(lengthText)) return { refuse: 400, cseq };
-  const length = Number(lengthText);
-  if (length > limits.maxBodyBytes) return { refuse: 413, cseq };
-  if (buf.length < end + 4 + length) return { need: end + 4 + length };
-  const body = Buffer.from(buf.subarray(end + 4, end + 4 + length));
-  return { request: { method: m[1], uri: m[2], headers, body }, size: end + 4 + length };
-}
-
-/** A control character other than tab (a bare CR or LF among them). */
-function hasControl(line: string): boolean {
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
-  }
-  return false;
-}
-
 /** The options given, without the keys given as undefined (which would hide the defaults). */
 function definedOnly<T extends object>(options: Partial<T>): Partial<T> {
   const out: Partial<T> = {};
@@ -852,16 +753,4 @@ function definedOnly<T extends object>(options: Partial<T>): Partial<T> {
     if (options[key] !== undefined) out[key] = options[key];
   }
   return out;
-}
-
-/** Picks the first TCP interleaved option of a Transport header; undefined when only UDP is offered. */
-function chooseTransport(header: string): { interleaved?: number } | undefined {
-  for (const spec of header.split(",")) {
-    const parts = spec.split(";").map((p) => p.trim());
-    if (!/^RTP\/AVP\/TCP$/i.test(parts[0] ?? "")) continue;
-    const il = parts.find((p) => /^interleaved=/i.test(p));
-    const n = il ? Number(il.split("=")[1].split("-")[0]) : undefined;
-    return { interleaved: n !== undefined && Number.isInteger(n) && n >= 0 ? n : undefined };
-  }
-  return undefined;
 }
