@@ -71,7 +71,7 @@ export class ByteQueue {
 }
 
 /**
- * One request from the start of `buf`: undefined while it is incomplete, a status to refuse it
+ * One request from the start of `buf`: `{ need }` (the bytes it takes at least) while it is incomplete, a status to refuse it
  * with when it is malformed or too large. Lines end in CRLF; a bare CR or LF, or any other control
  * character, in the request line or a header is refused (it would be echoed into a reply).
  */
