@@ -71,8 +71,8 @@ export class ByteQueue {
 }
 
 /**
- * One request from the start of `buf`: `{ need }` (the bytes it takes at least) while it is incomplete, a status to refuse it
- * with when it is malformed or too large. Lines end in CRLF; a bare CR or LF, or any other control
+ * One request from the start of `buf`: `{ need }` (how many bytes it takes at least) while it is
+ * incomplete, a status to refuse it with when it is malformed or too large. Lines end in CRLF; a bare CR or LF, or any other control
  * character, in the request line or a header is refused (it would be echoed into a reply).
  */
 export function parseRequest(buf: Buffer, limits: RtspRequestLimits): ParsedRequest {
