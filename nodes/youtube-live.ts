@@ -15,7 +15,8 @@ import {
   type LiveTarget,
 } from "../src/youtube/live-broadcaster";
 import type { Latency, Privacy } from "../src/youtube/live-api";
-import type { Node, NodeMessage, NodeStatus, RED } from "./red-types";
+import { LiveMessages } from "../src/youtube/live-messages";
+import type { Node, NodeStatus, RED } from "./red-types";
 import { accountOrRefuse } from "./lib/account-guard";
 import type { YouTubeAccountNode } from "./youtube-account";
 
@@ -67,8 +68,7 @@ module.exports = function register(RED: RED) {
     // Settings YouTube cannot honour are changed, and said so at deploy time.
     for (const text of normalizeSettings(settingsFrom(config)).warnings) this.warn(text);
     let broadcaster: LiveBroadcaster | undefined;
-    /** The last camera URL passed on: sent again with the new destination if the stream is made again. */
-    let lastUrl: NodeMessage | undefined;
+    const messages = new LiveMessages(() => broadcaster?.captionsUrl);
     const open = (): LiveBroadcaster => {
       if (!broadcaster) {
         const account = accountNode.account();
@@ -81,18 +81,12 @@ module.exports = function register(RED: RED) {
         });
         broadcaster.on("status", (s: BroadcastStatus) => {
           this.status(statusFor(RED, s));
-          const url = broadcaster?.captionsUrl;
-          this.send([null, url ? { payload: s, captions: { url } } : { payload: s }]);
+          this.send([null, messages.status(s)]);
         });
         broadcaster.on("warning", (text: string) => this.warn(text));
         broadcaster.on("target", (target: LiveTarget) => {
-          if (!lastUrl) return;
-          // A new stream key: nest-restream starts its ffmpeg again, as for a restarted camera stream.
-          const stream = lastUrl.stream && typeof lastUrl.stream === "object" ? lastUrl.stream : {};
-          const url = broadcaster?.captionsUrl;
-          const msg: NodeMessage = { ...lastUrl, target, stream: { ...stream, event: "restarted" } };
-          lastUrl = msg;
-          this.send([url ? { ...msg, captions: { url } } : msg, null]);
+          const msg = messages.retarget(target);
+          if (msg) this.send([msg, null]);
         });
       }
       return broadcaster;
@@ -102,16 +96,8 @@ module.exports = function register(RED: RED) {
     this.on("input", async (msg, send, done) => {
       try {
         const input = parseLiveInput(msg);
-        const b = open();
-        const target = await b.follow(input);
-        if (!target) {
-          lastUrl = undefined;
-          send([msg, null]);
-        } else {
-          lastUrl = msg;
-          const url = b.captionsUrl;
-          send([url ? { ...msg, target, captions: { url } } : { ...msg, target }, null]);
-        }
+        const target = await open().follow(input);
+        send([messages.passOn(msg, target), null]);
         done();
       } catch (err) {
         done(
