@@ -159,7 +159,6 @@ export interface CameraStreamOptions {
 }
 
 /** What drives the stream: a StreamKeeper (RTSP) or a WebRtcBridge (WEB_RTC). */
-export type CameraStreamDriver = StreamDriver;
 type Driver = StreamDriver;
 
 /** One start() … stop() (or error). */
