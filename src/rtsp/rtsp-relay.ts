@@ -20,6 +20,7 @@ import { Backoff } from "../backoff";
 import { systemClock, type Clock, type Timer } from "../clock";
 import { errorMessage, redact } from "../redact";
 import type { StreamKeeper, StreamUrlEvent } from "../stream/stream-keeper";
+import { streamReason } from "../stream/stream-reason";
 import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "../stream/stream-state";
 import { ParameterSets, rtpPayload, startsKeyframe } from "../webrtc/h264";
 import { LocalPublication, type PublishedMedia } from "../webrtc/local-publication";
@@ -213,7 +214,7 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
       this.upstreamUp = false;
       this.emit("state", {
         state: "retrying",
-        reason: `the camera's RTSP stream could not be opened (${reason}); next try in ${Math.ceil(delay / 1000)} s`,
+        why: streamReason("relayOpenFailed", { detail: reason, seconds: String(Math.ceil(delay / 1000)) }),
         expiresAt: this.expires,
         camera: this.displayName,
       });
@@ -268,7 +269,7 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
     this.log("info", `the camera's stream connection ended (${reason}): reconnecting with the newest URL`);
     this.emit("state", {
       state: "retrying",
-      reason: `the camera's RTSP connection ended (${reason}); reconnecting, local readers stay connected`,
+      why: streamReason("relayEnded", { detail: reason }),
       expiresAt: this.expires,
       camera: this.displayName,
     });

@@ -42,6 +42,7 @@ import {
 } from "./stream-keeper";
 import { sharedStreamHandover, type RtspSessionTokens, type StreamHandover } from "./stream-handover";
 import { exposedWarning, portFellBack, rtspServerError, StreamConfigError } from "./stream-messages";
+import { redactReason } from "./stream-reason";
 import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "./stream-state";
 
 export { chooseProtocol, PROTOCOL_CHOICES, type ProtocolChoice } from "./camera-check";
@@ -325,7 +326,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
         check: () => {
           if (run.cancelled) throw new Cancelled();
         },
-        retrying: (reason) => this.setState({ state: "retrying", reason }),
+        retrying: (why) => this.setState({ state: "retrying", why }),
       });
     } catch (err) {
       if (err instanceof Cancelled) return;
@@ -487,6 +488,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
       }
       const out: CameraStreamState = { state: ev.state };
       if (ev.reason !== undefined) out.reason = ev.reason;
+      if (ev.why !== undefined) out.why = ev.why;
       if (ev.expiresAt !== undefined) out.expiresAt = ev.expiresAt;
       this.setState(out);
     });
@@ -560,6 +562,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
   private setState(state: CameraStreamState): void {
     const clean: CameraStreamState = { state: state.state };
     if (state.reason !== undefined) clean.reason = redact(state.reason);
+    if (state.why !== undefined) clean.why = redactReason(state.why);
     if (state.expiresAt !== undefined) clean.expiresAt = state.expiresAt;
     const camera = state.camera ?? this.info?.displayName;
     if (camera !== undefined) clean.camera = camera;

@@ -35,6 +35,7 @@ import {
   StreamConfigError,
   type ErrorVerdict,
 } from "./stream-messages";
+import { redactReason, secondsParam, streamReason } from "./stream-reason";
 import type { CameraUrlEvent, StreamDriver, StreamState, StreamUrlEventName } from "./stream-state";
 
 export { StreamConfigError } from "./stream-messages";
@@ -389,7 +390,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
       delay: (err) => this.retryDelay(backoff, err),
       wait: (ms) => this.sleep(run, ms),
       check: () => this.checkRun(run),
-      retrying: (reason) => this.setState({ state: "retrying", reason, camera: this.camera }),
+      retrying: (why) => this.setState({ state: "retrying", why, camera: this.camera }),
       request: async (work) => {
         let device: SdmDevice | undefined;
         await this.track(run, "device lookup", async () => {
@@ -448,7 +449,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
         session.lost = true;
         this.setState({
           state: "retrying",
-          reason: "the stream expired before it could be extended: starting a new stream",
+          why: streamReason("expiredBeforeExtend"),
           camera: this.camera,
         });
         return false;
@@ -467,7 +468,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
           session.lost = true;
           this.setState({
             state: "retrying",
-            reason: `${verdict.reason}: starting a new stream`,
+            why: streamReason("newStream", {}, verdict.reason),
             camera: this.camera,
           });
           return false;
@@ -478,14 +479,14 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
           session.lost = true;
           this.setState({
             state: "retrying",
-            reason: `could not extend the stream in time (${verdict.reason}): starting a new stream`,
+            why: streamReason("extendTooLate", {}, verdict.reason),
             camera: this.camera,
           });
           return false;
         }
         this.setState({
           state: "retrying",
-          reason: `extend failed (${verdict.reason}); next try in ${seconds(delay)}, stream still live`,
+          why: streamReason("extendRetry", { seconds: secondsParam(delay) }, verdict.reason),
           expiresAt: session.expiresAt,
           camera: this.camera,
         });
@@ -504,7 +505,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
     const delay = this.retryDelay(backoff, err);
     this.setState({
       state: "retrying",
-      reason: `${verdict.reason}; next try in ${seconds(delay)}`,
+      why: streamReason("nextTry", { seconds: secondsParam(delay) }, verdict.reason),
       camera: this.camera,
     });
     await this.sleep(run, delay);
@@ -693,6 +694,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
   private setState(state: StreamState): void {
     const clean: StreamState = { state: state.state };
     if (state.reason !== undefined) clean.reason = redact(state.reason);
+    if (state.why !== undefined) clean.why = redactReason(state.why);
     if (state.expiresAt !== undefined) clean.expiresAt = state.expiresAt;
     if (state.camera !== undefined) clean.camera = state.camera;
     this.currentState = clean;

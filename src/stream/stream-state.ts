@@ -3,14 +3,17 @@
  * drives them report: one state type, one URL event type, one driver interface.
  */
 import type { StreamProtocol } from "../nest/sdm-types";
+import type { StreamReason } from "./stream-reason";
 
 export type StreamStateName = "starting" | "live" | "extending" | "retrying" | "stopped" | "error";
 
 /** Payload of the `state` event, for the node's status line. Never holds a secret. */
 export interface StreamState {
   state: StreamStateName;
-  /** Why (retrying, error): short, redacted, names the camera and what to do where it helps. */
+  /** Why it stopped (error): worded by the caller's catalog, redacted, names the camera and what to do. */
   reason?: string;
+  /** Why it is retrying (or renewing while it extends): a code the adapter words, masked. */
+  why?: StreamReason;
   /** ISO expiry of the current stream (live, extending, retrying while the stream still runs). */
   expiresAt?: string;
   /** The camera's display name, once known. */

@@ -33,6 +33,7 @@ import {
 } from "../fixtures/fake-google/sdm-runner";
 import { untilWithin } from "../support/wait";
 import { refusalText, wordedAs } from "../support/catalog";
+import { whyText } from "../support/stream-reasons";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -431,7 +432,7 @@ describe("CameraStream", function () {
       stream.start();
       await clock.advance(0);
       assert.equal(states.at(-1)?.state, "retrying");
-      assert.match(states.at(-1)?.reason ?? "", /backend error.*next try in \d+ s/);
+      assert.match(whyText(states.at(-1)?.why), /backend error.*next try in \d+ s/);
       assert.equal(states.at(-1)?.protocol, undefined);
       await clock.advance(2 * SECOND);
       assert.equal(sdm.commands("device").length, 2);

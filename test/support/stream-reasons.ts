@@ -1,0 +1,13 @@
+/**
+ * A stream's retrying reason (a code, src/stream/stream-reason.ts) in the words of nest-stream's
+ * built catalog, as the node shows it.
+ */
+import { reasonText, type StreamReason } from "../../src/stream/stream-reason";
+import { catalogText } from "./catalog";
+
+const catalog = catalogText("nest-stream");
+
+/** The reason as the node words it ("" without one). */
+export function whyText(why: StreamReason | undefined): string {
+  return why ? reasonText(why, (code, params) => catalog(`nest-stream.reasons.${code}`, params)) : "";
+}
