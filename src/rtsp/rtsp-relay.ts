@@ -20,7 +20,7 @@ import { Backoff } from "../backoff";
 import { systemClock, type Clock, type Timer } from "../clock";
 import { errorMessage, redact } from "../redact";
 import type { StreamKeeper, StreamUrlEvent } from "../stream/stream-keeper";
-import { streamReason } from "../stream/stream-reason";
+import { streamReason, streamWarning } from "../stream/stream-reason";
 import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "../stream/stream-state";
 import { ParameterSets, rtpPayload, startsKeyframe } from "../webrtc/h264";
 import { LocalPublication, type PublishedMedia } from "../webrtc/local-publication";
@@ -251,8 +251,11 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
     if (before && (!!before.audio !== !!media.audio || !!before.video !== !!media.video)) {
       this.emit(
         "warning",
-        `Camera "${this.displayName}": the new camera stream has other tracks than the first ` +
-          `(${describeTracks(media)} instead of ${describeTracks(before)}); local readers keep the first ones.`,
+        streamWarning("otherTracks", {
+          camera: this.displayName,
+          tracks: describeTracks(media),
+          first: describeTracks(before),
+        }),
       );
     }
     // A new upstream session: video waits for its first keyframe (bounded).

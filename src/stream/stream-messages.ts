@@ -166,8 +166,3 @@ export function exposedWarning(host: string): StreamConfigError {
 export function portFellBack(port: number, actual: number): StreamConfigError {
   return new StreamConfigError("portFellBack", { port: String(port), actual: String(actual) });
 }
-
-/** Seconds for a status line: 1500 → "2 s", 90000 → "90 s". */
-export function seconds(ms: number): string {
-  return `${Math.max(0, Math.round(ms / 1000))} s`;
-}

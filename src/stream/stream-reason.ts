@@ -75,3 +75,34 @@ export function reasonText(
 export function secondsParam(ms: number): string {
   return String(Math.max(0, Math.round(ms / 1000)));
 }
+
+/** The warnings of a stream that do not change its state (nest-stream.warnings.<code>, the camera named). */
+export const STREAM_WARNING_CODES = [
+  "noAnswer",
+  "stopTimeout",
+  "stopFailed",
+  "clockSkew",
+  "stoppingFailed",
+  "otherTracks",
+  "configured",
+] as const;
+export type StreamWarningCode = (typeof STREAM_WARNING_CODES)[number];
+
+/** A warning as a code and its parameters (masked); `camera` names the camera. */
+export interface StreamWarning {
+  code: StreamWarningCode;
+  params: Readonly<Record<string, string>>;
+}
+
+/** A warning, its parameters masked. */
+export function streamWarning(code: StreamWarningCode, params: Record<string, string> = {}): StreamWarning {
+  return { code, params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, redact(v)])) };
+}
+
+/** Words a warning with `text` (the node's catalog: `nest-stream.warnings.<code>`), masked. */
+export function warningText(
+  warning: StreamWarning,
+  text: (code: StreamWarningCode, params: Record<string, string>) => string,
+): string {
+  return redact(text(warning.code, { ...warning.params }));
+}

@@ -3,7 +3,7 @@
  * drives them report: one state type, one URL event type, one driver interface.
  */
 import type { StreamProtocol } from "../nest/sdm-types";
-import type { StreamReason } from "./stream-reason";
+import type { StreamReason, StreamWarning } from "./stream-reason";
 
 export type StreamStateName = "starting" | "live" | "extending" | "retrying" | "stopped" | "error";
 
@@ -48,7 +48,7 @@ export interface StreamDriverEvents {
   url: [CameraUrlEvent];
   state: [StreamState];
   /** Something went wrong that did not change the state (a failed best-effort stop). Redacted. */
-  warning: [string];
+  warning: [StreamWarning];
 }
 
 /** One protocol's stream lifecycle, as CameraStream drives it. */
@@ -59,6 +59,6 @@ export interface StreamDriver {
   stop(): Promise<void>;
   on(event: "url", listener: (ev: CameraUrlEvent) => void): this;
   on(event: "state", listener: (ev: StreamState) => void): this;
-  on(event: "warning", listener: (text: string) => void): this;
+  on(event: "warning", listener: (warning: StreamWarning) => void): this;
   removeAllListeners(event?: keyof StreamDriverEvents): this;
 }

@@ -33,7 +33,7 @@ import {
 } from "../fixtures/fake-google/sdm-runner";
 import { untilWithin } from "../support/wait";
 import { refusalText, wordedAs } from "../support/catalog";
-import { whyText } from "../support/stream-reasons";
+import { warnText, whyText } from "../support/stream-reasons";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -131,7 +131,7 @@ function setup(
   const warnings: string[] = [];
   stream.on("url", (e) => urls.push(e));
   stream.on("state", (s) => states.push(s));
-  stream.on("warning", (w) => warnings.push(w));
+  stream.on("warning", (w) => warnings.push(warnText(w)));
   return { clock, sdm, stream, pool, bridges, urls, states, warnings };
 }
 

@@ -5,9 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { STREAM_CONFIG_CODES } from "../../src/stream/stream-messages";
-import { reasonText, STREAM_REASON_CODES, streamReason } from "../../src/stream/stream-reason";
+import {
+  reasonText,
+  STREAM_REASON_CODES,
+  STREAM_WARNING_CODES,
+  streamReason,
+  streamWarning,
+} from "../../src/stream/stream-reason";
 import { builtCatalog, keys, lookup } from "../support/catalog";
-import { whyText } from "../support/stream-reasons";
+import { warnText, whyText } from "../support/stream-reasons";
 
 describe("nest-stream message catalog", () => {
   const catalog = builtCatalog("nest-stream");
@@ -20,13 +26,27 @@ describe("nest-stream message catalog", () => {
     for (const code of STREAM_REASON_CODES) {
       assert.ok(lookup(catalog, `nest-stream.reasons.${code}`), `nest-stream.reasons.${code} is missing`);
     }
+    for (const code of STREAM_WARNING_CODES) {
+      assert.ok(lookup(catalog, `nest-stream.warnings.${code}`), `nest-stream.warnings.${code} is missing`);
+    }
   });
 
-  it("has no reason that src does not give", () => {
+  it("has no reason or warning that src does not give", () => {
     for (const key of all.filter((k) => k.startsWith("nest-stream.reasons."))) {
       const code = key.slice("nest-stream.reasons.".length);
       assert.ok((STREAM_REASON_CODES as readonly string[]).includes(code), `${key} is not used`);
     }
+    for (const key of all.filter((k) => k.startsWith("nest-stream.warnings."))) {
+      const code = key.slice("nest-stream.warnings.".length);
+      assert.ok((STREAM_WARNING_CODES as readonly string[]).includes(code), `${key} is not used`);
+    }
+  });
+
+  it("names the camera in a warning from the catalog", () => {
+    assert.equal(
+      warnText(streamWarning("stoppingFailed", { camera: "Porch", detail: "socket hang up" })),
+      'Camera "Porch": stopping the stream failed: socket hang up',
+    );
   });
 
   it("words a reason with its cause as before the catalog", () => {

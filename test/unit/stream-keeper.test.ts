@@ -29,7 +29,7 @@ import {
 } from "../fixtures/fake-google/sdm-runner";
 import { assertNoSecrets as assertNoneIn } from "../support/secrets";
 import { refusalText } from "../support/catalog";
-import { whyText } from "../support/stream-reasons";
+import { warnText, whyText } from "../support/stream-reasons";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -60,7 +60,7 @@ function setup(
   const warnings: string[] = [];
   keeper.on("url", (e) => urls.push(e));
   keeper.on("state", (s) => states.push(s));
-  keeper.on("warning", (w) => warnings.push(w));
+  keeper.on("warning", (w) => warnings.push(warnText(w)));
   /** Runs `ms` of fake time in steps, checking the advertised URL is alive at every step. */
   const runLive = async (ms: number, step = 5 * SECOND) => {
     for (let t = 0; t < ms; t += step) {
