@@ -18,6 +18,7 @@ import { StreamController } from "../src/stream/stream-controller";
 import { StreamConfigError } from "../src/stream/stream-messages";
 import { rtspCredentialsSetting, rtspPortSetting, StreamSettingError } from "../src/stream/stream-settings";
 import { sharedStreamHandover } from "../src/stream/stream-handover";
+import { reasonText, warningText } from "../src/stream/stream-reason";
 import { StreamStatus } from "../src/stream/stream-status";
 import { encodeUserinfo, isLoopbackHost, type RtspCredentials } from "../src/webrtc/rtsp-auth";
 import { flowStops, type FlowStops } from "./lib/flow-stops";
@@ -105,6 +106,7 @@ module.exports = function register(RED: RED) {
     const exposed = !rtspAuth && !isLoopbackHost(rtspHost);
     const status = new StreamStatus({
       text: (key, vars) => t(`status.${key}`, vars),
+      why: (why) => reasonText(why, (code, params) => t(`reasons.${code}`, params)),
       show: (s) => this.status(s),
       exposed: (state) => exposed && (serve === "local" || state.protocol === "WEB_RTC"),
     });
@@ -149,7 +151,9 @@ module.exports = function register(RED: RED) {
     controller.on("url", (ev) => this.send({ payload: ev.url, topic: ev.deviceId, stream: { ...ev } }));
     controller.on("state", (state) => status.update(state));
     controller.on("failure", (reason) => this.error(redact(reason)));
-    controller.on("warning", (text) => this.warn(redact(text)));
+    controller.on("warning", (w) =>
+      this.warn(warningText(w, (code, params) => t(`warnings.${code}`, params))),
+    );
     status.update(controller.state);
 
     this.on("input", async (msg, _send, done) => {

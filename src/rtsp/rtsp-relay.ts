@@ -20,6 +20,7 @@ import { Backoff } from "../backoff";
 import { systemClock, type Clock, type Timer } from "../clock";
 import { errorMessage, redact } from "../redact";
 import type { StreamKeeper, StreamUrlEvent } from "../stream/stream-keeper";
+import { streamReason, streamWarning } from "../stream/stream-reason";
 import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "../stream/stream-state";
 import { ParameterSets, rtpPayload, startsKeyframe } from "../webrtc/h264";
 import { LocalPublication, type PublishedMedia } from "../webrtc/local-publication";
@@ -213,7 +214,7 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
       this.upstreamUp = false;
       this.emit("state", {
         state: "retrying",
-        reason: `the camera's RTSP stream could not be opened (${reason}); next try in ${Math.ceil(delay / 1000)} s`,
+        why: streamReason("relayOpenFailed", { detail: reason, seconds: String(Math.ceil(delay / 1000)) }),
         expiresAt: this.expires,
         camera: this.displayName,
       });
@@ -250,8 +251,11 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
     if (before && (!!before.audio !== !!media.audio || !!before.video !== !!media.video)) {
       this.emit(
         "warning",
-        `Camera "${this.displayName}": the new camera stream has other tracks than the first ` +
-          `(${describeTracks(media)} instead of ${describeTracks(before)}); local readers keep the first ones.`,
+        streamWarning("otherTracks", {
+          camera: this.displayName,
+          tracks: describeTracks(media),
+          first: describeTracks(before),
+        }),
       );
     }
     // A new upstream session: video waits for its first keyframe (bounded).
@@ -268,7 +272,7 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
     this.log("info", `the camera's stream connection ended (${reason}): reconnecting with the newest URL`);
     this.emit("state", {
       state: "retrying",
-      reason: `the camera's RTSP connection ended (${reason}); reconnecting, local readers stay connected`,
+      why: streamReason("relayEnded", { detail: reason }),
       expiresAt: this.expires,
       camera: this.displayName,
     });

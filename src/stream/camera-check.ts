@@ -4,15 +4,8 @@
  * (without a device given) runs the same ones.
  */
 import type { CameraInfo, SdmDevice, StreamProtocol } from "../nest/sdm-types";
-import {
-  classifyError,
-  noDeviceData,
-  noProtocol,
-  notACamera,
-  rtspOnly,
-  seconds,
-  webRtcOnly,
-} from "./stream-messages";
+import { classifyError, noDeviceData, noProtocol, notACamera, rtspOnly, webRtcOnly } from "./stream-messages";
+import { secondsParam, streamReason, type StreamReason } from "./stream-reason";
 
 /** The nest-stream node's `protocol` setting. */
 export type ProtocolChoice = "auto" | "RTSP" | "WEB_RTC";
@@ -53,7 +46,7 @@ export interface LookupHooks {
   /** After each settled request or wait: throws to abandon the lookup (a cancelled run). */
   check(): void;
   /** A retry is coming: `reason` says why and when. */
-  retrying(reason: string): void;
+  retrying(why: StreamReason): void;
   /** Runs the request (a StreamKeeper tracks it as the command in flight). Default: as is. */
   request?(work: () => Promise<SdmDevice | undefined>): Promise<SdmDevice | undefined>;
 }
@@ -78,7 +71,7 @@ export async function lookUpDevice(
       const verdict = classifyError(err, "lookup", label());
       if (verdict.kind === "fatal") throw verdict.error;
       const delay = hooks.delay(err);
-      hooks.retrying(`${verdict.reason}; next try in ${seconds(delay)}`);
+      hooks.retrying(streamReason("nextTry", { seconds: secondsParam(delay) }, verdict.reason));
       await hooks.wait(delay);
       hooks.check();
       continue;

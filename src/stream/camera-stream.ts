@@ -42,6 +42,7 @@ import {
 } from "./stream-keeper";
 import { sharedStreamHandover, type RtspSessionTokens, type StreamHandover } from "./stream-handover";
 import { exposedWarning, portFellBack, rtspServerError, StreamConfigError } from "./stream-messages";
+import { redactReason, streamWarning, type StreamWarningCode } from "./stream-reason";
 import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "./stream-state";
 
 export { chooseProtocol, PROTOCOL_CHOICES, type ProtocolChoice } from "./camera-check";
@@ -324,7 +325,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
         check: () => {
           if (run.cancelled) throw new Cancelled();
         },
-        retrying: (reason) => this.setState({ state: "retrying", reason }),
+        retrying: (why) => this.setState({ state: "retrying", why }),
       });
     } catch (err) {
       if (err instanceof Cancelled) return;
@@ -437,9 +438,10 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     if (lease.server.hasStream(path)) {
       throw new StreamConfigError("alreadyServed", { camera: info.displayName, url: lease.server.url(path) });
     }
-    if (!opts.credentials && !isLoopbackHost(host)) this.warn(this.text(exposedWarning(host)));
+    if (!opts.credentials && !isLoopbackHost(host))
+      this.warn("configured", { text: this.text(exposedWarning(host)) });
     if (lease.fellBack) {
-      this.warn(this.text(portFellBack(port, lease.server.port)));
+      this.warn("configured", { text: this.text(portFellBack(port, lease.server.port)) });
     }
     return { lease, path };
   }
@@ -486,10 +488,11 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
       }
       const out: CameraStreamState = { state: ev.state };
       if (ev.reason !== undefined) out.reason = ev.reason;
+      if (ev.why !== undefined) out.why = ev.why;
       if (ev.expiresAt !== undefined) out.expiresAt = ev.expiresAt;
       this.setState(out);
     });
-    driver.on("warning", (text) => this.emit("warning", redact(text)));
+    driver.on("warning", (w) => this.emit("warning", streamWarning(w.code, { ...w.params })));
   }
 
   /** Ends the run in state "error": the URL is of no use any more. */
@@ -524,7 +527,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
       try {
         await driver.stop();
       } catch (err) {
-        this.warn(`stopping the stream failed: ${errorMessage(err)}`);
+        this.warn("stoppingFailed", { detail: errorMessage(err) });
       }
       driver.removeAllListeners("warning");
     }
@@ -559,6 +562,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
   private setState(state: CameraStreamState): void {
     const clean: CameraStreamState = { state: state.state };
     if (state.reason !== undefined) clean.reason = redact(state.reason);
+    if (state.why !== undefined) clean.why = redactReason(state.why);
     if (state.expiresAt !== undefined) clean.expiresAt = state.expiresAt;
     const camera = state.camera ?? this.info?.displayName;
     if (camera !== undefined) clean.camera = camera;
@@ -581,8 +585,8 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     return this.options.errorText?.(err) ?? err.message;
   }
 
-  private warn(text: string): void {
-    this.emit("warning", redact(`Camera "${this.label}": ${text}`));
+  private warn(code: StreamWarningCode, params: Record<string, string>): void {
+    this.emit("warning", streamWarning(code, { camera: this.label, ...params }));
   }
 
   private log(level: CameraStreamLogLevel, message: string): void {

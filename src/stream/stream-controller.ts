@@ -12,6 +12,7 @@
  * - 'failure' (text): the current stream ended in state "error" (for the log).
  */
 import { EventEmitter } from "node:events";
+import type { StreamWarning } from "./stream-reason";
 import { deviceId as shortDeviceId } from "../nest/sdm-types";
 import { errorMessage } from "../redact";
 import type { CameraStream } from "./camera-stream";
@@ -24,7 +25,7 @@ export const NO_DEVICE_MESSAGE =
 export interface StreamControllerEvents {
   url: [CameraUrlEvent];
   state: [StreamState];
-  warning: [string];
+  warning: [StreamWarning];
   failure: [string];
 }
 

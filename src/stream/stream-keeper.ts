@@ -28,13 +28,15 @@ import {
 import { errorMessage, redact, secrets } from "../redact";
 import { checkCamera, lookUpDevice } from "./camera-check";
 import type { ParkedSession, RtspSessionTokens } from "./stream-handover";
+import { classifyError, noDeviceData, StreamConfigError, type ErrorVerdict } from "./stream-messages";
 import {
-  classifyError,
-  noDeviceData,
-  seconds,
-  StreamConfigError,
-  type ErrorVerdict,
-} from "./stream-messages";
+  redactReason,
+  secondsParam,
+  streamReason,
+  streamWarning,
+  type StreamWarning,
+  type StreamWarningCode,
+} from "./stream-reason";
 import type { CameraUrlEvent, StreamDriver, StreamState, StreamUrlEventName } from "./stream-state";
 
 export { StreamConfigError } from "./stream-messages";
@@ -48,8 +50,8 @@ export type StreamUrlEvent = CameraUrlEvent<"RTSP">;
 export interface StreamKeeperEvents {
   url: [StreamUrlEvent];
   state: [StreamState];
-  /** Something went wrong that did not change the state (a failed best-effort StopRtspStream). Redacted. */
-  warning: [string];
+  /** Something went wrong that did not change the state (a failed best-effort StopRtspStream). Masked. */
+  warning: [StreamWarning];
 }
 
 export interface StreamRetryOptions {
@@ -276,7 +278,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
     this.unadvertise();
     this.setState({ state: "stopped", camera: this.camera });
     const stopping: Promise<void> = this.finishStop(run)
-      .catch((err) => this.warn(`stopping the stream failed: ${errorMessage(err)}`))
+      .catch((err) => this.warn("stoppingFailed", { detail: errorMessage(err) }))
       .finally(() => {
         if (this.stopping === stopping) this.stopping = undefined;
       });
@@ -389,7 +391,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
       delay: (err) => this.retryDelay(backoff, err),
       wait: (ms) => this.sleep(run, ms),
       check: () => this.checkRun(run),
-      retrying: (reason) => this.setState({ state: "retrying", reason, camera: this.camera }),
+      retrying: (why) => this.setState({ state: "retrying", why, camera: this.camera }),
       request: async (work) => {
         let device: SdmDevice | undefined;
         await this.track(run, "device lookup", async () => {
@@ -448,7 +450,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
         session.lost = true;
         this.setState({
           state: "retrying",
-          reason: "the stream expired before it could be extended: starting a new stream",
+          why: streamReason("expiredBeforeExtend"),
           camera: this.camera,
         });
         return false;
@@ -467,7 +469,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
           session.lost = true;
           this.setState({
             state: "retrying",
-            reason: `${verdict.reason}: starting a new stream`,
+            why: streamReason("newStream", {}, verdict.reason),
             camera: this.camera,
           });
           return false;
@@ -478,14 +480,14 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
           session.lost = true;
           this.setState({
             state: "retrying",
-            reason: `could not extend the stream in time (${verdict.reason}): starting a new stream`,
+            why: streamReason("extendTooLate", {}, verdict.reason),
             camera: this.camera,
           });
           return false;
         }
         this.setState({
           state: "retrying",
-          reason: `extend failed (${verdict.reason}); next try in ${seconds(delay)}, stream still live`,
+          why: streamReason("extendRetry", { seconds: secondsParam(delay) }, verdict.reason),
           expiresAt: session.expiresAt,
           camera: this.camera,
         });
@@ -504,7 +506,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
     const delay = this.retryDelay(backoff, err);
     this.setState({
       state: "retrying",
-      reason: `${verdict.reason}; next try in ${seconds(delay)}`,
+      why: streamReason("nextTry", { seconds: secondsParam(delay) }, verdict.reason),
       camera: this.camera,
     });
     await this.sleep(run, delay);
@@ -538,10 +540,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
         const command = run.inflightCommand ?? "a command";
         const settled = await this.within(run.inflight, deadline - this.clock.now());
         if (settled === TIMED_OUT) {
-          this.warn(
-            `${command} had not answered when the stream was stopped; if it still brings a stream, ` +
-              `that stream is stopped when the answer comes (it expires within minutes in any case).`,
-          );
+          this.warn("noAnswer", { command });
           return;
         }
       }
@@ -560,7 +559,6 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
     if (session.stopSentFor === session.extensionToken) return;
     session.stopSentFor = session.extensionToken;
     const remaining = deadline - now;
-    const ends = `the stream ends on its own by ${session.expiresAt}`;
     try {
       const answer = await this.within(
         this.sdm.execute(this.shortDeviceId, "StopRtspStream", {
@@ -569,9 +567,9 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
         remaining,
       );
       if (answer === TIMED_OUT)
-        this.warn(`StopRtspStream did not answer within ${seconds(remaining)}; ${ends}.`);
+        this.warn("stopTimeout", { seconds: secondsParam(remaining), expiresAt: session.expiresAt });
     } catch (err) {
-      this.warn(`StopRtspStream failed (${errorMessage(err)}); ${ends}.`);
+      this.warn("stopFailed", { detail: errorMessage(err), expiresAt: session.expiresAt });
     }
   }
 
@@ -623,10 +621,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
       !this.skewWarned
     ) {
       this.skewWarned = true;
-      this.warn(
-        `the stream expires at ${new Date(parsed).toISOString()} by Google's clock, which is off by minutes ` +
-          `from this system's clock: check the system time (NTP). Extends are timed from the commands.`,
-      );
+      this.warn("clockSkew", { expiresAt: new Date(parsed).toISOString() });
     }
     session.streamToken = result.streamToken;
     session.extensionToken = result.streamExtensionToken;
@@ -693,14 +688,15 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
   private setState(state: StreamState): void {
     const clean: StreamState = { state: state.state };
     if (state.reason !== undefined) clean.reason = redact(state.reason);
+    if (state.why !== undefined) clean.why = redactReason(state.why);
     if (state.expiresAt !== undefined) clean.expiresAt = state.expiresAt;
     if (state.camera !== undefined) clean.camera = state.camera;
     this.currentState = clean;
     this.emit("state", { ...clean });
   }
 
-  private warn(text: string): void {
-    this.emit("warning", redact(`Camera "${this.label}": ${text}`));
+  private warn(code: StreamWarningCode, params: Record<string, string> = {}): void {
+    this.emit("warning", streamWarning(code, { camera: this.label, ...params }));
   }
 
   // ---- plumbing ----------------------------------------------------------------------------------

@@ -20,15 +20,16 @@ import {
 import { isCameraOffline } from "../nest/sdm-errors";
 import { CodedError } from "../coded-error";
 import { errorMessage } from "../redact";
+import { streamReason, type StreamReason } from "./stream-reason";
 
 /** Which call failed: the device lookup, GenerateRtspStream or ExtendRtspStream. */
 export type StreamPhase = "lookup" | "generate" | "extend";
 
 export type ErrorVerdict =
-  /** Worth trying again later; `reason` is a short, redacted text for the status line. */
-  | { kind: "retry"; reason: string; offline: boolean }
+  /** Worth trying again later; `reason` says why (a code the adapter words, masked). */
+  | { kind: "retry"; reason: StreamReason; offline: boolean }
   /** The stream (its extension token) is gone: start a new stream. */
-  | { kind: "rejected"; reason: string }
+  | { kind: "rejected"; reason: StreamReason }
   /** Only the user can fix it: stop with state "error" and this refusal. */
   | { kind: "fatal"; error: StreamConfigError };
 
@@ -72,7 +73,6 @@ export class StreamConfigError extends CodedError<StreamConfigCode> {
 /** `camera` is the display name when known, else the device id. */
 export function classifyError(err: unknown, phase: StreamPhase, camera: string): ErrorVerdict {
   const detail = errorMessage(err);
-  const cam = `"${camera}"`;
   const fatal = (code: StreamConfigCode): ErrorVerdict => ({
     kind: "fatal",
     error: new StreamConfigError(code, { camera, detail }),
@@ -87,7 +87,7 @@ export function classifyError(err: unknown, phase: StreamPhase, camera: string):
     return fatal("credentials");
   }
   if (err instanceof InvalidArgumentError) {
-    if (phase === "extend") return { kind: "rejected", reason: `extension token rejected (${detail})` };
+    if (phase === "extend") return { kind: "rejected", reason: streamReason("tokenRejected", { detail }) };
     return fatal("rtspRejected");
   }
   if (err instanceof FailedPreconditionError) {
@@ -97,21 +97,21 @@ export function classifyError(err: unknown, phase: StreamPhase, camera: string):
       return {
         kind: "retry",
         offline: true,
-        reason: `camera offline: check that ${cam} is online in the Google Home app`,
+        reason: streamReason("cameraOffline", { camera }),
       };
     }
-    return { kind: "retry", offline: false, reason: `camera unavailable (${detail})` };
+    return { kind: "retry", offline: false, reason: streamReason("cameraUnavailable", { detail }) };
   }
   if (err instanceof RateLimitedError) {
-    return { kind: "retry", offline: false, reason: "rate limited by Google" };
+    return { kind: "retry", offline: false, reason: streamReason("rateLimited") };
   }
   if (err instanceof UnauthenticatedError) {
-    return { kind: "retry", offline: false, reason: `Google refused the access token (${detail})` };
+    return { kind: "retry", offline: false, reason: streamReason("tokenRefused", { detail }) };
   }
   if (err instanceof TransientGoogleError || err instanceof GoogleError) {
-    return { kind: "retry", offline: false, reason: `Google error: ${detail}` };
+    return { kind: "retry", offline: false, reason: streamReason("googleError", { detail }) };
   }
-  return { kind: "retry", offline: false, reason: detail };
+  return { kind: "retry", offline: false, reason: streamReason("failed", { detail }) };
 }
 
 /** "sdm.devices.types.THERMOSTAT" → "thermostat". */
@@ -165,9 +165,4 @@ export function exposedWarning(host: string): StreamConfigError {
 /** The default RTSP port is taken: WebRTC cameras are served on another (a warning). */
 export function portFellBack(port: number, actual: number): StreamConfigError {
   return new StreamConfigError("portFellBack", { port: String(port), actual: String(actual) });
-}
-
-/** Seconds for a status line: 1500 → "2 s", 90000 → "90 s". */
-export function seconds(ms: number): string {
-  return `${Math.max(0, Math.round(ms / 1000))} s`;
 }

@@ -3,14 +3,17 @@
  * drives them report: one state type, one URL event type, one driver interface.
  */
 import type { StreamProtocol } from "../nest/sdm-types";
+import type { StreamReason, StreamWarning } from "./stream-reason";
 
 export type StreamStateName = "starting" | "live" | "extending" | "retrying" | "stopped" | "error";
 
 /** Payload of the `state` event, for the node's status line. Never holds a secret. */
 export interface StreamState {
   state: StreamStateName;
-  /** Why (retrying, error): short, redacted, names the camera and what to do where it helps. */
+  /** Why it stopped (error): worded by the caller's catalog, redacted, names the camera and what to do. */
   reason?: string;
+  /** Why it is retrying (or renewing while it extends): a code the adapter words, masked. */
+  why?: StreamReason;
   /** ISO expiry of the current stream (live, extending, retrying while the stream still runs). */
   expiresAt?: string;
   /** The camera's display name, once known. */
@@ -45,7 +48,7 @@ export interface StreamDriverEvents {
   url: [CameraUrlEvent];
   state: [StreamState];
   /** Something went wrong that did not change the state (a failed best-effort stop). Redacted. */
-  warning: [string];
+  warning: [StreamWarning];
 }
 
 /** One protocol's stream lifecycle, as CameraStream drives it. */
@@ -56,6 +59,6 @@ export interface StreamDriver {
   stop(): Promise<void>;
   on(event: "url", listener: (ev: CameraUrlEvent) => void): this;
   on(event: "state", listener: (ev: StreamState) => void): this;
-  on(event: "warning", listener: (text: string) => void): this;
+  on(event: "warning", listener: (warning: StreamWarning) => void): this;
   removeAllListeners(event?: keyof StreamDriverEvents): this;
 }

@@ -7,6 +7,7 @@ import { systemClock, type Clock, type Timer } from "../clock";
 import { formatDuration, truncate } from "../format";
 import type { StreamProtocol } from "../nest/sdm-types";
 import { redact } from "../redact";
+import type { StreamReason } from "./stream-reason";
 import type { StreamState } from "./stream-state";
 
 /** Keys of the status texts (`nest-stream.status.<key>` in the node's catalog). */
@@ -26,6 +27,9 @@ export type StatusKey =
 /** Looks a status text up (`__name__` placeholders filled from `vars`). */
 export type StatusText = (key: StatusKey, vars?: Record<string, string>) => string;
 
+/** Words why a stream retries (the node's catalog, `nest-stream.reasons.<code>`: reasonText). */
+export type ReasonText = (why: StreamReason) => string;
+
 /** What a Node-RED node's `status()` takes. */
 export interface StatusView {
   fill: "green" | "yellow" | "red" | "grey";
@@ -42,7 +46,7 @@ export function protocolLabel(protocol: StreamProtocol): string {
 }
 
 /** The status line for a state at time `now`. */
-export function statusView(s: StreamState, now: number, text: StatusText): StatusView {
+export function statusView(s: StreamState, now: number, text: StatusText, why: ReasonText): StatusView {
   const via = (status: string) =>
     s.protocol ? text("via", { status, protocol: protocolLabel(s.protocol) }) : status;
   const named = (status: string) =>
@@ -67,7 +71,7 @@ export function statusView(s: StreamState, now: number, text: StatusText): Statu
       return {
         fill: "yellow",
         shape: "ring",
-        text: named(text("retrying", { reason: redact(s.reason ?? "") })),
+        text: named(text("retrying", { reason: redact(s.why ? why(s.why) : "") })),
       };
     case "error":
       return {
@@ -82,6 +86,8 @@ export function statusView(s: StreamState, now: number, text: StatusText): Statu
 
 export interface StreamStatusOptions {
   text: StatusText;
+  /** Words why it retries. */
+  why: ReasonText;
   show: (view: StatusView) => void;
   clock?: Clock;
   /** Refresh period while live (default 15 s). */
@@ -130,7 +136,7 @@ export class StreamStatus {
   }
 
   private refresh(): void {
-    let view = statusView(this.state, this.clock.now(), this.options.text);
+    let view = statusView(this.state, this.clock.now(), this.options.text, this.options.why);
     const serving = ["starting", "live", "extending"].includes(this.state.state);
     if (serving && this.options.exposed?.(this.state)) {
       view = { fill: "yellow", shape: view.shape, text: this.options.text("exposed", { status: view.text }) };

@@ -14,6 +14,7 @@
  * disconnected instead and 'url' says "restarted".
  */
 import { EventEmitter } from "node:events";
+import type { StreamWarning } from "../stream/stream-reason";
 import { systemClock, type Clock, type Timer } from "../clock";
 import { deviceId as shortDeviceId, type SdmCommandExecutor } from "../nest/sdm-types";
 import type { CameraUrlEvent, StreamDriver, StreamState } from "../stream/stream-state";
@@ -43,7 +44,7 @@ export type WebRtcBridgeStateEvent = StreamState;
 export interface WebRtcBridgeEvents {
   url: [WebRtcUrlEvent];
   state: [StreamState];
-  warning: [string];
+  warning: [StreamWarning];
 }
 
 export interface WebRtcBridgeOptions {

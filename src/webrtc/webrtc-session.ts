@@ -29,6 +29,7 @@ import {
 import { retryDelay, serverDelayMs } from "../google/retry";
 import type { SdmCommandExecutor } from "../nest/sdm-types";
 import { errorMessage } from "../redact";
+import { secondsParam, streamReason, type StreamReason } from "../stream/stream-reason";
 import type { StreamState, StreamStateName } from "../stream/stream-state";
 import { ParameterSets, startsKeyframe } from "./h264";
 import { fixNestAnswer, parseNegotiatedMedia, type NegotiatedMedia } from "./sdp";
@@ -287,10 +288,13 @@ export class WebRtcSession extends EventEmitter<WebRtcSessionEvents> {
     }
   }
 
-  private setState(state: WebRtcState, reason?: string): void {
+  /** `reason`: why it stopped (error); `why`: why it retries or renews (a code the adapter words). */
+  private setState(state: WebRtcState, reason?: string | StreamReason): void {
     this.stateNow = state;
     const ev: WebRtcStateEvent = { state };
-    if (reason) ev.reason = reason;
+    if (typeof reason === "string") {
+      if (reason) ev.reason = reason;
+    } else if (reason) ev.why = reason;
     if (this.current && state !== "stopped" && state !== "error") ev.expiresAt = this.expiresAt;
     this.emit("state", ev);
   }
@@ -313,9 +317,11 @@ export class WebRtcSession extends EventEmitter<WebRtcSessionEvents> {
             return;
           }
           const delay = retryDelay(this.backoff, err);
-          const why = `${errorMessage(err)}; new WebRTC session in ${Math.round(delay / 1000)} s`;
-          this.log("warn", why);
-          this.setState("retrying", why);
+          this.log("warn", `${errorMessage(err)}; new WebRTC session in ${Math.round(delay / 1000)} s`);
+          this.setState(
+            "retrying",
+            streamReason("webrtcNextSession", { detail: errorMessage(err), seconds: secondsParam(delay) }),
+          );
           try {
             await sleep(this.clock, delay, this.abort.signal);
           } catch {
@@ -373,7 +379,12 @@ export class WebRtcSession extends EventEmitter<WebRtcSessionEvents> {
     });
     pc.connectionStateChange.subscribe((s) => this.onPeerState(peer, s));
     channel.stateChanged.subscribe((s) => {
-      if (s === "closed") this.peerFailed(peer, "the camera closed the WebRTC data channel");
+      if (s === "closed")
+        this.peerFailed(
+          peer,
+          "the camera closed the WebRTC data channel",
+          streamReason("webrtcChannelClosed"),
+        );
     });
 
     try {
@@ -557,23 +568,29 @@ export class WebRtcSession extends EventEmitter<WebRtcSessionEvents> {
       ) {
         // Battery cameras refuse to extend (FAILED_PRECONDITION); an unknown session id is no better.
         // Open a new session while this one still plays; it is closed once the new one is live.
-        const why = `the camera refused to extend the WebRTC session (${errorMessage(err)}); opening a new one`;
-        this.log("info", why);
-        this.setState("extending", why);
+        this.log(
+          "info",
+          `the camera refused to extend the WebRTC session (${errorMessage(err)}); opening a new one`,
+        );
+        this.setState("extending", streamReason("webrtcExtendRefused", { detail: errorMessage(err) }));
         void this.establish();
         return;
       }
       const delay = Math.max(EXTEND_RETRY_MS, serverDelayMs(err));
       const left = peer.expiresAt - this.clock.now();
       if (left - delay > 5_000) {
-        const why = `extending the WebRTC session failed (${errorMessage(err)}); trying again in ${Math.round(delay / 1000)} s`;
-        this.log("warn", why);
-        this.setState("retrying", why);
+        this.log(
+          "warn",
+          `extending the WebRTC session failed (${errorMessage(err)}); trying again in ${Math.round(delay / 1000)} s`,
+        );
+        this.setState(
+          "retrying",
+          streamReason("webrtcExtendRetry", { detail: errorMessage(err), seconds: secondsParam(delay) }),
+        );
         this.extendTimer = this.clock.setTimeout(() => void this.extend(peer), delay);
       } else {
-        const why = `extending the WebRTC session failed (${errorMessage(err)}); opening a new one`;
-        this.log("warn", why);
-        this.setState("retrying", why);
+        this.log("warn", `extending the WebRTC session failed (${errorMessage(err)}); opening a new one`);
+        this.setState("retrying", streamReason("webrtcExtendFailed", { detail: errorMessage(err) }));
         void this.establish();
       }
     }
@@ -586,11 +603,20 @@ export class WebRtcSession extends EventEmitter<WebRtcSessionEvents> {
     const now = this.clock.now();
     const { mediaTimeoutMs, disconnectGraceMs, keyframeIntervalMs, keyframeProbeMs } = this.opts;
     if (mediaTimeoutMs > 0 && now - peer.lastRtpAt > mediaTimeoutMs) {
-      this.peerFailed(peer, `no media from the camera for ${Math.round((now - peer.lastRtpAt) / 1000)} s`);
+      const idle = Math.round((now - peer.lastRtpAt) / 1000);
+      this.peerFailed(
+        peer,
+        `no media from the camera for ${idle} s`,
+        streamReason("webrtcNoMedia", { seconds: String(idle) }),
+      );
       return;
     }
     if (peer.disconnectedAt !== undefined && now - peer.disconnectedAt >= disconnectGraceMs) {
-      this.peerFailed(peer, "the WebRTC connection to the camera was lost");
+      this.peerFailed(
+        peer,
+        "the WebRTC connection to the camera was lost",
+        streamReason("webrtcConnectionLost"),
+      );
       return;
     }
     if (!peer.sawKeyframe) this.requestKeyframe();
@@ -626,11 +652,16 @@ export class WebRtcSession extends EventEmitter<WebRtcSessionEvents> {
     if (state === "connected") peer.disconnectedAt = undefined;
     else if (state === "disconnected") peer.disconnectedAt ??= this.clock.now();
     else if (state === "failed" || state === "closed")
-      this.peerFailed(peer, `the WebRTC connection to the camera ${state}`);
+      this.peerFailed(
+        peer,
+        `the WebRTC connection to the camera ${state}`,
+        streamReason("webrtcConnectionState", { state }),
+      );
   }
 
   /** A peer died: if it was the live one, replace it. */
-  private peerFailed(peer: Peer, reason: string): void {
+  /** `reason` for the log and Google, `why` (the same, as a code) for the state. */
+  private peerFailed(peer: Peer, reason: string, why: StreamReason): void {
     if (peer.closed || this.stopped) return;
     if (peer.failOpening) {
       peer.failOpening(new Error(reason));
@@ -645,7 +676,7 @@ export class WebRtcSession extends EventEmitter<WebRtcSessionEvents> {
     this.clock.clearTimeout(this.tickTimer);
     this.log("warn", `WebRTC session lost: ${reason}; opening a new one`);
     void this.closePeer(peer, reason);
-    this.setState("retrying", `${reason}; opening a new WebRTC session`);
+    this.setState("retrying", streamReason("webrtcLost", {}, why));
     void this.establish();
   }
 

@@ -12,6 +12,7 @@ import {
 } from "../../src/webrtc/webrtc-bridge";
 import { createFakeSdm, createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
 import { untilWithin } from "../support/wait";
+import { whyText } from "../support/stream-reasons";
 
 const until = untilWithin(20_000, 25);
 
@@ -148,7 +149,7 @@ describe("WebRtcBridge end to end (fake WebRTC camera → bridge → ffmpeg)", f
     // 1. The battery doorbell refuses to extend: a new WebRTC session replaces the first one.
     await until(() => (bridge.webrtc?.generation ?? 0) >= 2, "a renewal after the refused extend");
     assert.ok(sdm.count("ExtendWebRtcStream") >= 1);
-    assert.ok(states.some((s) => s.state === "extending" && /refused to extend/.test(s.reason ?? "")));
+    assert.ok(states.some((s) => s.state === "extending" && /refused to extend/.test(whyText(s.why))));
     await until(() => sdm.count("StopWebRtcStream") >= 1, "the old session stopped");
     let mark = r.frames;
     await until(() => r.frames > mark + 20, "frames after the renewal");
@@ -157,7 +158,7 @@ describe("WebRtcBridge end to end (fake WebRTC camera → bridge → ffmpeg)", f
     const generation = bridge.webrtc?.generation ?? 0;
     await camera.dropPeer(bridge.webrtc?.mediaSessionId);
     await until(() => (bridge.webrtc?.generation ?? 0) > generation, "a renewal after the dropped peer");
-    assert.ok(states.some((s) => s.state === "retrying" && /data channel|connection/.test(s.reason ?? "")));
+    assert.ok(states.some((s) => s.state === "retrying" && /data channel|connection/.test(whyText(s.why))));
     mark = r.frames;
     await until(() => r.frames > mark + 20, "frames after the dropped peer");
 

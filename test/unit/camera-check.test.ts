@@ -9,6 +9,7 @@ import { retryDelay } from "../../src/google/retry";
 import { describeDevice } from "../../src/nest/sdm-types";
 import { checkCamera, lookUpDevice, type LookupHooks } from "../../src/stream/camera-check";
 import { StreamConfigError } from "../../src/stream/stream-messages";
+import { whyText } from "../support/stream-reasons";
 import { FakeClock } from "../support/fake-clock";
 import { cameraDevice, DEVICE_ID, FakeSdmRunner, thermostatDevice } from "../fixtures/fake-google/sdm-runner";
 import { refusalText, wordedAs } from "../support/catalog";
@@ -61,7 +62,7 @@ describe("camera checks", () => {
         check: () => {
           if (cancelled) throw new Error("cancelled");
         },
-        retrying: (reason) => reasons.push(reason),
+        retrying: (reason) => reasons.push(whyText(reason)),
       };
       return { clock, sdm, hooks, reasons, cancel: () => (cancelled = true) };
     }

@@ -33,6 +33,7 @@ import {
 } from "../fixtures/fake-google/sdm-runner";
 import { untilWithin } from "../support/wait";
 import { refusalText, wordedAs } from "../support/catalog";
+import { warnText, whyText } from "../support/stream-reasons";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -130,7 +131,7 @@ function setup(
   const warnings: string[] = [];
   stream.on("url", (e) => urls.push(e));
   stream.on("state", (s) => states.push(s));
-  stream.on("warning", (w) => warnings.push(w));
+  stream.on("warning", (w) => warnings.push(warnText(w)));
   return { clock, sdm, stream, pool, bridges, urls, states, warnings };
 }
 
@@ -431,7 +432,7 @@ describe("CameraStream", function () {
       stream.start();
       await clock.advance(0);
       assert.equal(states.at(-1)?.state, "retrying");
-      assert.match(states.at(-1)?.reason ?? "", /backend error.*next try in \d+ s/);
+      assert.match(whyText(states.at(-1)?.why), /backend error.*next try in \d+ s/);
       assert.equal(states.at(-1)?.protocol, undefined);
       await clock.advance(2 * SECOND);
       assert.equal(sdm.commands("device").length, 2);

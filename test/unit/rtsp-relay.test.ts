@@ -14,6 +14,7 @@ import type { LocalRtspServer, RtspStreamSource, TrackKind } from "../../src/web
 import { withCredentials, type RtspCredentials } from "../../src/webrtc/rtsp-auth";
 import { FakeClock, flush } from "../support/fake-clock";
 import { rtp } from "../support/rtp-packet";
+import { whyText } from "../support/stream-reasons";
 
 const MEDIA: UpstreamMedia = {
   controlUrl: "rtsps://edge/x",
@@ -245,7 +246,7 @@ describe("RtspRelay (serve: local, fake clock)", () => {
 
     clients[0].drop();
     assert.equal(states.at(-1)?.state, "retrying");
-    assert.match(states.at(-1)?.reason ?? "", /local readers stay connected/);
+    assert.match(whyText(states.at(-1)?.why), /local readers stay connected/);
     await clock.advance(0);
     assert.equal(clients.length, 2, "reconnected at once");
     assert.equal(clients[1].url, "rtsps://edge/x?auth=token-2", "with the newest token");
@@ -295,7 +296,7 @@ describe("RtspRelay (serve: local, fake clock)", () => {
     assert.equal(clients.length, 1);
     assert.equal(urls.length, 0, "no URL before the upstream plays");
     assert.equal(states.at(-1)?.state, "retrying");
-    assert.match(states.at(-1)?.reason ?? "", /401 Unauthorized.*next try in 1 s/);
+    assert.match(whyText(states.at(-1)?.why), /401 Unauthorized.*next try in 1 s/);
     await clock.advance(499);
     assert.equal(clients.length, 1);
     await clock.advance(1);

@@ -29,6 +29,7 @@ import {
 } from "../fixtures/fake-google/sdm-runner";
 import { assertNoSecrets as assertNoneIn } from "../support/secrets";
 import { refusalText } from "../support/catalog";
+import { warnText, whyText } from "../support/stream-reasons";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -59,7 +60,7 @@ function setup(
   const warnings: string[] = [];
   keeper.on("url", (e) => urls.push(e));
   keeper.on("state", (s) => states.push(s));
-  keeper.on("warning", (w) => warnings.push(w));
+  keeper.on("warning", (w) => warnings.push(warnText(w)));
   /** Runs `ms` of fake time in steps, checking the advertised URL is alive at every step. */
   const runLive = async (ms: number, step = 5 * SECOND) => {
     for (let t = 0; t < ms; t += step) {
@@ -195,7 +196,7 @@ describe("StreamKeeper", () => {
       assert.equal(sdm.commands("GenerateRtspStream").length, 1);
       assert.ok(!urls.some((u) => u.event === "restarted"));
       const retrying = states.find((s) => s.state === "retrying")!;
-      assert.match(retrying.reason!, /extend failed.*503.*next try in 2 s, stream still live/);
+      assert.match(whyText(retrying.why), /extend failed.*503.*next try in 2 s, stream still live/);
       assert.ok(retrying.expiresAt);
       // The next extend is armed from the new expiry, not from a fixed period.
       assert.equal(extends_[2].at, extends_[1].at + 4 * MINUTE);
@@ -221,7 +222,9 @@ describe("StreamKeeper", () => {
         .map((c) => c.command);
       assert.deepEqual(first, ["GenerateRtspStream", "ExtendRtspStream", "GenerateRtspStream"]);
       assert.ok(
-        states.some((s) => s.state === "retrying" && /token rejected.*starting a new stream/.test(s.reason!)),
+        states.some(
+          (s) => s.state === "retrying" && /token rejected.*starting a new stream/.test(whyText(s.why)),
+        ),
       );
       assert.equal(sdm.commands("StopRtspStream").length, 0);
       await keeper.stop();
@@ -242,7 +245,7 @@ describe("StreamKeeper", () => {
       assert.equal(extends_[1].at - extends_[0].at, 20 * SECOND);
       assert.equal(sdm.commands("GenerateRtspStream").length, 1);
       assert.ok(
-        states.some((s) => s.state === "retrying" && /rate limited.*next try in 20 s/.test(s.reason!)),
+        states.some((s) => s.state === "retrying" && /rate limited.*next try in 20 s/.test(whyText(s.why))),
       );
       assert.deepEqual(
         urls.map((u) => u.event),
@@ -278,7 +281,7 @@ describe("StreamKeeper", () => {
       assert.equal(urls[1].event, "restarted");
       assert.ok(
         states.some((s) =>
-          /could not extend the stream in time \(Google error: socket hang up\)/.test(s.reason!),
+          /could not extend the stream in time \(Google error: socket hang up\)/.test(whyText(s.why)),
         ),
       );
       await keeper.stop();
@@ -330,7 +333,7 @@ describe("StreamKeeper", () => {
       const retrying = states.filter((s) => s.state === "retrying");
       assert.ok(retrying.length > 3);
       assert.match(
-        retrying[0].reason!,
+        whyText(retrying[0].why),
         /^camera offline: check that "Front door" is online in the Google Home app; next try in 2 s$/,
       );
       assert.equal(retrying[0].camera, "Front door");
@@ -361,7 +364,7 @@ describe("StreamKeeper", () => {
       assert.equal(generates[1].at - generates[0].at, 30 * SECOND);
       assert.ok(generates[0].at > t0);
       assert.equal(urls[0].event, "started");
-      assert.ok(states.some((s) => /ECONNREFUSED/.test(s.reason ?? "")));
+      assert.ok(states.some((s) => /ECONNREFUSED/.test(whyText(s.why))));
       await keeper.stop();
     });
 
@@ -636,8 +639,8 @@ describe("StreamKeeper", () => {
       );
       keeper.start();
       await clock.advance(20 * MINUTE);
-      assert.ok(states.some((s) => s.reason?.includes("bad gateway for token ***")));
-      assert.ok(states.some((s) => s.reason?.includes("token *** rejected")));
+      assert.ok(states.some((s) => whyText(s.why).includes("bad gateway for token ***")));
+      assert.ok(states.some((s) => whyText(s.why).includes("token *** rejected")));
       sdm.fail("StopRtspStream", (call) => new TransientGoogleError(`could not stop ${extendToken(call)}`));
       await keeper.stop();
       assert.equal(warnings.length, 1);

@@ -5,7 +5,9 @@
 import assert from "node:assert/strict";
 import { secrets } from "../../src/redact";
 import { StreamStatus, statusView, type StatusText, type StatusView } from "../../src/stream/stream-status";
+import { streamReason } from "../../src/stream/stream-reason";
 import { catalogText } from "../support/catalog";
+import { whyText as why } from "../support/stream-reasons";
 import { FakeClock } from "../support/fake-clock";
 
 const catalog = catalogText("nest-stream");
@@ -22,19 +24,20 @@ describe("stream status", () => {
           { state: "live", camera: "Front door", protocol: "RTSP", expiresAt: inMs(240_000) },
           now,
           text,
+          why,
         ),
         { fill: "green", shape: "dot", text: "Front door: live (RTSP), 4:00 left" },
       );
       assert.equal(
-        statusView({ state: "live", protocol: "WEB_RTC", expiresAt: inMs(61_000) }, now, text).text,
+        statusView({ state: "live", protocol: "WEB_RTC", expiresAt: inMs(61_000) }, now, text, why).text,
         "live (WebRTC), 1:01 left",
       );
-      assert.equal(statusView({ state: "live" }, now, text).text, "live");
-      assert.equal(statusView({ state: "live", expiresAt: "not a time" }, now, text).text, "live");
+      assert.equal(statusView({ state: "live" }, now, text, why).text, "live");
+      assert.equal(statusView({ state: "live", expiresAt: "not a time" }, now, text, why).text, "live");
     });
 
     it("says starting, extending, retrying (with why), stopped and error", () => {
-      const view = (s: Parameters<typeof statusView>[0]): StatusView => statusView(s, now, text);
+      const view = (s: Parameters<typeof statusView>[0]): StatusView => statusView(s, now, text, why);
       assert.deepEqual(view({ state: "starting", camera: "Porch", protocol: "WEB_RTC" }), {
         fill: "yellow",
         shape: "ring",
@@ -46,11 +49,14 @@ describe("stream status", () => {
         shape: "ring",
         text: "Porch: extending (RTSP)",
       });
-      assert.deepEqual(view({ state: "retrying", camera: "Porch", protocol: "RTSP", reason: "offline" }), {
-        fill: "yellow",
-        shape: "ring",
-        text: "Porch: retrying: offline",
-      });
+      assert.deepEqual(
+        view({ state: "retrying", camera: "Porch", protocol: "RTSP", why: streamReason("rateLimited") }),
+        {
+          fill: "yellow",
+          shape: "ring",
+          text: "Porch: retrying: rate limited by Google",
+        },
+      );
       assert.deepEqual(view({ state: "stopped", camera: "Porch" }), {
         fill: "grey",
         shape: "ring",
@@ -72,15 +78,16 @@ describe("stream status", () => {
           {
             state: "retrying",
             camera: "Garden",
-            reason: `Google said no to ${token} ${"and more ".repeat(10)}`,
+            why: streamReason("googleError", { detail: `said no to ${token} ${"and more ".repeat(10)}` }),
           },
           now,
           text,
+          why,
         ).text;
         assert.ok(line.length <= 60, line);
         assert.ok(line.endsWith("…"), line);
         assert.ok(!line.includes(token.slice(0, 12)), line);
-        const error = statusView({ state: "error", reason: `bad ${token}` }, now, text).text;
+        const error = statusView({ state: "error", reason: `bad ${token}` }, now, text, why).text;
         assert.ok(!error.includes(token), error);
       } finally {
         secrets.delete(token);
@@ -92,7 +99,7 @@ describe("stream status", () => {
     function setup() {
       const clock = new FakeClock(now);
       const shown: StatusView[] = [];
-      const status = new StreamStatus({ clock, text, show: (v) => shown.push(v) });
+      const status = new StreamStatus({ clock, text, why, show: (v) => shown.push(v) });
       return { clock, shown, status };
     }
 
@@ -133,6 +140,7 @@ describe("stream status", () => {
       const status = new StreamStatus({
         clock,
         text,
+        why,
         show: (v) => shown.push(v),
         exposed: (s) => s.protocol === "WEB_RTC",
       });

@@ -24,6 +24,7 @@ import {
 import { FakeClock } from "../support/fake-clock";
 import { untilWithin } from "../support/wait";
 import { delay } from "../fixtures/ports";
+import { whyText } from "../support/stream-reasons";
 
 const until = untilWithin(10_000, 10);
 
@@ -162,8 +163,8 @@ describe("WebRtcSession", function () {
     assert.equal(second.event, "renewed");
     assert.equal(second.generation, 2);
     assert.notEqual(second.mediaSessionId, first);
-    const refused = x.states.find((s) => s.state === "extending" && s.reason);
-    assert.match(refused?.reason ?? "", /refused to extend.*FAILED_PRECONDITION|refused to extend/);
+    const refused = x.states.find((s) => s.state === "extending" && s.why);
+    assert.match(whyText(refused?.why), /refused to extend.*FAILED_PRECONDITION|refused to extend/);
     await until(() => x.sdm.calls.some((c) => c.command === "StopWebRtcStream"), "stop of the old session");
     assert.deepEqual(
       x.sdm.calls.map((c) => c.command),
@@ -185,7 +186,7 @@ describe("WebRtcSession", function () {
     await x.camera.dropPeer();
     await live(x, 2);
     const retry = x.states.find((s) => s.state === "retrying");
-    assert.match(retry?.reason ?? "", /data channel|connection/);
+    assert.match(whyText(retry?.why), /data channel|connection/);
     assert.equal(x.sessions[1].event, "renewed");
     assert.deepEqual(x.sdm.calls.map((c) => c.command).sort(), [
       "GenerateWebRtcStream",
@@ -221,7 +222,7 @@ describe("WebRtcSession", function () {
       await delay(20); // the new session's real I/O gets going
     }
     await live(x, 2);
-    assert.match(x.states.find((s) => s.state === "retrying")?.reason ?? "", /no media from the camera/);
+    assert.match(whyText(x.states.find((s) => s.state === "retrying")?.why), /no media from the camera/);
   });
 
   it("requests keyframes (PLI and FIR) on demand and every 2 s until the first keyframe", async () => {
@@ -265,10 +266,10 @@ describe("WebRtcSession", function () {
     x.sdm.generateErrors.push(new RateLimitedError("Rate limited", 30_000));
     x.session.start();
     await until(() => x.states.some((s) => s.state === "retrying"), "retrying");
-    assert.match(x.states.find((s) => s.state === "retrying")?.reason ?? "", /unavailable.*5 s/);
+    assert.match(whyText(x.states.find((s) => s.state === "retrying")?.why), /unavailable.*5 s/);
     await x.clock.advance(5_000);
     await until(() => x.states.filter((s) => s.state === "retrying").length === 2, "second retry");
-    assert.match(x.states.at(-1)?.reason ?? "", /Rate limited.*30 s/);
+    assert.match(whyText(x.states.at(-1)?.why), /Rate limited.*30 s/);
     await x.clock.advance(29_000);
     assert.equal(x.sdm.count("GenerateWebRtcStream"), 2);
     await x.clock.advance(1_000);
