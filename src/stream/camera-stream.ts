@@ -254,11 +254,11 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     this.setState({ state: "starting" });
     void this.begin(run).catch((err: unknown) => {
       if (run.cancelled) return;
-      const message =
+      const error =
         err instanceof StreamConfigError
-          ? this.text(err)
-          : `Camera "${this.label}": the stream stopped on an unexpected error: ${errorMessage(err)}`;
-      this.fail(run, message);
+          ? err
+          : new StreamConfigError("unexpectedStop", { camera: this.label, detail: errorMessage(err) });
+      this.fail(run, this.text(error));
     });
   }
 
@@ -483,7 +483,7 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     driver.on("state", (ev) => {
       if (this.run !== run || ev.state === "stopped") return;
       if (ev.state === "error") {
-        this.fail(run, ev.reason ?? `Camera "${this.label}": the stream failed.`);
+        this.fail(run, ev.reason ?? this.text(new StreamConfigError("streamFailed", { camera: this.label })));
         return;
       }
       const out: CameraStreamState = { state: ev.state };

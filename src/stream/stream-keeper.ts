@@ -371,11 +371,11 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
       }
     } catch (err) {
       if (run.cancelled) return;
-      const message =
+      const error =
         err instanceof StreamConfigError
-          ? (this.errorText?.(err) ?? err.message)
-          : `Camera "${this.label}": the stream keeper stopped on an unexpected error: ${errorMessage(err)}`;
-      this.fail(run, message);
+          ? err
+          : new StreamConfigError("keeperStopped", { camera: this.label, detail: errorMessage(err) });
+      this.fail(run, this.errorText?.(error) ?? error.message);
     }
   }
 

@@ -34,8 +34,9 @@ export type ErrorVerdict =
   | { kind: "fatal"; error: StreamConfigError };
 
 /**
- * What only the user can fix, and the warnings of the local RTSP server: a camera served beyond
- * loopback without a password, the default port taken by another program.
+ * What only the user can fix, what stopped a stream unexpectedly, and the warnings of the local
+ * RTSP server: a camera served beyond loopback without a password, the default port taken by
+ * another program.
  */
 export const STREAM_CONFIG_CODES = [
   "notFound",
@@ -55,6 +56,9 @@ export const STREAM_CONFIG_CODES = [
   "noDeviceData",
   "exposed",
   "portFellBack",
+  "unexpectedStop",
+  "keeperStopped",
+  "streamFailed",
 ] as const;
 export type StreamConfigCode = (typeof STREAM_CONFIG_CODES)[number];
 

@@ -426,6 +426,23 @@ describe("CameraStream", function () {
   });
 
   describe("lookup and lifecycle", () => {
+    it("an unexpected failure stops in state error, worded from the catalog with the camera and why", async () => {
+      const { stream, states } = setup({
+        protocols: ["WEB_RTC"],
+        stream: {
+          createBridge: () => {
+            throw new Error("bridge exploded");
+          },
+        },
+      });
+      stream.start();
+      await until(() => states.at(-1)?.state === "error", "the error");
+      assert.equal(
+        states.at(-1)?.reason,
+        'Camera "Front door": the stream stopped on an unexpected error: bridge exploded',
+      );
+    });
+
     it("retries a failed lookup with backoff, says so, then streams", async () => {
       const { clock, sdm, stream, states, urls } = setup();
       sdm.fail("device", new TransientGoogleError("backend error", 503));
