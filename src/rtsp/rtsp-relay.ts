@@ -20,7 +20,13 @@ import { Backoff } from "../backoff";
 import { systemClock, type Clock, type Timer } from "../clock";
 import { errorMessage, redact } from "../redact";
 import type { StreamKeeper, StreamUrlEvent } from "../stream/stream-keeper";
-import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "../stream/stream-state";
+import {
+  cameraUrlEvent,
+  type CameraUrlEvent,
+  type StreamDriver,
+  type StreamDriverEvents,
+  type StreamState,
+} from "../stream/stream-state";
 import { ParameterSets, rtpPayload, startsKeyframe } from "../webrtc/h264";
 import { LocalPublication, type PublishedMedia } from "../webrtc/local-publication";
 import type { RtspCredentials } from "../webrtc/rtsp-auth";
@@ -313,14 +319,8 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
   }
 
   private emitUrl(event: CameraUrlEvent["event"], url: string | null, expiresAt: string | null): void {
-    this.emit("url", {
-      event,
-      url,
-      expiresAt,
-      deviceId: this.deviceId,
-      camera: this.displayName,
-      protocol: "RTSP",
-    } satisfies CameraUrlEvent);
+    const camera = { deviceId: this.deviceId, camera: this.displayName, protocol: "RTSP" as const };
+    this.emit("url", cameraUrlEvent(camera, event, url, expiresAt));
   }
 }
 
