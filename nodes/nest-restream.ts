@@ -10,6 +10,7 @@ import { LeftoverProcess } from "../src/ffmpeg/leftover-process";
 import { interruptedRecordings, type RecordingFile } from "../src/ffmpeg/recordings";
 import { childMayOutliveParent } from "../src/ffmpeg/spawn-with-parent";
 import { keyInUrl, TARGET_KINDS } from "../src/ffmpeg/targets";
+import { acceptedTexts } from "./lib/restream-wording";
 import type { Node, NodeMessage, NodeStatus, RED } from "./red-types";
 
 interface NestRestreamConfig extends Omit<RestreamConfig, "streamKey" | "extraKeys"> {
@@ -27,7 +28,7 @@ module.exports = function register(RED: RED) {
     if (!(err instanceof RestreamRefusal)) return errorMessage(err);
     const kind = TARGET_KINDS.find((k) => k === err.params.kind);
     const params = kind ? { ...err.params, kind: RED._(`nest-restream.target.${kind}`) } : err.params;
-    return RED._(`nest-restream.errors.${err.code}`, params);
+    return RED._(`nest-restream.errors.${err.code}`, { ...acceptedTexts(RED._.bind(RED)), ...params });
   }
 
   function statusFor(s: RestreamStatus): NodeStatus {

@@ -18,20 +18,14 @@ import type { Latency, Privacy } from "../src/youtube/live-api";
 import { LiveMessages } from "../src/youtube/live-messages";
 import type { Node, NodeStatus, RED } from "./red-types";
 import { accountOrRefuse } from "./lib/account-guard";
+import type { YouTubeVideoSettings } from "./lib/youtube-settings";
 import type { YouTubeAccountNode } from "./youtube-account";
 
-interface YouTubeLiveConfig {
-  id: string;
-  name?: string;
-  account?: string;
-  title?: string;
-  description?: string;
-  privacy?: string;
+interface YouTubeLiveConfig extends YouTubeVideoSettings {
   latency?: string;
   ingest?: string;
   rotateHours?: string | number;
   captions?: boolean;
-  madeForKids?: boolean;
   pollSeconds?: string | number;
 }
 

@@ -18,18 +18,12 @@ import {
 import { UploadStatusLine } from "../src/youtube/upload-status";
 import type { Node, RED } from "./red-types";
 import { accountOrRefuse } from "./lib/account-guard";
+import type { YouTubeVideoSettings } from "./lib/youtube-settings";
 import type { YouTubeAccountNode } from "./youtube-account";
 
-interface YouTubeUploadConfig {
-  id: string;
-  name?: string;
-  account?: string;
-  title?: string;
-  description?: string;
-  privacy?: string;
+interface YouTubeUploadConfig extends YouTubeVideoSettings {
   tags?: string;
   categoryId?: string;
-  madeForKids?: boolean;
   notifySubscribers?: boolean;
   deleteAfterUpload?: boolean;
   chunkMiB?: string | number;

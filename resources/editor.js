@@ -105,7 +105,21 @@
     $("<span>").text(text).appendTo(el);
   }
 
+  /** A node's labelStyle: italic when the user named it. */
+  function namedLabelStyle() {
+    return this.name ? "node_label_italic" : "";
+  }
+
+  /** The `account` setting of a dialog of `type`: a config node of `accountType`, labelled from the catalog. */
+  function accountSetting(type, accountType, required) {
+    var setting = { value: "", type: accountType, label: catalogLabel(type, type + ".label.account") };
+    if (required) setting.required = true;
+    return setting;
+  }
+
   ns.t = t;
+  ns.namedLabelStyle = namedLabelStyle;
+  ns.accountSetting = accountSetting;
   ns.invalid = invalid;
   ns.catalogLabel = catalogLabel;
   ns.postJson = postJson;

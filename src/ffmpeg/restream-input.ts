@@ -51,7 +51,10 @@ export class RestreamInputError extends RestreamRefusal<RestreamInputCode> {
 
 const URL_LIKE = /^(rtsps?|rtmps?|srt|https?):\/\/\S+$/i;
 const FILE_LIKE = /^(\/|\.\.?\/|[A-Za-z]:\\)\S*$/;
-const STREAM_EVENTS = ["started", "extended", "restarted", "stopped"];
+/** The msg.stream events nest-stream sends that nest-restream acts on. */
+export const STREAM_EVENTS: readonly string[] = ["started", "extended", "restarted", "stopped"];
+/** The words msg.payload may carry (case and surrounding spaces ignored). */
+export const RESTREAM_COMMANDS = ["start", "stop", "snapshot"] as const;
 
 export function isInputUrl(value: string): boolean {
   return URL_LIKE.test(value) || FILE_LIKE.test(value);

@@ -21,7 +21,13 @@ import { systemClock, type Clock, type Timer } from "../clock";
 import { errorMessage, redact } from "../redact";
 import type { StreamKeeper, StreamUrlEvent } from "../stream/stream-keeper";
 import { streamReason, streamWarning } from "../stream/stream-reason";
-import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "../stream/stream-state";
+import {
+  cameraUrlEvent,
+  type CameraUrlEvent,
+  type StreamDriver,
+  type StreamDriverEvents,
+  type StreamState,
+} from "../stream/stream-state";
 import { ParameterSets, rtpPayload, startsKeyframe } from "../webrtc/h264";
 import { LocalPublication, type PublishedMedia } from "../webrtc/local-publication";
 import type { RtspCredentials } from "../webrtc/rtsp-auth";
@@ -317,14 +323,8 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
   }
 
   private emitUrl(event: CameraUrlEvent["event"], url: string | null, expiresAt: string | null): void {
-    this.emit("url", {
-      event,
-      url,
-      expiresAt,
-      deviceId: this.deviceId,
-      camera: this.displayName,
-      protocol: "RTSP",
-    } satisfies CameraUrlEvent);
+    const camera = { deviceId: this.deviceId, camera: this.displayName, protocol: "RTSP" as const };
+    this.emit("url", cameraUrlEvent(camera, event, url, expiresAt));
   }
 }
 

@@ -44,6 +44,16 @@ export interface CameraUrlEvent<P extends StreamProtocol = StreamProtocol> {
   protocol: P;
 }
 
+/** The `url` event a driver sends for its camera (`url` and `expiresAt` null when stopped). */
+export function cameraUrlEvent<P extends StreamProtocol>(
+  from: { deviceId: string; camera: string; protocol: P },
+  event: StreamUrlEventName,
+  url: string | null,
+  expiresAt: string | null,
+): CameraUrlEvent<P> {
+  return { event, url, expiresAt, deviceId: from.deviceId, camera: from.camera, protocol: from.protocol };
+}
+
 export interface StreamDriverEvents {
   url: [CameraUrlEvent];
   state: [StreamState];

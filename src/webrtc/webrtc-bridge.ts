@@ -17,7 +17,12 @@ import { EventEmitter } from "node:events";
 import type { StreamWarning } from "../stream/stream-reason";
 import { systemClock, type Clock, type Timer } from "../clock";
 import { deviceId as shortDeviceId, type SdmCommandExecutor } from "../nest/sdm-types";
-import type { CameraUrlEvent, StreamDriver, StreamState } from "../stream/stream-state";
+import {
+  cameraUrlEvent,
+  type CameraUrlEvent,
+  type StreamDriver,
+  type StreamState,
+} from "../stream/stream-state";
 import { LocalPublication } from "./local-publication";
 import type { RtspCredentials } from "./rtsp-auth";
 import { LocalRtspServer } from "./rtsp-server";
@@ -291,14 +296,8 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
   }
 
   private emitUrl(event: WebRtcUrlEvent["event"], url: string | null, expiresAt: string | null): void {
-    this.emit("url", {
-      event,
-      url,
-      expiresAt,
-      deviceId: this.deviceId,
-      camera: this.displayName,
-      protocol: "WEB_RTC",
-    } satisfies WebRtcUrlEvent);
+    const camera = { deviceId: this.deviceId, camera: this.displayName, protocol: "WEB_RTC" as const };
+    this.emit("url", cameraUrlEvent(camera, event, url, expiresAt));
   }
 
   private setState(ev: WebRtcStateEvent): void {

@@ -4,6 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { acceptedTexts } from "../../nodes/lib/restream-wording";
 
 export type Catalog = Record<string, unknown>;
 
@@ -72,7 +73,9 @@ export function withCatalog(nodeModule: unknown, messages: Catalog): Translated 
 /** A refusal (an error with a `code` and its `params`) in the words of a node's catalog (`<name>.errors.<code>`). */
 export function refusalText(name: string, err: unknown): string {
   const { code, params } = err as { code?: string; params?: Record<string, unknown> };
-  return code ? catalogText(name)(`${name}.errors.${code}`, params) : String(err);
+  const _ = catalogText(name);
+  const filled = name === "nest-restream" ? { ...acceptedTexts(_), ...params } : params;
+  return code ? _(`${name}.errors.${code}`, filled) : String(err);
 }
 
 /** For assert.throws/rejects: the refusal, worded by the node's catalog, matches `pattern`. */
