@@ -43,7 +43,13 @@ import {
 import { sharedStreamHandover, type RtspSessionTokens, type StreamHandover } from "./stream-handover";
 import { exposedWarning, portFellBack, rtspServerError, StreamConfigError } from "./stream-messages";
 import { redactReason, streamWarning, type StreamWarningCode } from "./stream-reason";
-import type { CameraUrlEvent, StreamDriver, StreamDriverEvents, StreamState } from "./stream-state";
+import {
+  cameraUrlEvent,
+  type CameraUrlEvent,
+  type StreamDriver,
+  type StreamDriverEvents,
+  type StreamState,
+} from "./stream-state";
 
 export { chooseProtocol, PROTOCOL_CHOICES, type ProtocolChoice } from "./camera-check";
 export type { CameraUrlEvent, StreamDriver } from "./stream-state";
@@ -547,14 +553,16 @@ export class CameraStream extends EventEmitter<CameraStreamEvents> {
     if (this.currentUrl === null) return;
     this.currentUrl = null;
     const last = this.lastUrlEvent;
-    const ev: CameraUrlEvent = {
-      event: "stopped",
-      url: null,
-      expiresAt: null,
-      deviceId: this.shortDeviceId,
-      camera: last?.camera ?? this.label,
-      protocol: last?.protocol ?? this.inUse ?? "RTSP",
-    };
+    const ev = cameraUrlEvent(
+      {
+        deviceId: this.shortDeviceId,
+        camera: last?.camera ?? this.label,
+        protocol: last?.protocol ?? this.inUse ?? "RTSP",
+      },
+      "stopped",
+      null,
+      null,
+    );
     this.lastUrlEvent = ev;
     this.emit("url", ev);
   }

@@ -37,7 +37,13 @@ import {
   type StreamWarning,
   type StreamWarningCode,
 } from "./stream-reason";
-import type { CameraUrlEvent, StreamDriver, StreamState, StreamUrlEventName } from "./stream-state";
+import {
+  cameraUrlEvent,
+  type CameraUrlEvent,
+  type StreamDriver,
+  type StreamState,
+  type StreamUrlEventName,
+} from "./stream-state";
 
 export { StreamConfigError } from "./stream-messages";
 export type { StreamState, StreamStateName, StreamUrlEventName } from "./stream-state";
@@ -660,14 +666,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
 
   private advertise(event: StreamUrlEventName, session: Session): void {
     this.currentUrl = session.url;
-    this.emit("url", {
-      event,
-      url: session.url,
-      expiresAt: session.expiresAt,
-      deviceId: this.shortDeviceId,
-      camera: this.label,
-      protocol: "RTSP",
-    });
+    this.emit("url", cameraUrlEvent(this.urlSource, event, session.url, session.expiresAt));
     this.setState({ state: "live", expiresAt: session.expiresAt, camera: this.camera });
   }
 
@@ -675,14 +674,12 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
   private unadvertise(): void {
     if (this.currentUrl === null) return;
     this.currentUrl = null;
-    this.emit("url", {
-      event: "stopped",
-      url: null,
-      expiresAt: null,
-      deviceId: this.shortDeviceId,
-      camera: this.label,
-      protocol: "RTSP",
-    });
+    this.emit("url", cameraUrlEvent(this.urlSource, "stopped", null, null));
+  }
+
+  /** Who the url events are about. */
+  private get urlSource(): { deviceId: string; camera: string; protocol: "RTSP" } {
+    return { deviceId: this.shortDeviceId, camera: this.label, protocol: "RTSP" };
   }
 
   private setState(state: StreamState): void {
