@@ -76,6 +76,11 @@ export function redact(text: string, registry: SecretRegistry = secrets): string
   return applyPatterns(out).split(placeholder).join(MASK);
 }
 
+/** Each value of a text's placeholders masked (coded errors, reasons and warnings). */
+export function redactParams(params: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, redact(v)]));
+}
+
 function applyPatterns(text: string): string {
   let out = text;
   for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);

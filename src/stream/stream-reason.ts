@@ -3,7 +3,7 @@
  * words it from its catalog (`nest-stream.reasons.<code>`); Google's own words (`detail`) stay data
  * inside a placeholder, and a reason that wraps another (`cause`) is worded first, into `__cause__`.
  */
-import { redact } from "../redact";
+import { redact, redactParams } from "../redact";
 
 export const STREAM_REASON_CODES = [
   // classifyError
@@ -50,8 +50,7 @@ export function streamReason(
   params: Record<string, string> = {},
   cause?: StreamReason,
 ): StreamReason {
-  const masked = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, redact(v)]));
-  const reason: StreamReason = { code, params: masked };
+  const reason: StreamReason = { code, params: redactParams(params) };
   if (cause) reason.cause = cause;
   return reason;
 }
@@ -96,7 +95,7 @@ export interface StreamWarning {
 
 /** A warning, its parameters masked. */
 export function streamWarning(code: StreamWarningCode, params: Record<string, string> = {}): StreamWarning {
-  return { code, params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, redact(v)])) };
+  return { code, params: redactParams(params) };
 }
 
 /** Words a warning with `text` (the node's catalog: `nest-stream.warnings.<code>`), masked. */

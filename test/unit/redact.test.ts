@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
 import { resolveTarget } from "../../src/ffmpeg/targets";
-import { redact, secrets, SecretRegistry } from "../../src/redact";
+import { redact, redactParams, secrets, SecretRegistry } from "../../src/redact";
 import { refusalText } from "../support/catalog";
 
 describe("redact", () => {
+  it("masks each placeholder value of a coded text, keeping the names", () => {
+    assert.deepEqual(redactParams({ url: "rtmp://user:s3cret@host/app", camera: "Porch" }), {
+      url: "rtmp://user:***@host/app",
+      camera: "Porch",
+    });
+  });
+
   it("masks RTSP auth tokens and keeps the punctuation after them", () => {
     const url = "rtsps://stream-ue1-delta.dropcam.com:443/sdm_live_stream/CiUA?auth=g.0.abcDEF-123";
     assert.equal(redact(url), "rtsps://stream-ue1-delta.dropcam.com:443/sdm_live_stream/CiUA?auth=***");
