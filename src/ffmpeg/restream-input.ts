@@ -69,11 +69,11 @@ export function parseRestreamInput(msg: {
   const event = parseStreamEvent(msg.stream);
   const p = msg.payload;
 
+  const word =
+    typeof p === "string" ? RESTREAM_COMMANDS.find((c) => c === p.trim().toLowerCase()) : undefined;
   let command: RestreamAction;
   if (event === "stopped" || p === null || p === false) command = { action: "stop" };
-  else if (typeof p === "string" && /^\s*stop\s*$/i.test(p)) command = { action: "stop" };
-  else if (typeof p === "string" && /^\s*start\s*$/i.test(p)) command = { action: "start" };
-  else if (typeof p === "string" && /^\s*snapshot\s*$/i.test(p)) command = { action: "snapshot" };
+  else if (word) command = { action: word };
   else if (typeof p === "string" && isInputUrl(p.trim())) {
     const url = p.trim();
     command =

@@ -126,7 +126,7 @@ export class RtspRelay extends EventEmitter<StreamDriverEvents> implements Strea
     this.publication.open();
     this.keeper.on("url", (ev) => this.onKeeperUrl(ev as StreamUrlEvent));
     this.keeper.on("state", (ev) => this.onKeeperState(ev));
-    this.keeper.on("warning", (text) => this.emit("warning", text));
+    this.keeper.on("warning", (warning) => this.emit("warning", warning));
     this.keeper.start();
   }
 

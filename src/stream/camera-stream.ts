@@ -12,8 +12,8 @@
  *
  * Events, the same for both (the driver's events, forwarded; states carry the protocol once known):
  * - 'url' `{ event, url, expiresAt, deviceId, camera, protocol }` (CameraUrlEvent)
- * - 'state' `{ state, reason?, expiresAt?, camera?, protocol? }`
- * - 'warning' (text, redacted)
+ * - 'state' `{ state, reason?, why?, expiresAt?, camera?, protocol? }` (`why`: a StreamReason)
+ * - 'warning' a StreamWarning (code and parameters, masked)
  */
 import { EventEmitter } from "node:events";
 import { Backoff } from "../backoff";

@@ -131,7 +131,7 @@ export class StreamController extends EventEmitter<StreamControllerEvents> {
       this.setState(state);
       if (state.state === "error" && state.reason) this.emit("failure", state.reason);
     });
-    stream.on("warning", (text) => this.emit("warning", text));
+    stream.on("warning", (warning) => this.emit("warning", warning));
     return stream;
   }
 

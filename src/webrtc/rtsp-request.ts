@@ -72,8 +72,9 @@ export class ByteQueue {
 
 /**
  * One request from the start of `buf`: `{ need }` (how many bytes it takes at least) while it is
- * incomplete, a status to refuse it with when it is malformed or too large. Lines end in CRLF; a bare CR or LF, or any other control
- * character, in the request line or a header is refused (it would be echoed into a reply).
+ * incomplete, a status to refuse it with when it is malformed or too large. Lines end in CRLF; a
+ * bare CR or LF, or any other control character, in the request line or a header is refused (it
+ * would be echoed into a reply).
  */
 export function parseRequest(buf: Buffer, limits: RtspRequestLimits): ParsedRequest {
   const window = buf.subarray(0, limits.maxHeaderBytes + 4);

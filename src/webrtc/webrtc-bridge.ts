@@ -5,7 +5,7 @@
  *
  * The WEB_RTC StreamDriver of a CameraStream: the same events as the RTSP stream keeper's:
  * - 'url' `{ event: "started" | "restarted" | "stopped", url, expiresAt, deviceId, camera, protocol: "WEB_RTC" }`
- * - 'state' `{ state: "starting" | "live" | "extending" | "retrying" | "stopped" | "error", reason?, expiresAt?, camera }`
+ * - 'state' `{ state: "starting" | "live" | "extending" | "retrying" | "stopped" | "error", reason?, why?, expiresAt?, camera }`
  *
  * When a new WebRTC session replaces the old one (refused extend, dropped peer), readers keep
  * their connection by default: packets of the new session are rewritten onto the same SSRC,

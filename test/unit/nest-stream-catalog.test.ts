@@ -59,7 +59,7 @@ describe("nest-stream message catalog", () => {
       whyText(streamReason("extendRetry", { seconds: "4" }, streamReason("googleError", { detail: "503" }))),
       "extend failed (Google error: 503); next try in 4 s, stream still live",
     );
-    // Without a catalog (the key comes back), nothing is lost.
+    // Without a catalog the key comes back, and the cause is not worded.
     assert.equal(
       reasonText(streamReason("newStream", {}, streamReason("rateLimited")), (code) => code),
       "newStream",

@@ -16,6 +16,7 @@ import {
 import type { HttpResponse } from "../../src/google/http";
 import { SdmClient, validateProjectId } from "../../src/nest/sdm-client";
 import { InvalidDeviceIdError, isCameraOffline } from "../../src/nest/sdm-errors";
+import { isRetryable } from "../../src/google/retry";
 import { TokenKeeper } from "../../src/google/token-keeper";
 import { drive, driveToError } from "../support/drive";
 import { FakeClock, flush } from "../support/fake-clock";
@@ -276,6 +277,7 @@ describe("SdmClient", () => {
       const err = await driveToError(clock, sdm.execute("cam-1", "GenerateRtspStream", {}), HOUR);
       assert.ok(err instanceof TransientGoogleError);
       assert.equal(executes(fake).length, 8);
+      assert.ok(!isRetryable(err), "given up on: final for any loop above (no retries of retries)");
     });
 
     it("singleTry makes one try per call, yet a 429 still pauses the shared budget", async () => {
@@ -283,7 +285,9 @@ describe("SdmClient", () => {
       const once = sdm.singleTry;
       assert.equal(once.budget, sdm.budget);
       fake.script("execute", sdmError(503, "UNAVAILABLE", "Unavailable."));
-      await assert.rejects(once.execute("cam-1", "GenerateRtspStream", {}), TransientGoogleError);
+      const failed = await once.execute("cam-1", "GenerateRtspStream", {}).catch((e: unknown) => e);
+      assert.ok(failed instanceof TransientGoogleError);
+      assert.ok(isRetryable(failed), "the caller's own schedule may try again");
       assert.equal(executes(fake).length, 1);
       fake.script("execute", sdmError(429, "RESOURCE_EXHAUSTED", "Rate limited.", { "retry-after": "7" }));
       await assert.rejects(once.execute("cam-1", "GenerateRtspStream", {}), RateLimitedError);
