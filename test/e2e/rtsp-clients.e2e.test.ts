@@ -48,7 +48,11 @@ function ffmpeg(url: string, transport?: "tcp"): Promise<Run> {
   ]);
 }
 
-/** gst-launch-1.0 rtspsrc: 30 H.264 buffers, then EOS (`protocols` undefined: its default, UDP first). */
+/**
+ * gst-launch-1.0 rtspsrc: 30 H.264 buffers, then EOS (`protocols` undefined: its default, UDP first).
+ * The Opus track is linked too, as a reader of a stream with audio must: rtspsrc stops with
+ * "not-linked" when the first packets to come are on a track nothing reads.
+ */
 function gst(url: string, protocols?: "tcp"): Promise<Run> {
   return runReader("gst-launch-1.0", [
     "rtspsrc",
@@ -58,6 +62,7 @@ function gst(url: string, protocols?: "tcp"): Promise<Run> {
     "name=s",
     ...["s.", "!", "application/x-rtp,media=video", "!", "rtph264depay", "!", "h264parse"],
     ...["!", "fakesink", "num-buffers=30", "sync=false"],
+    ...["s.", "!", "application/x-rtp,media=audio", "!", "rtpopusdepay", "!", "fakesink", "sync=false"],
   ]);
 }
 
