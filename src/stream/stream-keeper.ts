@@ -147,9 +147,11 @@ class Run {
   stopSettled = false;
   readonly abort = new AbortController();
   session?: Session;
-  /** Settles when the command in flight has settled and its result has been applied to the session. */
-  inflight?: Promise<void>;
-  inflightCommand?: string;
+  /**
+   * The request in flight: `settled` settles once it has and its result has been applied to the
+   * session; `command` names it when it can bring a stream (the device lookup cannot).
+   */
+  inflight?: { settled: Promise<void>; command?: SdmCommandName };
   /** The most recent tokens, registered for exact-match redaction while the run lasts. */
   readonly tokens: string[] = [];
   /** park(): nobody listens any more; extended until taken or stopped, never replaced by a new stream. */
@@ -321,7 +323,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
   /** Ends a parked run without a stop and gives its session's newest tokens. */
   private async handOver(run: Run): Promise<RtspSessionTokens | undefined> {
     // An extend in flight brings the newest tokens: wait for it.
-    while (run.inflight) await run.inflight;
+    while (run.inflight) await run.inflight.settled;
     if (this.run !== run || run.cancelled) return undefined;
     const session = run.session;
     this.run = undefined;
@@ -400,7 +402,7 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
       retrying: (why) => this.setState({ state: "retrying", why, camera: this.camera }),
       request: async (work) => {
         let device: SdmDevice | undefined;
-        await this.track(run, "device lookup", async () => {
+        await this.track(run, undefined, async () => {
           device = await work();
         });
         return device;
@@ -543,10 +545,9 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
     const deadline = this.clock.now() + this.stopTimeoutMs;
     try {
       if (run.inflight) {
-        const command = run.inflightCommand ?? "a command";
-        const settled = await this.within(run.inflight, deadline - this.clock.now());
-        if (settled === TIMED_OUT) {
-          this.warn("noAnswer", { command });
+        const { settled, command } = run.inflight;
+        if ((await this.within(settled, deadline - this.clock.now())) === TIMED_OUT) {
+          if (command) this.warn("noAnswer", { command });
           return;
         }
       }
@@ -710,21 +711,24 @@ export class StreamKeeper extends EventEmitter<StreamKeeperEvents> implements St
     });
   }
 
-  private async track(run: Run, what: string, work: () => Promise<void>): Promise<void> {
+  private async track(
+    run: Run,
+    command: SdmCommandName | undefined,
+    work: () => Promise<void>,
+  ): Promise<void> {
     const done = work();
-    const settled = done.then(
-      () => undefined,
-      () => undefined,
-    );
-    run.inflight = settled;
-    run.inflightCommand = what;
+    const inflight = {
+      settled: done.then(
+        () => undefined,
+        () => undefined,
+      ),
+      command,
+    };
+    run.inflight = inflight;
     try {
       await done;
     } finally {
-      if (run.inflight === settled) {
-        run.inflight = undefined;
-        run.inflightCommand = undefined;
-      }
+      if (run.inflight === inflight) run.inflight = undefined;
     }
   }
 

@@ -516,6 +516,24 @@ describe("StreamKeeper", () => {
       assert.equal(clock.timers, 0);
     });
 
+    it("gives up waiting for a device lookup without a warning: a lookup brings no stream to stop", async () => {
+      const { clock, sdm, keeper, urls, states, warnings } = setup();
+      const gate = sdm.hold("device");
+      keeper.start();
+      await clock.advance(0);
+      assert.equal(sdm.commands("device").length, 1);
+      const stopped = keeper.stop();
+      await clock.advance(5 * SECOND);
+      await stopped;
+      assert.deepEqual(warnings, []);
+      assert.equal(states.at(-1)!.state, "stopped");
+      gate.release();
+      await flush();
+      assert.equal(sdm.commands("GenerateRtspStream").length, 0);
+      assert.equal(urls.length, 0);
+      assert.equal(clock.timers, 0);
+    });
+
     it("stops a stream that comes back only after stop() gave up waiting", async () => {
       const { clock, sdm, keeper, urls, warnings } = setup();
       const gate = sdm.hold("GenerateRtspStream");
