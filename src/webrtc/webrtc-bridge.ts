@@ -25,7 +25,7 @@ import {
 } from "../stream/stream-state";
 import { LocalPublication } from "./local-publication";
 import type { RtspCredentials } from "./rtsp-auth";
-import { LocalRtspServer } from "./rtsp-server";
+import type { LocalRtspServer } from "./rtsp-server";
 import {
   WebRtcSession,
   type WebRtcLogLevel,
@@ -61,12 +61,8 @@ export interface WebRtcBridgeOptions {
   /** The camera's display name for events (default: the short device id); see `displayName`. */
   displayName?: string;
   clock?: Clock;
-  /** A server shared by several bridges; without it the bridge runs its own on `host`:`port`. */
-  server?: LocalRtspServer;
-  /** Bind address of the bridge's own server (default 127.0.0.1). */
-  host?: string;
-  /** Port of the bridge's own server (default 0: ephemeral). */
-  port?: number;
+  /** The local RTSP server, listening, that serves the stream (CameraStream's pooled one, shared by several bridges). */
+  server: LocalRtspServer;
   /** Options passed to the WebRtcSession (timeouts, werift peer config…). */
   session?: Omit<WebRtcSessionOptions, "sdm" | "deviceId" | "clock" | "log">;
   /** Disconnect local readers when a new WebRTC session replaces the old one (default false). */
@@ -94,8 +90,6 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
   displayName: string;
   private readonly clock: Clock;
   private readonly server: LocalRtspServer;
-  private readonly ownServer: boolean;
-  private readonly log: (level: WebRtcLogLevel, message: string) => void;
   private session?: WebRtcSession;
   private running = false;
   private startedUrl = false;
@@ -107,7 +101,6 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
   private readerKeyframeTimer?: Timer;
   private stateNow: WebRtcState = "stopped";
   private expires?: string;
-  private run?: Promise<void>;
 
   constructor(private readonly options: WebRtcBridgeOptions) {
     super();
@@ -115,10 +108,7 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
     this.path = options.path ?? this.deviceId;
     this.displayName = options.displayName ?? this.deviceId;
     this.clock = options.clock ?? systemClock;
-    this.ownServer = !options.server;
-    this.server =
-      options.server ?? new LocalRtspServer({ host: options.host, port: options.port, log: options.log });
-    this.log = options.log ?? (() => undefined);
+    this.server = options.server;
     this.publication = new LocalPublication({
       server: this.server,
       path: this.path,
@@ -151,48 +141,12 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
     return this.server;
   }
 
-  /** Starts the local server and the WebRTC session; 'url' `started` follows once media flows. */
+  /** Opens the local path and starts the WebRTC session; 'url' `started` follows once media flows. */
   start(): void {
     if (this.running) return;
     this.running = true;
     this.startedUrl = false;
     this.setState({ state: "starting" });
-    this.run = this.begin().catch((err: unknown) => {
-      const reason = `the local RTSP server could not start: ${err instanceof Error ? err.message : String(err)}`;
-      this.log("warn", reason);
-      this.running = false;
-      this.setState({ state: "error", reason });
-    });
-  }
-
-  /** Stops the WebRTC session (StopWebRtcStream), disconnects readers, and stops its own server. */
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    await this.run?.catch(() => undefined);
-    this.clock.clearTimeout(this.gateTimer);
-    this.clock.clearTimeout(this.announceTimer);
-    this.clock.clearTimeout(this.readerKeyframeTimer);
-    this.readerKeyframeTimer = undefined;
-    const session = this.session;
-    this.session = undefined;
-    if (session) {
-      session.removeAllListeners();
-      await session.stop();
-    }
-    this.publication.close();
-    if (this.ownServer) await this.server.close();
-    this.expires = undefined;
-    if (this.startedUrl) {
-      this.startedUrl = false;
-      this.emitUrl("stopped", null, null);
-    }
-    this.setState({ state: "stopped" });
-  }
-
-  private async begin(): Promise<void> {
-    if (this.ownServer) await this.server.listen();
-    if (!this.running) return;
     this.publication.open();
     const session = (this.options.createSession ?? ((o) => new WebRtcSession(o)))({
       ...this.options.session,
@@ -206,6 +160,29 @@ export class WebRtcBridge extends EventEmitter<WebRtcBridgeEvents> implements St
     session.on("session", (ev: WebRtcSessionEvent) => this.onSession(ev));
     session.on("rtp", (ev: WebRtcRtpEvent) => this.onRtp(ev));
     session.start();
+  }
+
+  /** Stops the WebRTC session (StopWebRtcStream), disconnects readers and closes the local path. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.clock.clearTimeout(this.gateTimer);
+    this.clock.clearTimeout(this.announceTimer);
+    this.clock.clearTimeout(this.readerKeyframeTimer);
+    this.readerKeyframeTimer = undefined;
+    const session = this.session;
+    this.session = undefined;
+    if (session) {
+      session.removeAllListeners();
+      await session.stop();
+    }
+    this.publication.close();
+    this.expires = undefined;
+    if (this.startedUrl) {
+      this.startedUrl = false;
+      this.emitUrl("stopped", null, null);
+    }
+    this.setState({ state: "stopped" });
   }
 
   private onSessionState(ev: WebRtcStateEvent): void {

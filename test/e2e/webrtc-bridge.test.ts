@@ -11,6 +11,7 @@ import {
   type WebRtcUrlEvent,
 } from "../../src/webrtc/webrtc-bridge";
 import { createFakeSdm, createFakeWebRtcCamera, type FakeWebRtcCamera } from "../fixtures/fake-webrtc-camera";
+import { LocalRtspServer } from "../../src/webrtc/rtsp-server";
 import { untilWithin } from "../support/wait";
 import { whyText } from "../support/stream-reasons";
 
@@ -56,11 +57,14 @@ class Reader {
 describe("WebRtcBridge end to end (fake WebRTC camera → bridge → ffmpeg)", function () {
   this.timeout(60_000);
   let camera: FakeWebRtcCamera;
+  // One local server for the bridges, as CameraStream shares its pooled one.
+  const server = new LocalRtspServer();
   const bridges: WebRtcBridge[] = [];
   const readers: Reader[] = [];
 
-  before(() => {
+  before(async () => {
     camera = createFakeWebRtcCamera({ width: 320, height: 180, fps: 15, gop: 30 });
+    await server.listen();
   });
 
   afterEach(async () => {
@@ -70,6 +74,7 @@ describe("WebRtcBridge end to end (fake WebRTC camera → bridge → ffmpeg)", f
 
   after(async () => {
     await camera.stop();
+    await server.close();
   });
 
   const startBridge = (
@@ -77,6 +82,7 @@ describe("WebRtcBridge end to end (fake WebRTC camera → bridge → ffmpeg)", f
   ) => {
     const sdm = createFakeSdm(camera, { lifetimeMs: opts.lifetimeMs, refuseExtend: opts.refuseExtend });
     const bridge = new WebRtcBridge({
+      server,
       sdm,
       deviceId: "enterprises/project-1/devices/doorbell-1",
       displayName: "Front door",
